@@ -1,0 +1,145 @@
+"""Settings: environment variables with the ``DUBAN_`` prefix, optionally from ``.env``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+SUPPORTED_LOCALES = ("zh", "en")
+_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DUBAN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    token: SecretStr | None = None
+    bot_username: str | None = None
+    database_url: str = "sqlite+aiosqlite:///data/duban.db"
+    bot_api_base_url: str = "https://api.telegram.org/bot"
+    bot_api_file_url: str = "https://api.telegram.org/file/bot"
+    timezone: str = "Asia/Shanghai"
+    locale: str = "zh"
+    evidence_dir: Path = Path("data/evidence")
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Delivery of outgoing messages (the outbox worker).
+    delivery_interval: float = 1.0
+    per_chat_interval: float = 1.0
+    delivery_max_attempts: int = 8
+    # How long handled update ids are kept (Telegram redelivers for at most 24 hours).
+    handled_update_retention_days: int = 7
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None
+        value = v.get_secret_value().strip()
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{10,}", value):
+            raise ValueError("does not look like a bot token (digits:letters from @BotFather)")
+        return SecretStr(value)
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if v.startswith("@"):
+            raise ValueError("give the bot's username without the leading @")
+        if not _USERNAME_RE.fullmatch(v):
+            raise ValueError("is not a Telegram username")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        v = v.strip()
+        if v.startswith("postgresql://") or v.startswith("postgres://"):
+            v = "postgresql+asyncpg://" + v.split("://", 1)[1]
+        if v.startswith("sqlite://") and not v.startswith("sqlite+aiosqlite://"):
+            v = "sqlite+aiosqlite://" + v.split("://", 1)[1]
+        if not (v.startswith("sqlite+aiosqlite://") or v.startswith("postgresql+asyncpg://")):
+            raise ValueError("must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return v
+
+    @field_validator("bot_api_base_url", "bot_api_file_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = v.strip()
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("is not a known time zone such as Asia/Shanghai") from exc
+        return v
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return v
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, v: object) -> object:
+        if isinstance(v, str):
+            parts = [p for p in re.split(r"[,;\s]+", v.strip()) if p]
+            try:
+                return [int(p) for p in parts]
+            except ValueError as exc:
+                raise ValueError("must be Telegram user ids separated by commas") from exc
+        if isinstance(v, int):
+            return [v]
+        return v
+
+    @field_validator("delivery_interval", "per_chat_interval")
+    @classmethod
+    def _non_negative(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError("must not be negative")
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def require_token(self) -> str:
+        if self.token is None:
+            raise SettingsError(
+                "DUBAN_TOKEN is not set: put the bot token from @BotFather in DUBAN_TOKEN (or in .env)"
+            )
+        return self.token.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err.get("loc") else "?"
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        raise SettingsError(f"DUBAN_{field.upper()} {msg}") from None
