@@ -10,6 +10,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
+def decimal_text(value: Decimal) -> str:
+    """Canonical text of a decimal: no exponent, no trailing zeros (1.50 -> "1.5", 1E+2 -> "100")."""
+    return format(value.normalize(), "f")
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC, hands back aware datetimes (SQLite would return naive ones)."""
 
@@ -50,7 +55,7 @@ class DecimalValue(TypeDecorator[Decimal]):
             return None
         dec = value if isinstance(value, Decimal) else Decimal(str(value))
         if dialect.name == "sqlite":
-            return format(dec.normalize(), "f") if dec == dec.to_integral_value() else format(dec, "f")
+            return decimal_text(dec)
         return dec
 
     def process_result_value(self, value, dialect: Dialect) -> Decimal | None:

@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import AuditLog
+from models.types import decimal_text
 from services.clock import Clock
 
 
 def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+        return decimal_text(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):

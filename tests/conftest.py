@@ -1,0 +1,129 @@
+"""Shared fixtures: a migrated database per test (SQLite always, PostgreSQL when configured).
+
+Migrations run once per test run into a template; each test gets a copy (SQLite: a file copy,
+PostgreSQL: CREATE DATABASE ... TEMPLATE), so tests never share or clean up a live database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from models.db import Database, make_engine
+from models.migrate import upgrade
+from services.clock import FixedClock
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+PG_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL", "").strip()
+TZ = ZoneInfo("Asia/Shanghai")
+_counter = itertools.count()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_kind" in metafunc.fixturenames:
+        kinds = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
+        metafunc.parametrize("db_kind", kinds, scope="session")
+
+
+def _run(coro_fn) -> None:  # type: ignore[no-untyped-def]
+    """Run a coroutine to completion in its own thread and loop (fixtures may be asked from a loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(coro_fn())).result()
+
+
+def _pg_dsn(url: str, database: str | None = None) -> str:
+    u = make_url(url)
+    if database is not None:
+        u = u.set(database=database)
+    return u.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _run(lambda: _migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> str:
+    if not PG_URL:
+        raise RuntimeError("DUBAN_TEST_POSTGRES_URL is not set")
+    name = f"duban_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(_pg_dsn(PG_URL))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        await _migrate(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+
+    _run(create)
+    yield name
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(_pg_dsn(PG_URL))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    _run(drop)
+
+
+@pytest.fixture
+async def db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a freshly migrated database of the kind under test."""
+    if db_kind == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "duban.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template_name: str = request.getfixturevalue("postgres_template")
+    name = f"duban_t_{os.getpid()}_{next(_counter)}"
+    admin = await asyncpg.connect(_pg_dsn(PG_URL))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    finally:
+        await admin.close()
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    admin = await asyncpg.connect(_pg_dsn(PG_URL))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    db = Database(db_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2027, 3, 22, 9, 0, tzinfo=TZ), TZ)
