@@ -6,6 +6,7 @@ features do not collide); they are merged at load. Simplified Chinese is the def
 
 from __future__ import annotations
 
+import html
 import string
 from functools import cache
 from pathlib import Path
@@ -53,15 +54,21 @@ def t(key: str, lang: str | None = None, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def th(key: str, lang: str | None = None, /, **params: object) -> str:
+    """Like ``t`` for Telegram's HTML parse mode: the parameters are HTML-escaped."""
+    return t(key, lang, **{k: html.escape(str(v), quote=False) for k, v in params.items()})
+
+
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 class Translator:
-    """``tr = Translator("en"); tr("help.title")`` — a language bound once."""
+    """``tr = Translator("en"); tr("help.title")`` — a language bound once; HTML-safe by default."""
 
-    def __init__(self, lang: str | None) -> None:
+    def __init__(self, lang: str | None, *, html: bool = True) -> None:
         self.lang = normalise_language(lang)
+        self._render = th if html else t
 
     def __call__(self, key: str, /, **params: object) -> str:
-        return t(key, self.lang, **params)
+        return self._render(key, self.lang, **params)

@@ -11,8 +11,8 @@ import itertools
 import os
 import shutil
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from models.db import Database, make_engine
 from models.migrate import upgrade
 from services.clock import FixedClock
+from tests.botrig import Rig, make_settings, running_bot
+from tests.fakebot import FakeBotAPI
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
@@ -127,3 +129,23 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2027, 3, 22, 9, 0, tzinfo=TZ), TZ)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    api = FakeBotAPI()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def rig(fake: FakeBotAPI, database: Database, clock: FixedClock) -> Rig:
+    return Rig(fake=fake, db=database, clock=clock, settings=make_settings(fake, database.url))
+
+
+@pytest.fixture
+async def bot(rig: Rig) -> AsyncIterator[Rig]:
+    """The running bot; ``bot.fake`` acts as Telegram and its users."""
+    async with running_bot(rig):
+        yield rig

@@ -1,18 +1,17 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401
+import sqlmodel
 from alembic import op
 
-import models.types  # noqa: F401
-
+import models.types
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,114 @@
+"""Building the PTB Application: one place for settings, dependencies and the handler registry."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.delivery import DeliveryWorker
+from bot.deps import Deps
+from bot.processor import PerChatUpdateProcessor
+from bot.ratelimit import RateLimiter
+from config.settings import Settings
+from handlers import errors, guard, help, invite, lang, start
+from handlers.menu import publish_public_menu
+from models.db import Database
+from services import kv, updates
+from services.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+def register_handlers(app: Application) -> None:
+    """Every add_handler call, in group order. Order matters:
+    group -1: the gate (redelivered ids, strangers, deactivated people) — may stop the update;
+    group 0: features, first match wins;
+    group 100: record the update id and wake the delivery worker.
+    """
+    app.add_handler(TypeHandler(Update, guard.before), group=-1)
+    app.add_handler(CommandHandler("start", start.start))
+    app.add_handler(CommandHandler("help", help.help_command))
+    app.add_handler(CommandHandler("me", help.me))
+    app.add_handler(CommandHandler("lang", lang.lang))
+    app.add_handler(CommandHandler("invite", invite.invite))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE, guard.unknown))
+    app.add_handler(TypeHandler(Update, guard.after), group=100)
+    app.add_error_handler(errors.on_error)
+
+
+def build_application(
+    settings: Settings, db: Database, clock: Clock, *, bot_username: str | None = None
+) -> Application:
+    """The bot for one county: polling by default (the caller starts the updater)."""
+    app = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_api_file_url)
+        .defaults(Defaults(tzinfo=settings.tz))
+        .context_types(ContextTypes(bot_data=Deps))
+        .rate_limiter(RateLimiter(max_retries=3))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .build()
+    )
+    deps: Deps = app.bot_data
+    deps.settings = settings
+    deps.db = db
+    deps.clock = clock
+    deps.bot_username = bot_username or settings.bot_username
+    deps.delivery = DeliveryWorker(
+        app.bot, db, clock, interval=settings.delivery_interval, per_chat_interval=settings.per_chat_interval,
+        max_attempts=settings.delivery_max_attempts,
+    )
+    register_handlers(app)
+    return app
+
+
+async def on_start(app: Application) -> None:
+    """After initialize(): learn the username, publish the menu, forget old update ids, start delivery."""
+    deps: Deps = app.bot_data
+    if deps.bot_username is None:
+        deps.bot_username = app.bot.username
+        await kv.put(kv.BOT_USERNAME, app.bot.username, uow=deps.db.uow(), clock=deps.clock)
+    await publish_public_menu(app.bot, deps.settings.locale)
+    pruned = await updates.prune(uow=deps.db.uow(), clock=deps.clock,
+                                 keep=timedelta(days=deps.settings.handled_update_retention_days))
+    if pruned:
+        log.info("forgot %s handled update ids", pruned)
+    deps.delivery.start()
+
+
+async def on_stop(app: Application) -> None:
+    deps: Deps = app.bot_data
+    await deps.delivery.stop()
+
+
+async def start_polling(app: Application, *, poll_timeout: int = 10) -> None:
+    """Start one county's bot polling (the zero-setup mode)."""
+    await app.initialize()
+    await on_start(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+
+
+async def stop(app: Application) -> None:
+    """A clean stop: confirm what was handled, drain, close."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await on_stop(app)
+    await app.shutdown()

@@ -1,0 +1,26 @@
+"""What handlers and jobs need, carried as PTB's typed ``bot_data`` (ContextTypes(bot_data=Deps))."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram.ext import CallbackContext, ExtBot
+
+if TYPE_CHECKING:
+    from bot.delivery import DeliveryWorker
+    from config.settings import Settings
+    from models.db import Database
+    from services.clock import Clock
+
+
+class Deps:
+    """Filled by ``build_application``; PTB creates it empty, so every field starts unset."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    delivery: DeliveryWorker
+    bot_username: str | None = None
+
+
+Context = CallbackContext[ExtBot[None], dict, dict, Deps]

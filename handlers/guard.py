@@ -1,0 +1,64 @@
+"""Gates around every update: redelivered ids dropped first; strangers and deactivated people stopped;
+afterwards the id recorded and the delivery worker woken."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.deps import Context
+from handlers.common import deps, reply, who
+from services import people, updates
+from services.menu import PUBLIC
+
+log = logging.getLogger(__name__)
+
+
+def _command(update: Update) -> str | None:
+    message = update.effective_message
+    text = message.text if message is not None and message.text else ""
+    if not text.startswith("/"):
+        return None
+    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else None
+
+
+async def before(update: Update, context: Context) -> None:
+    """Group -1: ignore an update already handled; let only registered, active people further."""
+    d = deps(context)
+    if await updates.is_handled(update.update_id, uow=d.db.uow()):
+        log.info("update %s already handled; ignored", update.update_id)
+        raise ApplicationHandlerStop
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or user.is_bot:
+        raise ApplicationHandlerStop
+    if user.id in d.settings.admin_ids:
+        await people.ensure_admin(user.id, user.full_name, uow=d.db.uow(), clock=d.clock)
+    if chat is not None and chat.type != "private":
+        return  # group features decide for themselves
+    if _command(update) in PUBLIC:
+        return
+    viewer, tr = await who(update, context)
+    if viewer is None:
+        await reply(update, tr("start.unregistered"))
+    elif not viewer.active:
+        await reply(update, tr("person.deactivated"))
+    else:
+        return
+    await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
+    raise ApplicationHandlerStop
+
+
+async def after(update: Update, context: Context) -> None:
+    """Last group: record the id of an update that had no effect of its own; push what it queued."""
+    d = deps(context)
+    await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
+    d.delivery.wake()
+
+
+async def unknown(update: Update, context: Context) -> None:
+    """A registered person's message no feature understood."""
+    _, tr = await who(update, context)
+    await reply(update, tr("error.unknown_command"))

@@ -1,0 +1,45 @@
+"""/invite <role> [unit code] — an admin makes a one-time invitation link in chat."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.deps import Context
+from handlers.common import deps, reply, who
+from models.enums import Role, parse_enum
+from services import invitations
+from services.errors import DomainError, DuplicateUpdate
+
+
+async def invite(update: Update, context: Context) -> None:
+    """Admins only: create one invitation link valid for 14 days."""
+    d = deps(context)
+    viewer, tr = await who(update, context)
+    if viewer is None or not viewer.has(Role.ADMIN):
+        await reply(update, tr("error.not_allowed"))
+        return
+    args = context.args or []
+    if not args:
+        await reply(update, tr("invite.usage"))
+        return
+    try:
+        role = parse_enum(Role, args[0])
+    except ValueError:
+        await reply(update, tr("invite.bad_role", value=args[0]))
+        return
+    unit_code = args[1] if len(args) > 1 else None
+    if d.bot_username is None:
+        await reply(update, tr("invite.no_username"))
+        return
+    try:
+        (code,) = await invitations.create(
+            role, unit_code=unit_code, person_code=None, count=1, ttl=invitations.DEFAULT_TTL,
+            actor=f"person:{viewer.code}", uow=d.db.uow(), clock=d.clock, update_id=update.update_id,
+        )
+    except DuplicateUpdate:
+        return
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    await reply(update, tr("invite.created", role=tr(f"role.{role.value}"), unit=unit_code or "—",
+                           link=invitations.link(d.bot_username, code), days=invitations.DEFAULT_TTL.days))

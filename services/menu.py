@@ -1,0 +1,29 @@
+"""Which commands each role has. Later features add their commands here, and only when they work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from models.enums import Role
+
+# Commands every registered person has, in menu order.
+COMMON = ("start", "help", "me", "lang")
+# Commands per role, in menu order (only commands that exist).
+BY_ROLE: dict[Role, tuple[str, ...]] = {
+    Role.ADMIN: ("invite",),
+    Role.LEADER: (),
+    Role.CADRE: (),
+    Role.INSPECTOR: (),
+    Role.ASSESSOR: (),
+}
+# What an unregistered user sees in the menu.
+PUBLIC = ("start", "help", "lang")
+
+
+def commands_for(roles: Iterable[Role]) -> list[str]:
+    out = list(COMMON)
+    for role in roles:
+        for command in BY_ROLE.get(role, ()):
+            if command not in out:
+                out.append(command)
+    return out

@@ -1,0 +1,53 @@
+"""The bot under test: the real Application, polling the fake Bot API, on a real database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.app import build_application, start_polling, stop
+from config.settings import Settings
+from models.db import Database
+from services.clock import Clock
+from tests.fakebot import FakeBotAPI
+
+
+def make_settings(fake: FakeBotAPI, db_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "token": fake.token,
+        "database_url": db_url,
+        "bot_api_base_url": f"{fake.url}/bot",
+        "bot_api_file_url": f"{fake.url}/file/bot",
+        "delivery_interval": 0.05,
+        "per_chat_interval": 0.0,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Rig:
+    fake: FakeBotAPI
+    db: Database
+    clock: Clock
+    settings: Settings
+    app: Application | None = None
+
+
+@asynccontextmanager
+async def running_bot(rig: Rig, **overrides: Any) -> AsyncIterator[Application]:
+    """Start the bot (polling the fake) and stop it cleanly afterwards."""
+    settings = make_settings(rig.fake, rig.db.url, **overrides) if overrides else rig.settings
+    app = build_application(settings, rig.db, rig.clock)
+    await start_polling(app, poll_timeout=1)
+    rig.app = app
+    try:
+        yield app
+    finally:
+        await stop(app)
+        rig.app = None
