@@ -36,13 +36,20 @@ class DeliveryWorker:
         self.per_chat_interval = per_chat_interval
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_sent: dict[int, float] = {}
         self.sent_count = 0
 
     def wake(self) -> None:
         """Look at the outbox now instead of at the next interval."""
+        self._idle.clear()
         self._wake.set()
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wake the worker and wait until a round finds nothing due (tests, clean shutdown)."""
+        self.wake()
+        await asyncio.wait_for(self._idle.wait(), timeout)
 
     def start(self) -> None:
         if self._task is None:
@@ -66,6 +73,7 @@ class DeliveryWorker:
                 sent = 0
             if sent:
                 continue  # more may be waiting behind what was just sent
+            self._idle.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
             self._wake.clear()

@@ -77,11 +77,15 @@ class UnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         session, self._session = self._session, None
-        if session is not None:
-            try:
+        if session is None:
+            return
+        # close() ends any transaction not committed (a rollback) and detaches the objects read,
+        # keeping their loaded values; an explicit rollback first would expire them.
+        try:
+            if exc is not None:
                 await session.rollback()
-            finally:
-                await session.close()
+        finally:
+            await session.close()
 
     async def commit(self) -> None:
         await self.session.commit()

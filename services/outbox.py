@@ -105,16 +105,17 @@ async def claim_due(*, uow: UnitOfWork, clock: Clock, limit: int = 50) -> list[D
         ).all()
         result = []
         for row in rows:
+            assert row.id is not None
+            delivery = Delivery(row.id, row.chat_id, row.text, row.parse_mode, row.reply_markup, row.attempts + 1)
             # Lease: a concurrent worker no longer sees it as due; a crash returns it after LEASE.
             claimed = await uow.session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id, OutboxMessage.next_attempt_at == row.next_attempt_at)
-                .values(next_attempt_at=now + LEASE, attempts=row.attempts + 1)
+                .values(next_attempt_at=now + LEASE, attempts=delivery.attempts)
+                .execution_options(synchronize_session=False)
             )
             if claimed.rowcount == 1:
-                result.append(
-                    Delivery(row.id, row.chat_id, row.text, row.parse_mode, row.reply_markup, row.attempts + 1)
-                )
+                result.append(delivery)
         await uow.commit()
         return result
 

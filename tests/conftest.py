@@ -34,6 +34,11 @@ TZ = ZoneInfo("Asia/Shanghai")
 _counter = itertools.count()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("CI") == "true" and not PG_URL:
+        pytest.exit("CI=true but DUBAN_TEST_POSTGRES_URL is not set: PostgreSQL must be tested in CI", returncode=3)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_kind" in metafunc.fixturenames:
         kinds = ["sqlite", "postgres"] if PG_URL else ["sqlite"]

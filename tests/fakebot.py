@@ -41,22 +41,29 @@ from tests.fakebot_chats import (
     FakeUser,
     SentMessage,
     Uploaded,
+    UserMessage,
     parse_params,
 )
 from tests.fakebot_methods import MethodsMixin
 
 __all__ = [
-    "FakeApiError", "FakeBotAPI", "FakeFile", "FakeGroup", "FakeUser", "SentMessage",
-    "Uploaded", "run_application",
-]  # fmt: skip
+    "FakeApiError",
+    "FakeBotAPI",
+    "FakeFile",
+    "FakeGroup",
+    "FakeUser",
+    "SentMessage",
+    "Uploaded",
+    "UserMessage",
+    "run_application",
+]
 
 DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: injected failure",
     401: "Unauthorized",
     403: "Forbidden: bot was blocked by the user",
     404: "Not Found",
-    409: "Conflict: terminated by other getUpdates request; "
-    "make sure that only one bot instance is running",
+    409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
@@ -86,13 +93,13 @@ class FakeBotAPI(MethodsMixin):
         first_update_id: int = 1000,
         bot_first_name: str = "Duban Test",
         strict_parse_mode: bool = True,
-        auto_create_chats: bool = False,
+        auto_create_chats: bool = True,
         emulate_conflict: bool = False,
     ) -> None:
         self.token, self.bot_username, self.bot_id = token, bot_username, bot_id
         self.bot_first_name = bot_first_name
         self.strict_parse_mode = strict_parse_mode  # validate parse_mode markup like Telegram
-        self.auto_create_chats = auto_create_chats  # unknown positive chat ids -> private chat
+        self.auto_create_chats = auto_create_chats  # unknown positive chat ids -> private chat (else 400 chat not found)
         self.emulate_conflict = emulate_conflict  # newer getUpdates -> 409 for the older one
         self.url = ""
         # inspection
@@ -108,6 +115,7 @@ class FakeBotAPI(MethodsMixin):
         self.first_update_id = first_update_id
         self.updates: list[dict] = []  # every update ever queued
         self.pending_updates: list[dict] = []
+        self._forced: list[dict] = []  # redeliver(): returned once more regardless of offset
         self.confirmed_offset = 0
         self.delivery_counts: dict[int, int] = {}
         # state
@@ -166,9 +174,7 @@ class FakeBotAPI(MethodsMixin):
         """``ApplicationBuilder`` preconfigured with token, base_url and base_file_url."""
         from telegram.ext import ApplicationBuilder
 
-        return ApplicationBuilder().token(self.token).base_url(self.base_url).base_file_url(
-            self.base_file_url
-        )
+        return ApplicationBuilder().token(self.token).base_url(self.base_url).base_file_url(self.base_file_url)
 
     def bot(self, **kwargs: Any) -> Any:
         """A plain ``telegram.Bot`` pointed at this fake (use ``async with``)."""
@@ -177,8 +183,14 @@ class FakeBotAPI(MethodsMixin):
         return Bot(self.token, base_url=self.base_url, base_file_url=self.base_file_url, **kwargs)
 
     # ------------------------------------------------------------------ actors
-    def user(self, user_id: int, first_name: str = "Test", last_name: str | None = None,
-             username: str | None = None, language_code: str | None = "zh") -> FakeUser:  # fmt: skip
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Test",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "zh",
+    ) -> FakeUser:
         """A Telegram user with its private chat (chat id == user id)."""
         user = FakeUser(self, user_id, first_name, last_name, username, language_code)
         self.chats[user_id] = user.chat
@@ -222,20 +234,22 @@ class FakeBotAPI(MethodsMixin):
                 calls.append([method, 1, params])
         lines.append(f"requests (last {last}):")
         for method, count, params in calls:
-            brief = {k: v for k, v in params.items() if k in ("chat_id", "text", "message_id",
-                                                              "caption", "offset", "data")}  # fmt: skip
-            lines.append(f"  {method}{' x%d' % count if count > 1 else ''} {brief or ''}")
+            brief = {
+                k: v for k, v in params.items() if k in ("chat_id", "text", "message_id", "caption", "offset", "data")
+            }
+            lines.append(f"  {method}{f' x{count}' if count > 1 else ''} {brief or ''}")
         lines.append("sent messages:")
         lines += [f"  {m.summary()}" for m in self.sent[-last:]] or ["  (none)"]
-        lines.append(f"pending updates: {[u['update_id'] for u in self.pending_updates]}"
-                     f" confirmed_offset={self.confirmed_offset}")  # fmt: skip
+        lines.append(
+            f"pending updates: {[u['update_id'] for u in self.pending_updates]}"
+            f" confirmed_offset={self.confirmed_offset}"
+        )
         if self.errors:
             lines.append("error answers:")
             lines += [f"  {m} -> {s} {d}" for m, _, s, d in self.errors[-last:]]
         return "\n".join(lines)
 
-    async def wait_until(self, check: Callable[[], Any], timeout: float = 10.0,
-                         what: str = "condition") -> Any:  # fmt: skip
+    async def wait_until(self, check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
         """Wait until ``check()`` returns something other than None/False; return it."""
 
         def boxed() -> list | None:
@@ -246,13 +260,12 @@ class FakeBotAPI(MethodsMixin):
             try:
                 box = await asyncio.wait_for(self._cond.wait_for(boxed), timeout)
             except TimeoutError:
-                raise AssertionError(
-                    f"Timed out after {timeout}s waiting for {what}.\n{self.describe()}"
-                ) from None
+                raise AssertionError(f"Timed out after {timeout}s waiting for {what}.\n{self.describe()}") from None
         return box[0]
 
-    async def wait_for_request(self, method: str, predicate: Callable[[dict], bool] | None = None,
-                               timeout: float = 10.0, *, since: int = 0) -> dict:  # fmt: skip
+    async def wait_for_request(
+        self, method: str, predicate: Callable[[dict], bool] | None = None, timeout: float = 10.0, *, since: int = 0
+    ) -> dict:
         """First request of ``method`` (from index ``since`` of ``requests``) matching."""
 
         def check() -> dict | None:
@@ -266,13 +279,20 @@ class FakeBotAPI(MethodsMixin):
     async def wait_confirmed(self, update_id: int | None = None, timeout: float = 10.0) -> None:
         """Wait until the bot confirmed ``update_id`` (default: the last queued update)."""
         target = update_id if update_id is not None else self._next_update_id - 1
-        await self.wait_until(lambda: self.confirmed_offset > target, timeout,
-                              f"confirmation of update {target}")  # fmt: skip
+        await self.wait_until(lambda: self.confirmed_offset > target, timeout, f"confirmation of update {target}")
 
     # ------------------------------------------------------------------ faults / extension
-    def fail_next(self, method: str, *, status: int | None = 500, retry_after: int | None = None,
-                  description: str | None = None, times: int = 1, delay: float | None = None,
-                  chat_id: Any = None) -> None:  # fmt: skip
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int | None = 500,
+        retry_after: int | None = None,
+        description: str | None = None,
+        times: int = 1,
+        delay: float | None = None,
+        chat_id: Any = None,
+    ) -> None:
         """The next ``times`` calls of ``method`` (optionally only for ``chat_id``) fail.
 
         429 answers ``parameters.retry_after`` (default 1) -> PTB ``RetryAfter``; 403 ->
@@ -298,6 +318,18 @@ class FakeBotAPI(MethodsMixin):
 
     def redeliver_all(self) -> None:
         """No-op: unconfirmed updates are redelivered naturally by ``getUpdates``."""
+
+    async def redeliver(self, update_id: int | None = None) -> dict:
+        """Deliver an already queued update (default: the last one) once more, with the
+        same ``update_id``, on the next ``getUpdates`` whatever its ``offset`` -- what a
+        bot sees when a confirmation was lost.  Returns the update."""
+        target = update_id if update_id is not None else self._next_update_id - 1
+        for update in self.updates:
+            if update["update_id"] == target:
+                self._forced.append(update)
+                await self._notify()
+                return update
+        raise AssertionError(f"no update {target} was ever queued")
 
     # ------------------------------------------------------------------ internals
     async def _notify(self) -> None:
@@ -327,8 +359,9 @@ class FakeBotAPI(MethodsMixin):
         self._seq += 1
         return self._seq
 
-    def _store_file(self, data: bytes, kind: str, file_name: str | None = None,
-                    mime_type: str | None = None) -> FakeFile:  # fmt: skip
+    def _store_file(
+        self, data: bytes, kind: str, file_name: str | None = None, mime_type: str | None = None
+    ) -> FakeFile:
         file_id = self._next_id(f"FAKE-{kind}-")
         ext = (file_name or "").rpartition(".")[2] if file_name and "." in file_name else "bin"
         if kind == "photo":
@@ -386,8 +419,9 @@ class FakeBotAPI(MethodsMixin):
         await self._notify()
         return web.json_response({"ok": True, "result": result})
 
-    async def _fail(self, method: str, params: dict, status: int, description: str,
-                    parameters: dict | None = None) -> web.Response:  # fmt: skip
+    async def _fail(
+        self, method: str, params: dict, status: int, description: str, parameters: dict | None = None
+    ) -> web.Response:
         self.errors.append((method, params, status, description))
         await self._notify()
         return self._error(status, description, parameters)
@@ -412,14 +446,14 @@ class FakeBotAPI(MethodsMixin):
 
 
 @contextlib.asynccontextmanager
-async def run_application(app: Any, *, poll_interval: float = 0.0, timeout: int = 1,
-                          **polling_kwargs: Any) -> AsyncIterator[Any]:  # fmt: skip
+async def run_application(
+    app: Any, *, poll_interval: float = 0.0, timeout: int = 1, **polling_kwargs: Any
+) -> AsyncIterator[Any]:
     """initialize/start/start_polling a PTB Application; stop everything cleanly on exit."""
     await app.initialize()
     try:
         await app.start()
-        await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout,
-                                        **polling_kwargs)  # fmt: skip
+        await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout, **polling_kwargs)
         yield app
     finally:
         if app.updater is not None and app.updater.running:
@@ -427,4 +461,3 @@ async def run_application(app: Any, *, poll_interval: float = 0.0, timeout: int 
         if app.running:
             await app.stop()
         await app.shutdown()
-

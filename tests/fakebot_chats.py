@@ -16,21 +16,63 @@ if TYPE_CHECKING:
     from tests.fakebot import FakeBotAPI
 
 JSON_FIELDS = {
-    "reply_markup", "entities", "caption_entities", "commands", "scope", "allowed_updates",
-    "link_preview_options", "reply_parameters", "media", "results", "permissions",
-    "message_ids", "reaction", "menu_button", "rights",
-}  # fmt: skip
+    "reply_markup",
+    "entities",
+    "caption_entities",
+    "commands",
+    "scope",
+    "allowed_updates",
+    "link_preview_options",
+    "reply_parameters",
+    "media",
+    "results",
+    "permissions",
+    "message_ids",
+    "reaction",
+    "menu_button",
+    "rights",
+}
 INT_FIELDS = {
-    "chat_id", "message_id", "offset", "limit", "user_id", "from_chat_id", "message_thread_id",
-    "cache_time", "max_connections", "reply_to_message_id", "until_date", "duration", "width",
-    "height", "live_period", "heading", "proximity_alert_radius",
-}  # fmt: skip
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "user_id",
+    "from_chat_id",
+    "message_thread_id",
+    "cache_time",
+    "max_connections",
+    "reply_to_message_id",
+    "until_date",
+    "duration",
+    "width",
+    "height",
+    "live_period",
+    "heading",
+    "proximity_alert_radius",
+}
 FLOAT_FIELDS = {"timeout", "latitude", "longitude", "horizontal_accuracy"}
 TEXT_FIELDS = {
-    "text", "caption", "description", "short_description", "name", "title", "query", "url",
-    "callback_query_id", "file_id", "secret_token", "language_code", "parse_mode", "emoji",
-    "inline_message_id", "callback_data", "action", "ip_address", "data",
-}  # fmt: skip
+    "text",
+    "caption",
+    "description",
+    "short_description",
+    "name",
+    "title",
+    "query",
+    "url",
+    "callback_query_id",
+    "file_id",
+    "secret_token",
+    "language_code",
+    "parse_mode",
+    "emoji",
+    "inline_message_id",
+    "callback_data",
+    "action",
+    "ip_address",
+    "data",
+}
 
 
 class FakeApiError(Exception):
@@ -62,8 +104,12 @@ class FakeFile:
     mime_type: str | None = None
 
     def as_dict(self) -> dict:
-        return {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                "file_size": len(self.data), "file_path": self.file_path}  # fmt: skip
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": len(self.data),
+            "file_path": self.file_path,
+        }
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -103,6 +149,20 @@ async def parse_params(request: web.Request) -> dict[str, Any]:
                 else:
                     params[key] = value
     return {key: _coerce(key, value) for key, value in params.items()}
+
+
+class UserMessage(dict):
+    """The message dict a user sent (as queued in the update).  ``msg["update_id"]`` and
+    ``msg.update_id`` give the id of the update that carried it (not part of the JSON)."""
+
+    def __init__(self, message: dict, update_id: int) -> None:
+        super().__init__(message)
+        self.update_id = update_id
+
+    def __missing__(self, key: str) -> Any:
+        if key == "update_id":
+            return self.update_id
+        raise KeyError(key)
 
 
 @dataclass(eq=False)
@@ -153,7 +213,7 @@ class _ChatView:
     def __init__(self, fake: FakeBotAPI, chat: dict) -> None:
         self.fake, self.chat, self.chat_id = fake, chat, chat["id"]
         self.last_callback_id: str | None = None
-        self._mark = fake._seq  # replies must be newer than the last action
+        self._mark = 0  # replies must be newer than the last action of this view
         self._consumed = 0
         self._edits_consumed: dict[int, int] = {}
 
@@ -161,20 +221,27 @@ class _ChatView:
         """All messages the bot sent to this chat."""
         return self.fake.messages_to(self.chat_id)
 
-    async def wait_reply(self, predicate: Callable[[SentMessage], bool] | None = None,
-                         timeout: float = 10.0) -> SentMessage:  # fmt: skip
+    async def wait_reply(
+        self, predicate: Callable[[SentMessage], bool] | None = None, timeout: float = 10.0
+    ) -> SentMessage:
         """Next message to this chat sent after the last action and after the last
         message returned by ``wait_reply``; messages skipped by ``predicate`` count as read."""
         return (await self.wait_replies(1, timeout, predicate))[0]
 
-    async def wait_replies(self, n: int, timeout: float = 10.0,
-                           predicate: Callable[[SentMessage], bool] | None = None,
-                           ) -> list[SentMessage]:  # fmt: skip
+    async def wait_replies(
+        self,
+        n: int,
+        timeout: float = 10.0,
+        predicate: Callable[[SentMessage], bool] | None = None,
+    ) -> list[SentMessage]:
         floor = max(self._mark, self._consumed)
 
         def check() -> list[SentMessage] | None:
-            found = [m for m in self.fake.sent if m.chat_id == self.chat_id and m.seq > floor
-                     and (predicate is None or predicate(m))]  # fmt: skip
+            found = [
+                m
+                for m in self.fake.sent
+                if m.chat_id == self.chat_id and m.seq > floor and (predicate is None or predicate(m))
+            ]
             return found[:n] if len(found) >= n else None
 
         what = f"{n} new message(s) to chat {self.chat_id}{' matching predicate' if predicate else ''}"
@@ -182,9 +249,9 @@ class _ChatView:
         self._consumed = found[-1].seq
         return found
 
-    async def wait_edit(self, message: SentMessage | int,
-                        predicate: Callable[[SentMessage], bool] | None = None,
-                        timeout: float = 10.0) -> SentMessage:  # fmt: skip
+    async def wait_edit(
+        self, message: SentMessage | int, predicate: Callable[[SentMessage], bool] | None = None, timeout: float = 10.0
+    ) -> SentMessage:
         """Wait until ``message`` is edited after the last action (and after the last edit
         returned for it); ``predicate`` sees the edited message."""
         msg = self._resolve(message)
@@ -208,8 +275,9 @@ class _ChatView:
         query_id = self.last_callback_id
         if query_id is None:
             raise AssertionError("no button was pressed in this chat")
-        return await self.fake.wait_until(lambda: self.fake.callback_answers.get(query_id),
-                                          timeout, f"answerCallbackQuery({query_id})")  # fmt: skip
+        return await self.fake.wait_until(
+            lambda: self.fake.callback_answers.get(query_id), timeout, f"answerCallbackQuery({query_id})"
+        )
 
     # ---------------------------------------------------------------- internals
     def _resolve(self, message: SentMessage | int) -> SentMessage:
@@ -225,8 +293,13 @@ class _ChatView:
 
     async def _post(self, sender: dict, content: dict, reply_to: Any = None) -> dict:
         fake = self.fake
-        msg = {"message_id": fake._new_message_id(self.chat_id), "from": dict(sender),
-               "chat": dict(self.chat), "date": fake._now(), **content}  # fmt: skip
+        msg = {
+            "message_id": fake._new_message_id(self.chat_id),
+            "from": dict(sender),
+            "chat": dict(self.chat),
+            "date": fake._now(),
+            **content,
+        }
         if reply_to is not None:
             mid = reply_to.message_id if isinstance(reply_to, SentMessage) else reply_to
             original = fake._find_message(self.chat_id, mid)
@@ -235,8 +308,8 @@ class _ChatView:
             msg["reply_to_message"] = original
         fake.user_messages[(self.chat_id, msg["message_id"])] = msg
         self._acted()
-        await fake._enqueue("message", msg)
-        return msg
+        update = await fake._enqueue("message", msg)
+        return UserMessage(msg, update_id=update["update_id"])
 
     async def _send_text(self, sender: dict, text: str, reply_to: Any = None) -> dict:
         content: dict[str, Any] = {"text": text}
@@ -252,13 +325,19 @@ class _ChatView:
         inline = (msg.message.get("reply_markup") or {}).get("inline_keyboard") or []
         datas = [b.get("callback_data") for row in inline for b in row]
         if callback_data not in datas:
-            raise AssertionError(f"no button with callback_data {callback_data!r} in message "
-                                 f"{msg.message_id}; buttons: {msg.buttons()}")  # fmt: skip
+            raise AssertionError(
+                f"no button with callback_data {callback_data!r} in message {msg.message_id}; buttons: {msg.buttons()}"
+            )
         fake = self.fake
         fake._counter += 1
         query_id = str(4_000_000_000_000_000 + fake._counter)
-        query = {"id": query_id, "from": dict(sender), "message": copy.deepcopy(msg.message),
-                 "chat_instance": str(abs(self.chat_id) * 7919), "data": callback_data}  # fmt: skip
+        query = {
+            "id": query_id,
+            "from": dict(sender),
+            "message": copy.deepcopy(msg.message),
+            "chat_instance": str(abs(self.chat_id) * 7919),
+            "data": callback_data,
+        }
         fake.callback_queries[query_id] = query
         self.last_callback_id = query_id
         self._acted()
@@ -277,9 +356,15 @@ class _ChatView:
 class FakeUser(_ChatView):
     """A Telegram user and its private chat with the bot (chat id == user id)."""
 
-    def __init__(self, fake: FakeBotAPI, user_id: int, first_name: str = "Test",
-                 last_name: str | None = None, username: str | None = None,
-                 language_code: str | None = "zh") -> None:  # fmt: skip
+    def __init__(
+        self,
+        fake: FakeBotAPI,
+        user_id: int,
+        first_name: str = "Test",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "zh",
+    ) -> None:
         self.id = user_id
         self.user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
@@ -290,7 +375,7 @@ class FakeUser(_ChatView):
             self.user["language_code"] = language_code
         super().__init__(fake, chat)
 
-    async def send_text(self, text: str, *, reply_to: SentMessage | int | None = None) -> dict:
+    async def send_text(self, text: str, *, reply_to: SentMessage | int | None = None) -> UserMessage:
         """Queue a text message (``bot_command`` entity for ``/cmd``); return the message."""
         return await self._send_text(self.user, text, reply_to)
 
@@ -308,17 +393,21 @@ class FakeUser(_ChatView):
             content["caption"] = caption
         return await self._post(self.user, content)
 
-    async def send_document(self, data: bytes, file_name: str, mime_type: str,
-                            caption: str | None = None) -> dict:  # fmt: skip
+    async def send_document(self, data: bytes, file_name: str, mime_type: str, caption: str | None = None) -> dict:
         rec = self.fake._store_file(data, "document", file_name, mime_type)
         content: dict[str, Any] = {"document": self.fake._document_dict(rec)}
         if caption is not None:
             content["caption"] = caption
         return await self._post(self.user, content)
 
-    async def send_location(self, latitude: float, longitude: float,
-                            horizontal_accuracy: float | None = None, forwarded: bool = False,
-                            live_period: int | None = None) -> dict:  # fmt: skip
+    async def send_location(
+        self,
+        latitude: float,
+        longitude: float,
+        horizontal_accuracy: float | None = None,
+        forwarded: bool = False,
+        live_period: int | None = None,
+    ) -> dict:
         location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
         if horizontal_accuracy is not None:
             location["horizontal_accuracy"] = horizontal_accuracy
@@ -327,8 +416,7 @@ class FakeUser(_ChatView):
         content: dict[str, Any] = {"location": location}
         if forwarded:
             origin_user = {"id": 777_000_001, "is_bot": False, "first_name": "Forwarded"}
-            content["forward_origin"] = {"type": "user", "sender_user": origin_user,
-                                         "date": self.fake._now() - 60}  # fmt: skip
+            content["forward_origin"] = {"type": "user", "sender_user": origin_user, "date": self.fake._now() - 60}
         return await self._post(self.user, content)
 
 
@@ -339,10 +427,8 @@ class FakeGroup(_ChatView):
         kind = "supergroup" if str(chat_id).startswith("-100") else "group"
         super().__init__(fake, {"id": chat_id, "type": kind, "title": title})
 
-    async def send_text(self, user: FakeUser, text: str, *,
-                        reply_to: SentMessage | int | None = None) -> dict:  # fmt: skip
+    async def send_text(self, user: FakeUser, text: str, *, reply_to: SentMessage | int | None = None) -> dict:
         return await self._send_text(user.user, text, reply_to)
 
     async def press(self, user: FakeUser, message: SentMessage | int, callback_data: str) -> dict:
         return await self._press(user.user, message, callback_data)
-

@@ -28,8 +28,15 @@ NOT_MODIFIED = (
     "are exactly the same as a message content and reply markup of the current message"
 )
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-SCOPES = {"default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
-          "chat_administrators", "chat_member"}  # fmt: skip
+SCOPES = {
+    "default",
+    "all_private_chats",
+    "all_group_chats",
+    "all_chat_administrators",
+    "chat",
+    "chat_administrators",
+    "chat_member",
+}
 _UNSET: Any = object()
 
 
@@ -48,17 +55,35 @@ def _inline(markup: Any) -> dict | None:
 
 
 class MethodsMixin(_Base):
-    METHODS = {name.lower(): name for name in (
-        "getMe", "getUpdates", "sendMessage", "editMessageText", "editMessageReplyMarkup",
-        "editMessageCaption", "answerCallbackQuery", "sendPhoto", "sendDocument", "getFile",
-        "setMyCommands", "deleteMyCommands", "getMyCommands", "deleteWebhook", "setWebhook",
-        "getWebhookInfo", "sendChatAction", "deleteMessage", "logOut", "close",
-    )}  # fmt: skip
+    METHODS = {
+        name.lower(): name
+        for name in (
+            "getMe",
+            "getUpdates",
+            "sendMessage",
+            "editMessageText",
+            "editMessageReplyMarkup",
+            "editMessageCaption",
+            "answerCallbackQuery",
+            "sendPhoto",
+            "sendDocument",
+            "getFile",
+            "setMyCommands",
+            "deleteMyCommands",
+            "getMyCommands",
+            "deleteWebhook",
+            "setWebhook",
+            "getWebhookInfo",
+            "sendChatAction",
+            "deleteMessage",
+            "logOut",
+            "close",
+        )
+    }
 
     # ------------------------------------------------------------------ helpers
     def _bot_user(self) -> dict:
-        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name,
-                "username": self.bot_username}  # fmt: skip
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name, "username": self.bot_username}
 
     def _chat_for(self, params: dict) -> dict:
         chat_id = params.get("chat_id")
@@ -66,8 +91,7 @@ class MethodsMixin(_Base):
             raise FakeApiError(400, "Bad Request: chat_id is empty")
         chat = self.chats.get(chat_id)
         if chat is None and self.auto_create_chats and isinstance(chat_id, int) and chat_id > 0:
-            chat = self.chats[chat_id] = {"id": chat_id, "type": "private",
-                                          "first_name": f"User{chat_id}"}  # fmt: skip
+            chat = self.chats[chat_id] = {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
         if chat is None:
             raise FakeApiError(400, "Bad Request: chat not found")
         if chat_id in self.blocked:
@@ -86,8 +110,7 @@ class MethodsMixin(_Base):
         return msg
 
     def _base_message(self, chat: dict, params: dict) -> dict:
-        msg: dict[str, Any] = {"message_id": 0, "from": self._bot_user(), "chat": dict(chat),
-                               "date": self._now()}  # fmt: skip
+        msg: dict[str, Any] = {"message_id": 0, "from": self._bot_user(), "chat": dict(chat), "date": self._now()}
         reply = params.get("reply_parameters") or {}
         reply_id = reply.get("message_id") if isinstance(reply, dict) else None
         reply_id = reply_id or params.get("reply_to_message_id")
@@ -95,16 +118,14 @@ class MethodsMixin(_Base):
             original = self._find_message(chat["id"], reply_id)
             if original is not None:
                 msg["reply_to_message"] = original
-            elif not (reply.get("allow_sending_without_reply")
-                      or params.get("allow_sending_without_reply")):  # fmt: skip
+            elif not (reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply")):
                 raise FakeApiError(400, "Bad Request: message to be replied not found")
         if params.get("message_thread_id"):
             msg["message_thread_id"] = params["message_thread_id"]
         msg["message_id"] = self._new_message_id(chat["id"])
         return msg
 
-    def _record(self, method: str, params: dict, msg: dict, text: str | None,
-                file_id: str | None = None) -> dict:  # fmt: skip
+    def _record(self, method: str, params: dict, msg: dict, text: str | None, file_id: str | None = None) -> dict:
         markup = params.get("reply_markup")
         if _inline(markup):
             msg["reply_markup"] = markup
@@ -112,9 +133,18 @@ class MethodsMixin(_Base):
             msg["entities"] = params["entities"]
         if params.get("caption_entities"):
             msg["caption_entities"] = params["caption_entities"]
-        sent = SentMessage(msg["message_id"], msg["chat"]["id"], text, markup,
-                           params.get("parse_mode"), method, params, msg, self._bump_seq(),
-                           file_id=file_id)  # fmt: skip
+        sent = SentMessage(
+            msg["message_id"],
+            msg["chat"]["id"],
+            text,
+            markup,
+            params.get("parse_mode"),
+            method,
+            params,
+            msg,
+            self._bump_seq(),
+            file_id=file_id,
+        )
         self.sent.append(sent)
         self.messages[(sent.chat_id, sent.message_id)] = sent
         return copy.deepcopy(msg)
@@ -122,16 +152,25 @@ class MethodsMixin(_Base):
     def _photo_sizes(self, rec: FakeFile) -> list[dict]:
         thumb = self._store_file(rec.data, "photo")
         return [
-            {"file_id": thumb.file_id, "file_unique_id": thumb.file_unique_id,
-             "file_size": len(thumb.data), "width": 90, "height": 90},
-            {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
-             "file_size": len(rec.data), "width": 1280, "height": 960},
-        ]  # fmt: skip
+            {
+                "file_id": thumb.file_id,
+                "file_unique_id": thumb.file_unique_id,
+                "file_size": len(thumb.data),
+                "width": 90,
+                "height": 90,
+            },
+            {
+                "file_id": rec.file_id,
+                "file_unique_id": rec.file_unique_id,
+                "file_size": len(rec.data),
+                "width": 1280,
+                "height": 960,
+            },
+        ]
 
     @staticmethod
     def _document_dict(rec: FakeFile) -> dict:
-        doc = {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
-               "file_size": len(rec.data)}  # fmt: skip
+        doc = {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id, "file_size": len(rec.data)}
         if rec.file_name:
             doc["file_name"] = rec.file_name
         if rec.mime_type:
@@ -164,20 +203,30 @@ class MethodsMixin(_Base):
             raise FakeApiError(400, "Bad Request: message to edit not found")
         return sent
 
-    def _apply_edit(self, sent: SentMessage, method: str, params: dict, markup: Any,
-                    text: Any = _UNSET, plain: str | None = None) -> dict:  # fmt: skip
+    def _apply_edit(
+        self, sent: SentMessage, method: str, params: dict, markup: Any, text: Any = _UNSET, plain: str | None = None
+    ) -> dict:
         if text is not _UNSET:
             field = "text" if "text" in sent.message else "caption"
             entities = "entities" if field == "text" else "caption_entities"
             new_entities = params.get(entities)
             if (text, _inline(markup), new_entities) == (
-                sent.text, _inline(sent.message.get("reply_markup")), sent.message.get(entities)
+                sent.text,
+                _inline(sent.message.get("reply_markup")),
+                sent.message.get(entities),
             ):
                 raise FakeApiError(400, NOT_MODIFIED)
         elif _inline(markup) == _inline(sent.message.get("reply_markup")):
             raise FakeApiError(400, NOT_MODIFIED)
-        sent.edits.append({"method": method, "params": params, "seq": self._bump_seq(),
-                           "old_text": sent.text, "old_reply_markup": sent.reply_markup})  # fmt: skip
+        sent.edits.append(
+            {
+                "method": method,
+                "params": params,
+                "seq": self._bump_seq(),
+                "old_text": sent.text,
+                "old_reply_markup": sent.reply_markup,
+            }
+        )
         if text is not _UNSET:
             sent.text, sent.parse_mode = text, params.get("parse_mode")
             sent.message[field] = plain
@@ -193,14 +242,22 @@ class MethodsMixin(_Base):
 
     # ------------------------------------------------------------------ methods
     def _m_getMe(self, p: dict) -> dict:
-        return {**self._bot_user(), "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False,
-                "has_main_web_app": False}  # fmt: skip
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     async def _m_getUpdates(self, p: dict) -> list[dict]:
         if self.webhook and self.webhook.get("url"):
-            raise FakeApiError(409, "Conflict: can't use getUpdates method while webhook is "
-                                    "active; use deleteWebhook to delete the webhook first")  # fmt: skip
+            raise FakeApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is "
+                "active; use deleteWebhook to delete the webhook first",
+            )
         offset = int(p.get("offset") or 0)
         limit = max(1, min(100, int(p.get("limit") or 100)))
         timeout = max(0.0, float(p.get("timeout") or 0))
@@ -215,12 +272,18 @@ class MethodsMixin(_Base):
             self._cond.notify_all()
             while True:
                 if self.emulate_conflict and generation != self._poll_generation:
-                    raise FakeApiError(409, "Conflict: terminated by other getUpdates request; "
-                                            "make sure that only one bot instance is running")  # fmt: skip
+                    raise FakeApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; "
+                        "make sure that only one bot instance is running",
+                    )
                 if offset < 0:
                     batch = self.pending_updates[offset:][:limit]
                 else:
                     batch = [u for u in self.pending_updates if u["update_id"] >= offset][:limit]
+                if self._forced:
+                    forced, self._forced = self._forced, []
+                    batch = sorted(forced + [u for u in batch if u not in forced], key=lambda u: u["update_id"])
                 remaining = deadline - loop.time()
                 if batch or remaining <= 0 or self._closing.is_set():
                     break
@@ -233,8 +296,7 @@ class MethodsMixin(_Base):
 
     def _m_sendMessage(self, p: dict) -> dict:
         chat = self._chat_for(p)
-        plain = _checked(check_text, p.get("text"), p.get("parse_mode"),
-                         strict=self.strict_parse_mode)  # fmt: skip
+        plain = _checked(check_text, p.get("text"), p.get("parse_mode"), strict=self.strict_parse_mode)
         _checked(check_reply_markup, p.get("reply_markup"))
         msg = self._base_message(chat, p)
         msg["text"] = plain
@@ -245,8 +307,7 @@ class MethodsMixin(_Base):
         caption = p.get("caption")
         plain = None
         if caption is not None:
-            plain = _checked(check_text, caption, p.get("parse_mode"), caption=True,
-                             strict=self.strict_parse_mode)  # fmt: skip
+            plain = _checked(check_text, caption, p.get("parse_mode"), caption=True, strict=self.strict_parse_mode)
         _checked(check_reply_markup, p.get("reply_markup"))
         rec = self._input_file(p, field, field)
         msg = self._base_message(chat, p)
@@ -268,21 +329,17 @@ class MethodsMixin(_Base):
         sent = self._edit_target(p)
         if "text" not in sent.message:
             raise FakeApiError(400, "Bad Request: there is no text in the message to edit")
-        plain = _checked(check_text, p.get("text"), p.get("parse_mode"),
-                         strict=self.strict_parse_mode)  # fmt: skip
+        plain = _checked(check_text, p.get("text"), p.get("parse_mode"), strict=self.strict_parse_mode)
         _checked(check_reply_markup, p.get("reply_markup"))
-        return self._apply_edit(sent, "editMessageText", p, p.get("reply_markup"),
-                                p.get("text"), plain)  # fmt: skip
+        return self._apply_edit(sent, "editMessageText", p, p.get("reply_markup"), p.get("text"), plain)
 
     def _m_editMessageCaption(self, p: dict) -> dict:
         sent = self._edit_target(p)
         if "text" in sent.message:
             raise FakeApiError(400, "Bad Request: there is no caption in the message to edit")
-        plain = _checked(check_text, p.get("caption"), p.get("parse_mode"), caption=True,
-                         strict=self.strict_parse_mode)  # fmt: skip
+        plain = _checked(check_text, p.get("caption"), p.get("parse_mode"), caption=True, strict=self.strict_parse_mode)
         _checked(check_reply_markup, p.get("reply_markup"))
-        return self._apply_edit(sent, "editMessageCaption", p, p.get("reply_markup"),
-                                p.get("caption"), plain)  # fmt: skip
+        return self._apply_edit(sent, "editMessageCaption", p, p.get("reply_markup"), p.get("caption"), plain)
 
     def _m_editMessageReplyMarkup(self, p: dict) -> dict:
         sent = self._edit_target(p)
@@ -319,8 +376,7 @@ class MethodsMixin(_Base):
         if not isinstance(commands, list) or len(commands) > 100:
             raise FakeApiError(400, "Bad Request: can't parse commands JSON object")
         for cmd in commands:
-            if not isinstance(cmd, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}",
-                                                              str(cmd.get("command", ""))):  # fmt: skip
+            if not isinstance(cmd, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}", str(cmd.get("command", ""))):
                 raise FakeApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(cmd.get("description") or "")) <= 256:
                 raise FakeApiError(400, "Bad Request: command description is invalid")
@@ -347,9 +403,11 @@ class MethodsMixin(_Base):
         return True
 
     def _m_getWebhookInfo(self, p: dict) -> dict:
-        info: dict[str, Any] = {"url": (self.webhook or {}).get("url", ""),
-                                "has_custom_certificate": False,
-                                "pending_update_count": len(self.pending_updates)}  # fmt: skip
+        info: dict[str, Any] = {
+            "url": (self.webhook or {}).get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.pending_updates),
+        }
         if self.webhook and self.webhook.get("allowed_updates"):
             info["allowed_updates"] = self.webhook["allowed_updates"]
         return info

@@ -17,9 +17,23 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 
 HTML_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-    "a", "code", "pre", "blockquote", "tg-emoji",
-}  # fmt: skip
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-emoji",
+}
 _TAG_RE = re.compile(r"<(/?)([^\s<>/]*)([^<>]*)>")
 _ENTITY_RE = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 _ENTITY_MAP = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -73,7 +87,7 @@ def html_to_plain(text: str) -> str:
             raise _cant_parse(f'Unsupported start tag "{shown}" at byte offset {_offset(text, lt)}')
         if match.group(1):  # end tag
             if not stack:
-                raise _cant_parse(f'Unexpected end tag at byte offset {_offset(text, lt)}')
+                raise _cant_parse(f"Unexpected end tag at byte offset {_offset(text, lt)}")
             open_name, _ = stack.pop()
             if open_name != name:
                 raise _cant_parse(
@@ -152,9 +166,7 @@ def markdown_v2_to_plain(text: str) -> str:
             i += 1  # blockquote
             continue
         if ch in MDV2_RESERVED:
-            raise _cant_parse(
-                f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
-            )
+            raise _cant_parse(f"Character '{ch}' is reserved and must be escaped with the preceding '\\'")
         out.append(ch)
         i += 1
     if stack:
@@ -176,18 +188,14 @@ def markdown_to_plain(text: str) -> str:
         if ch in "*_`":
             end = text.find(ch, i + 1)
             if end < 0:
-                raise _cant_parse(
-                    f"Can't find end of the entity starting at byte offset {_offset(text, i)}"
-                )
+                raise _cant_parse(f"Can't find end of the entity starting at byte offset {_offset(text, i)}")
             out.append(text[i + 1 : end])
             i = end + 1
             continue
         if ch == "[":
             m = re.compile(r"\[([^\]]*)\]\(([^)]*)\)").match(text, i)
             if m is None:
-                raise _cant_parse(
-                    f"Can't find end of the entity starting at byte offset {_offset(text, i)}"
-                )
+                raise _cant_parse(f"Can't find end of the entity starting at byte offset {_offset(text, i)}")
             out.append(m.group(1))
             i = m.end()
             continue
@@ -238,10 +246,19 @@ def check_reply_markup(markup: Any) -> None:
     if rows is None:
         return
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        raise TextError("Bad Request: field \"inline_keyboard\" must be an Array of Arrays")
-    actions = ("callback_data", "url", "switch_inline_query", "switch_inline_query_current_chat",
-               "login_url", "web_app", "pay", "callback_game", "copy_text",
-               "switch_inline_query_chosen_chat")  # fmt: skip
+        raise TextError('Bad Request: field "inline_keyboard" must be an Array of Arrays')
+    actions = (
+        "callback_data",
+        "url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "login_url",
+        "web_app",
+        "pay",
+        "callback_game",
+        "copy_text",
+        "switch_inline_query_chosen_chat",
+    )
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):

@@ -66,7 +66,7 @@ async def test_application_start_reply_and_button_edit(fake):
         assert reply.buttons() == [("Yes", "yes"), ("No", "no")]
         assert reply.message["from"]["username"] == "duban_test_bot"
 
-        with pytest.raises(AssertionError, match="(?i)no button"):
+        with pytest.raises(AssertionError, match=r"(?i)no button"):
             await alice.press(reply, "maybe")
         await alice.press(reply, "yes")
         assert (await alice.wait_callback_answer())["text"] == "ok"
@@ -78,7 +78,7 @@ async def test_application_start_reply_and_button_edit(fake):
 
         await group.send_text(alice, "/start@duban_test_bot")
         assert (await group.wait_reply()).text == "Hello Alice"
-        with pytest.raises(AssertionError, match="(?i)Timed out"):
+        with pytest.raises(AssertionError, match=r"(?i)Timed out"):
             await alice.wait_reply(timeout=0.2)
         await fake.wait_confirmed()
     assert fake.pending_updates == []
@@ -119,8 +119,13 @@ async def test_redelivery_until_confirmed(fake, bot):
     assert await bot.get_updates(offset=1002) == ()
     assert fake.pending_updates == [] and fake.confirmed_offset == 1002
     assert fake.delivery_counts == {1000: 3, 1001: 3}
-    await alice.send_text("third")
+    third = await alice.send_text("third")
+    assert third["update_id"] == third.update_id == 1002 and "update_id" not in third
     assert [u.update_id for u in await bot.get_updates()] == [1002]
+
+    await fake.redeliver(1000)  # a lost confirmation: delivered again despite the offset
+    assert [u.update_id for u in await bot.get_updates(offset=1003)] == [1000]
+    assert await bot.get_updates(offset=1003) == ()
 
 
 async def test_long_poll_returns_as_soon_as_update_is_queued(fake, bot):
@@ -158,7 +163,7 @@ async def test_emulated_conflict_between_pollers():
         old = asyncio.create_task(bot.get_updates(timeout=30))
         await fake.wait_for_request("getUpdates")
         assert await bot2.get_updates(timeout=0) == ()
-        with pytest.raises(Conflict, match="(?i)terminated by other getUpdates"):
+        with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
             await asyncio.wait_for(old, 5)
 
 
@@ -179,7 +184,7 @@ async def test_fault_injection(fake, bot):
         assert not isinstance(caught.value, BadRequest)
 
     fake.fail_next("sendMessage", status=400, description="Bad Request: chat not found", chat_id=9)
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(9, "c")
 
     assert (await bot.send_message(9, "finally")).message_id == 1
@@ -187,7 +192,7 @@ async def test_fault_injection(fake, bot):
     assert [status for _, _, status, _ in fake.errors] == [429, 500, 502, 502, 400]
 
     fake.block_bot(9)
-    with pytest.raises(Forbidden, match="(?i)bot was blocked by the user"):
+    with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
         await bot.send_message(9, "d")
     with pytest.raises(Forbidden):
         await bot.send_chat_action(9, "typing")
@@ -203,37 +208,35 @@ async def test_edit_rules_and_text_validation(fake, bot):
     fake.user(11)
     msg = await bot.send_message(11, "one", reply_markup=KEYBOARD)
     sent = fake.messages_to(11)[0]
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("one", 11, msg.message_id, reply_markup=KEYBOARD)
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", 11, 999)
     await bot.edit_message_reply_markup(11, msg.message_id, reply_markup=None)
     assert sent.buttons() == [] and sent.edits[0]["method"] == "editMessageReplyMarkup"
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_reply_markup(11, msg.message_id, reply_markup=None)
     edited = await bot.edit_message_text("<b>two</b> &amp; more", 11, msg.message_id, parse_mode="HTML")
     assert edited.text == "two & more" and sent.text == "<b>two</b> &amp; more"
     assert sent.plain_text == "two & more" and len(sent.edits) == 2
 
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(11, "line<br>break", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(11, "1 < 2", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)reserved"):
+    with pytest.raises(BadRequest, match=r"(?i)reserved"):
         await bot.send_message(11, "Version 1.5!", parse_mode="MarkdownV2")
-    assert (await bot.send_message(11, r"*bold* Version 1\.5\!", parse_mode="MarkdownV2")).text == (
-        "bold Version 1.5!"
-    )
-    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
+    assert (await bot.send_message(11, r"*bold* Version 1\.5\!", parse_mode="MarkdownV2")).text == ("bold Version 1.5!")
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x" * 65)]])
         await bot.send_message(11, "too long data", reply_markup=markup)
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(11, "x" * 4097)
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
-        await bot.send_message(404, "nobody")
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.send_message(-404, "nobody")
     assert await bot.delete_message(11, msg.message_id)
     assert sent.deleted
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(11, msg.message_id)
 
 
@@ -263,7 +266,7 @@ async def test_files_round_trip(fake, bot):
     assert bytes(await user_doc.download_as_bytearray()) == b"user bytes"
     user_photo = await photo_update.message.photo[-1].get_file()
     assert bytes(await user_photo.download_as_bytearray()) == b"user photo"
-    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+    with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
         await bot.get_file("nope")
 
 
@@ -280,7 +283,7 @@ async def test_set_my_commands_per_scope_and_language(fake, bot):
     assert await bot.delete_my_commands(language_code="en")
     assert fake.get_commands(language_code="en") is None
     assert await bot.get_my_commands(language_code="en") == ()
-    with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("Bad-Cmd", "x")])
 
 
@@ -306,8 +309,12 @@ async def test_raw_http_envelope_and_body_formats(fake):
         fake.fail_next("sendMessage", status=429, retry_after=3)
         async with http.post(f"{base}/sendMessage", data=form) as resp:
             assert resp.status == 429
-            assert await resp.json() == {"ok": False, "error_code": 429, "parameters": {"retry_after": 3},
-                                         "description": "Too Many Requests: retry after 3"}  # fmt: skip
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 429,
+                "parameters": {"retry_after": 3},
+                "description": "Too Many Requests: retry after 3",
+            }
         async with http.post(f"{base}/setWebhook", data={"url": "https://example.com/hook"}) as resp:
             assert (await resp.json())["result"] is True
         async with http.post(f"{base}/getUpdates") as resp:
