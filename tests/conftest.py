@@ -25,6 +25,7 @@ from models.db import Database, make_engine
 from models.migrate import upgrade
 from services.clock import FixedClock
 from tests.botrig import Rig, make_settings, running_bot
+from tests.clirig import Cli
 from tests.fakebot import FakeBotAPI
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -154,3 +155,17 @@ async def bot(rig: Rig) -> AsyncIterator[Rig]:
     """The running bot; ``bot.fake`` acts as Telegram and its users."""
     async with running_bot(rig):
         yield rig
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, rig: Rig) -> Cli:
+    """The command line, configured for the database and fake Bot API of this test."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for key in [k for k in os.environ if k.startswith("DUBAN_") and k != "DUBAN_TEST_POSTGRES_URL"]:
+        monkeypatch.delenv(key)
+    return Cli(monkeypatch, capsys, {
+        "DUBAN_TOKEN": rig.fake.token,
+        "DUBAN_DATABASE_URL": rig.db.url,
+        "DUBAN_BOT_API_BASE_URL": f"{rig.fake.url}/bot",
+        "DUBAN_BOT_API_FILE_URL": f"{rig.fake.url}/file/bot",
+    })
