@@ -35,6 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakebot_chats import (
+    CURRENT_REQUEST,
     FakeApiError,
     FakeFile,
     FakeGroup,
@@ -99,7 +100,8 @@ class FakeBotAPI(MethodsMixin):
         self.token, self.bot_username, self.bot_id = token, bot_username, bot_id
         self.bot_first_name = bot_first_name
         self.strict_parse_mode = strict_parse_mode  # validate parse_mode markup like Telegram
-        self.auto_create_chats = auto_create_chats  # unknown positive chat ids -> private chat (else 400 chat not found)
+        # unknown positive chat ids become private chats; otherwise 400 "chat not found"
+        self.auto_create_chats = auto_create_chats
         self.emulate_conflict = emulate_conflict  # newer getUpdates -> 409 for the older one
         self.url = ""
         # inspection
@@ -250,11 +252,12 @@ class FakeBotAPI(MethodsMixin):
         return "\n".join(lines)
 
     async def wait_until(self, check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-        """Wait until ``check()`` returns something other than None/False; return it."""
+        """Wait until ``check()`` returns a truthy value (re-checked on every recorded
+        change: request, message, edit, update); return that value."""
 
         def boxed() -> list | None:
             value = check()
-            return None if value is None or value is False else [value]
+            return [value] if value else None
 
         async with self._cond:
             try:
@@ -268,13 +271,13 @@ class FakeBotAPI(MethodsMixin):
     ) -> dict:
         """First request of ``method`` (from index ``since`` of ``requests``) matching."""
 
-        def check() -> dict | None:
+        def check() -> list[dict] | None:
             for name, params in self.requests[since:]:
                 if name == method and (predicate is None or predicate(params)):
-                    return params
+                    return [params]  # boxed: params may be an empty dict
             return None
 
-        return await self.wait_until(check, timeout, f"request {method}")
+        return (await self.wait_until(check, timeout, f"request {method}"))[0]
 
     async def wait_confirmed(self, update_id: int | None = None, timeout: float = 10.0) -> None:
         """Wait until the bot confirmed ``update_id`` (default: the last queued update)."""
@@ -400,6 +403,7 @@ class FakeBotAPI(MethodsMixin):
         except ValueError as exc:
             return self._error(400, f"Bad Request: {exc}")
         self.requests.append((method, params))
+        CURRENT_REQUEST.set(request)
         await self._notify()
         fault = self._take_fault(method, params)
         if fault is not None:

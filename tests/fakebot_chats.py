@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import json
 from collections.abc import Callable
@@ -73,6 +74,9 @@ TEXT_FIELDS = {
     "ip_address",
     "data",
 }
+
+# the aiohttp request being handled (lets a long poll notice that its client went away)
+CURRENT_REQUEST: contextvars.ContextVar[web.Request | None] = contextvars.ContextVar("fakebot_request", default=None)
 
 
 class FakeApiError(Exception):

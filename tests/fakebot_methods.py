@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tests.fakebot_chats import FakeApiError, FakeFile, SentMessage, Uploaded
+from tests.fakebot_chats import CURRENT_REQUEST, FakeApiError, FakeFile, SentMessage, Uploaded
 from tests.fakebot_text import TextError, check_reply_markup, check_text
 
 if TYPE_CHECKING:
@@ -241,6 +241,11 @@ class MethodsMixin(_Base):
         return copy.deepcopy(sent.message)
 
     # ------------------------------------------------------------------ methods
+    @staticmethod
+    def _client_gone() -> bool:
+        request = CURRENT_REQUEST.get()
+        return request is not None and request.transport is None
+
     def _m_getMe(self, p: dict) -> dict:
         return {
             **self._bot_user(),
@@ -281,10 +286,13 @@ class MethodsMixin(_Base):
                     batch = self.pending_updates[offset:][:limit]
                 else:
                     batch = [u for u in self.pending_updates if u["update_id"] >= offset][:limit]
-                if self._forced:
-                    forced, self._forced = self._forced, []
-                    batch = sorted(forced + [u for u in batch if u not in forced], key=lambda u: u["update_id"])
+                forced_now, self._forced = self._forced, []
+                if forced_now:
+                    batch = sorted(forced_now + [u for u in batch if u not in forced_now], key=lambda u: u["update_id"])
                 remaining = deadline - loop.time()
+                if self._client_gone():  # the poller gave up (e.g. Updater.stop): deliver nothing
+                    self._forced = [u for u in batch if u in forced_now] + self._forced
+                    return []
                 if batch or remaining <= 0 or self._closing.is_set():
                     break
                 with contextlib.suppress(TimeoutError):
