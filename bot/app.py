@@ -22,11 +22,13 @@ from bot.deps import Deps
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import RateLimiter
 from config.settings import Settings
-from handlers import errors, guard, help, invite, lang, start
+from bot.persistence import DbPersistence
+from handlers import errors, guard, help, invite, lang, report, start
 from handlers.menu import publish_public_menu
 from models.db import Database
 from services import kv, updates
 from services.clock import Clock
+from services.storage import LocalStorage
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("me", help.me))
     app.add_handler(CommandHandler("lang", lang.lang))
     app.add_handler(CommandHandler("invite", invite.invite))
+    app.add_handler(report.build_report_conversation())
+    app.add_handler(report.late_confirm_handler())
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE, guard.unknown))
     app.add_handler(TypeHandler(Update, guard.after), group=100)
     app.add_error_handler(errors.on_error)
@@ -61,12 +65,14 @@ def build_application(
         .context_types(ContextTypes(bot_data=Deps))
         .rate_limiter(RateLimiter(max_retries=3))
         .concurrent_updates(PerChatUpdateProcessor())
+        .persistence(DbPersistence(db, clock))
         .build()
     )
     deps: Deps = app.bot_data
     deps.settings = settings
     deps.db = db
     deps.clock = clock
+    deps.storage = LocalStorage(settings.evidence_dir)
     deps.bot_username = bot_username or settings.bot_username
     deps.delivery = DeliveryWorker(
         app.bot, db, clock, interval=settings.delivery_interval, per_chat_interval=settings.per_chat_interval,

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from models.db import Database
     from services.clock import Clock
+    from services.storage import Storage
 
 
 class Deps:
@@ -20,6 +21,7 @@ class Deps:
     db: Database
     clock: Clock
     delivery: DeliveryWorker
+    storage: Storage
     bot_username: str | None = None
 
 

@@ -12,7 +12,7 @@ COMMON = ("start", "help", "me", "lang")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("invite",),
     Role.LEADER: (),
-    Role.CADRE: (),
+    Role.CADRE: ("report", "cancel"),
     Role.INSPECTOR: (),
     Role.ASSESSOR: (),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application
@@ -16,8 +17,9 @@ from services.clock import Clock
 from tests.fakebot import FakeBotAPI
 
 
-def make_settings(fake: FakeBotAPI, db_url: str, **overrides: Any) -> Settings:
+def make_settings(fake: FakeBotAPI, db_url: str, evidence_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
+        "evidence_dir": evidence_dir,
         "token": fake.token,
         "database_url": db_url,
         "bot_api_base_url": f"{fake.url}/bot",
@@ -42,7 +44,7 @@ class Rig:
 @asynccontextmanager
 async def running_bot(rig: Rig, **overrides: Any) -> AsyncIterator[Application]:
     """Start the bot (polling the fake) and stop it cleanly afterwards."""
-    settings = make_settings(rig.fake, rig.db.url, **overrides) if overrides else rig.settings
+    settings = make_settings(rig.fake, rig.db.url, rig.settings.evidence_dir, **overrides) if overrides else rig.settings
     app = build_application(settings, rig.db, rig.clock)
     await start_polling(app, poll_timeout=1)
     rig.app = app

@@ -146,8 +146,9 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 
 
 @pytest.fixture
-async def rig(fake: FakeBotAPI, database: Database, clock: FixedClock) -> Rig:
-    return Rig(fake=fake, db=database, clock=clock, settings=make_settings(fake, database.url))
+async def rig(fake: FakeBotAPI, database: Database, clock: FixedClock, tmp_path: Path) -> Rig:
+    settings = make_settings(fake, database.url, tmp_path / "evidence")
+    return Rig(fake=fake, db=database, clock=clock, settings=settings)
 
 
 @pytest.fixture

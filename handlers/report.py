@@ -1,0 +1,218 @@
+"""/report: the guided progress report (ConversationHandler; the draft and state live in the database).
+
+Flow (states are services.reporting.Step; see report.mmd):
+/report [code] → CHOOSE_TARGET → AWAIT_VALUE → (CONFIRM_DECREASE → AWAIT_REASON | CONFIRM_HIGH) →
+AWAIT_NOTE → AWAIT_FILES → CONFIRM → end. /cancel anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.deps import Context
+from config.i18n import Translator
+from handlers.common import deps, reply, who
+from handlers.report_text import confirmed, prompt
+from services import conversations, reporting
+from services.errors import DomainError, DuplicateUpdate
+from services.reporting import ConvRef, Snapshot, Step, StepMismatch
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
+END = ConversationHandler.END
+
+
+def conv_ref(update: Update) -> ConvRef:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
+
+
+async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
+    text, markup = prompt(snap, tr)
+    await reply(update, text, reply_markup=markup)
+    return END if snap.step in (Step.DONE, Step.CANCELLED) else snap.step
+
+
+async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
+    """Run one step of the service and show where the draft now stands; errors keep the step."""
+    d = deps(context)
+    viewer, tr = await who(update, context)
+    try:
+        snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except StepMismatch as exc:  # an old button or a restart: show the step the draft is at
+        return await _show(update, exc.snapshot, tr)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        if exc.key in ("report.no_draft", "person.deactivated", "error.not_registered", "report.no_units",
+                       "report.nothing_to_report"):
+            return END
+        if exc.key in ("report.not_your_target", "report.target_closed") and call is reporting.begin:
+            return END
+        return None
+    return await _show(update, snap, tr)
+
+
+async def begin(update: Update, context: Context) -> object:
+    """/report [target code]"""
+    code = context.args[0] if context.args else None
+    return await _step(update, context, reporting.begin, code)
+
+
+async def choose(update: Update, context: Context) -> object:
+    assert update.callback_query is not None and update.callback_query.data is not None
+    return await _step(update, context, reporting.choose, int(update.callback_query.data.rsplit(":", 1)[1]))
+
+
+async def value(update: Update, context: Context) -> object:
+    assert update.effective_message is not None
+    return await _step(update, context, reporting.give_value, update.effective_message.text or "")
+
+
+async def decide(update: Update, context: Context) -> object:
+    assert update.callback_query is not None and update.callback_query.data is not None
+    return await _step(update, context, reporting.decide, update.callback_query.data.split(":", 1)[1])
+
+
+async def text(update: Update, context: Context) -> object:
+    assert update.effective_message is not None
+    return await _step(update, context, reporting.give_text, update.effective_message.text or "")
+
+
+async def skip(update: Update, context: Context) -> object:
+    return await _step(update, context, reporting.give_text, None)
+
+
+async def file(update: Update, context: Context) -> object:
+    """A photo or document: fetched with getFile, stored by content, then added to the draft."""
+    d = deps(context)
+    message = update.effective_message
+    assert message is not None
+    if message.photo:
+        media, kind, mime, name = message.photo[-1], "photo", "image/jpeg", None
+    else:
+        assert message.document is not None
+        media, kind = message.document, "document"
+        mime, name = message.document.mime_type or "application/octet-stream", message.document.file_name
+    if media.file_size and media.file_size > MAX_FILE_BYTES:
+        _, tr = await who(update, context)
+        await reply(update, tr("report.file_too_big"))
+        return None
+    data = bytes(await (await media.get_file()).download_as_bytearray())
+    sha, key = await asyncio.to_thread(d.storage.put, data)
+    incoming = reporting.IncomingFile(data=data, sha256=sha, storage_key=key, mime_type=mime,
+                                      telegram_file_id=media.file_id, telegram_file_unique_id=media.file_unique_id,
+                                      kind=kind, file_name=name)
+    return await _step(update, context, reporting.add_file, incoming)
+
+
+async def done(update: Update, context: Context) -> object:
+    return await _step(update, context, reporting.to_summary)
+
+
+async def edit(update: Update, context: Context) -> object:
+    return await _step(update, context, reporting.edit)
+
+
+async def confirm(update: Update, context: Context) -> object:
+    """Confirm: the only step that writes a report. Also answers a second press after the end."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    d = deps(context)
+    _, tr = await who(update, context)
+    draft_id = int(update.callback_query.data.rsplit(":", 1)[1])
+    try:
+        snap = await reporting.confirm(draft_id, conv=conv_ref(update), update_id=update.update_id,
+                                       uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except StepMismatch as exc:
+        return await _show(update, exc.snapshot, tr)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END
+    await update.callback_query.answer()
+    if update.callback_query.message is not None and snap.notice is None:
+        await update.callback_query.edit_message_reply_markup(None)
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(confirmed(snap, tr), parse_mode=ParseMode.HTML)
+    return END
+
+
+async def cancel(update: Update, context: Context) -> object:
+    """/cancel or the Cancel button: drop the draft, write nothing."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        had = await reporting.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return END
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END
+    await reply(update, tr("report.cancelled" if had else "report.nothing_to_cancel"))
+    return END
+
+
+async def stray(update: Update, context: Context) -> object:
+    """Anything the current step does not take: say what is expected, stay at the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await reporting.resume(conv=conv_ref(update), uow=d.db.uow())
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END
+    if snap is None:
+        return END
+    await reply(update, tr("report.unexpected"))
+    return await _show(update, snap, tr)
+
+
+def build_report_conversation() -> ConversationHandler:
+    text_only = filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[CommandHandler("report", begin)],
+        states={
+            Step.CHOOSE_TARGET: [CallbackQueryHandler(choose, pattern=r"^rep:t:\d+$")],
+            Step.AWAIT_VALUE: [MessageHandler(text_only, value)],
+            Step.CONFIRM_DECREASE: [CallbackQueryHandler(decide, pattern=r"^rep:(correct|retype)$")],
+            Step.CONFIRM_HIGH: [CallbackQueryHandler(decide, pattern=r"^rep:(keep|retype)$")],
+            Step.AWAIT_REASON: [MessageHandler(text_only, text)],
+            Step.AWAIT_NOTE: [
+                MessageHandler(text_only, text),
+                CommandHandler("skip", skip),
+                CallbackQueryHandler(skip, pattern=r"^rep:skip$"),
+            ],
+            Step.AWAIT_FILES: [
+                MessageHandler(filters.PHOTO | filters.Document.ALL, file),
+                CommandHandler("done", done),
+                CallbackQueryHandler(done, pattern=r"^rep:done$"),
+            ],
+            Step.CONFIRM: [
+                CallbackQueryHandler(confirm, pattern=r"^rep:ok:\d+$"),
+                CallbackQueryHandler(edit, pattern=r"^rep:edit$"),
+                CallbackQueryHandler(cancel, pattern=r"^rep:cancel$"),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CommandHandler("report", begin),
+            MessageHandler(filters.ALL, stray),
+            CallbackQueryHandler(stray),
+        ],
+        name=reporting.CONVERSATION,
+        persistent=True,
+        allow_reentry=True,
+    )
+
+
+def late_confirm_handler() -> CallbackQueryHandler:
+    """A Confirm pressed again after the dialogue ended answers like the first press."""
+    return CallbackQueryHandler(confirm, pattern=r"^rep:ok:\d+$")

@@ -1,0 +1,156 @@
+"""Where each assignment stands: claimed and effective value, expected value and pace, as of a date.
+
+The one place that computes the effective value (domain.md): the latest confirmed report's value,
+unless a later inspection verified a lower one. Inspections arrive with the inspection feature; they
+plug in at ``_verified_after``. Everything else (/mytargets, history, alerts, notices, scores) calls
+``standings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.reporting import ProgressReport, TargetAdjustment
+from models.tables import Assignment, Person, Target, Unit
+from services.pace import Pace, PacePlan, pace
+
+URGENCY = {"overdue": 0, "red": 1, "yellow": 2, "not_started": 3, "on_track": 4, "done": 5}
+
+
+@dataclass(frozen=True)
+class Standing:
+    assignment_id: int
+    target_code: str
+    title: str
+    measure: str
+    direction: str
+    closed: bool
+    unit_code: str
+    unit_name: str
+    planned: Decimal
+    baseline: Decimal
+    deadline: date
+    claimed: Decimal | None
+    effective: Decimal | None
+    last_report_at: datetime | None
+    last_reporter: str | None
+    pace: Pace
+
+    @property
+    def urgency(self) -> tuple[int, int, str]:
+        return (URGENCY.get(self.pace.status.value, 9), self.pace.days_left, self.target_code)
+
+
+def end_of_day(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.max, tzinfo=tz)
+
+
+def milestones_of(a: Assignment) -> tuple[tuple[date, Decimal], ...]:
+    return tuple((date.fromisoformat(d), Decimal(p)) for d, p in (a.milestones or []))
+
+
+async def latest_reports(
+    session: AsyncSession, assignment_ids: list[int], until: datetime | None = None
+) -> dict[int, ProgressReport]:
+    """The current (latest confirmed) report of each assignment, optionally as it stood at ``until``."""
+    if not assignment_ids:
+        return {}
+    query = select(ProgressReport).where(col(ProgressReport.assignment_id).in_(assignment_ids))
+    if until is not None:
+        query = query.where(ProgressReport.confirmed_at <= until)
+    latest: dict[int, ProgressReport] = {}
+    for report in (await session.exec(query.order_by(col(ProgressReport.id)))).all():
+        latest[report.assignment_id] = report
+    return latest
+
+
+async def _verified_after(
+    session: AsyncSession, reports: dict[int, ProgressReport], until: datetime | None
+) -> dict[int, Decimal]:
+    """Values verified on site after the latest report (none until inspections exist)."""
+    return {}
+
+
+async def plan_as_of(
+    session: AsyncSession, assignments: list[Assignment], day: date
+) -> dict[int, tuple[Decimal, date | None]]:
+    """Planned value and deadline override as they stood on ``day``: approved adjustments that apply
+    from a later date are undone."""
+    values = {a.id: (a.planned_value, a.deadline) for a in assignments if a.id is not None}
+    if not values:
+        return {}
+    later = (
+        await session.exec(
+            select(TargetAdjustment)
+            .where(
+                col(TargetAdjustment.assignment_id).in_(list(values)),
+                TargetAdjustment.status == "approved",
+                col(TargetAdjustment.effective_from) > day,
+            )
+            .order_by(col(TargetAdjustment.id).desc())
+        )
+    ).all()
+    for adj in later:
+        planned, deadline = values[adj.assignment_id]
+        if adj.field_name == "planned_value":
+            planned = Decimal(adj.old_value)
+        elif adj.field_name == "deadline":
+            deadline = date.fromisoformat(adj.old_value) if adj.old_value else None
+        values[adj.assignment_id] = (planned, deadline)
+    return values
+
+
+async def standings(
+    session: AsyncSession, *, as_of: date, tz: ZoneInfo, unit_ids: list[int] | None = None,
+    assignment_ids: list[int] | None = None,
+) -> list[Standing]:
+    """Every selected assignment's standing at the end of ``as_of``, most urgent first."""
+    query = (
+        select(Assignment, Target, Unit)
+        .join(Target, col(Target.id) == col(Assignment.target_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+    )
+    if unit_ids is not None:
+        query = query.where(col(Assignment.unit_id).in_(unit_ids))
+    if assignment_ids is not None:
+        query = query.where(col(Assignment.id).in_(assignment_ids))
+    rows = (await session.exec(query)).all()
+    until = end_of_day(as_of, tz)
+    ids = [a.id for a, _, _ in rows if a.id is not None]
+    reports = await latest_reports(session, ids, until)
+    verified = await _verified_after(session, reports, until)
+    plans = await plan_as_of(session, [a for a, _, _ in rows], as_of)
+    reporters = {
+        p.id: p.name
+        for p in (
+            await session.exec(
+                select(Person).where(col(Person.id).in_({r.reporter_person_id for r in reports.values()}))
+            )
+        ).all()
+    }
+    out = []
+    for a, target, unit in rows:
+        assert a.id is not None
+        planned, deadline_override = plans[a.id]
+        deadline = deadline_override or target.deadline
+        report = reports.get(a.id)
+        claimed = report.value if report else None
+        effective = min(claimed, verified[a.id]) if claimed is not None and a.id in verified else claimed
+        plan = PacePlan(year=target.year, baseline=a.baseline_value, planned=planned, deadline=deadline,
+                        milestones=milestones_of(a), direction=target.direction)
+        out.append(Standing(
+            assignment_id=a.id, target_code=target.code, title=target.title, measure=target.measure,
+            direction=target.direction, closed=target.closed, unit_code=unit.code, unit_name=unit.name,
+            planned=planned, baseline=a.baseline_value, deadline=deadline, claimed=claimed, effective=effective,
+            last_report_at=report.confirmed_at if report else None,
+            last_reporter=reporters.get(report.reporter_person_id) if report else None,
+            pace=pace(plan, effective, as_of),
+        ))
+    out.sort(key=lambda s: s.urgency)
+    return out

@@ -1,0 +1,446 @@
+"""The /report dialogue as a service: a draft per person, moved one step per update.
+
+Each step writes the draft, the conversation state and the update id in one transaction, so a
+kill at any point leaves the user at the step the database says, and a redelivered update changes
+nothing. Only ``confirm`` writes a report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.db import UnitOfWork
+from models.enums import Role
+from models.reporting import EvidenceFile, ProgressReport, ReportAttachment, ReportDraft
+from models.tables import Assignment, Person, RoleMembership, Target, Unit
+from services import audit, conversations, updates
+from services.clock import Clock
+from services.errors import DomainError
+from services.progress import latest_reports
+from services.values import ValueParseError, parse_value
+
+CONVERSATION = "report"
+FAR_ABOVE_PLAN = Decimal("1.5")
+
+
+class Step(StrEnum):
+    CHOOSE_TARGET = "choose_target"
+    AWAIT_VALUE = "await_value"
+    CONFIRM_DECREASE = "confirm_decrease"
+    AWAIT_REASON = "await_reason"
+    CONFIRM_HIGH = "confirm_high"
+    AWAIT_NOTE = "await_note"
+    AWAIT_FILES = "await_files"
+    CONFIRM = "confirm"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Choice:
+    assignment_id: int
+    code: str
+    title: str
+    unit_name: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the cadre is shown about the draft at any step."""
+
+    draft_id: int
+    step: Step
+    target_code: str | None = None
+    title: str | None = None
+    measure: str = ""
+    unit_name: str | None = None
+    planned: Decimal | None = None
+    last_value: Decimal | None = None
+    last_reporter: str | None = None
+    value: Decimal | None = None
+    value_text: str | None = None
+    note: str | None = None
+    files: int = 0
+    correction_reason: str | None = None
+    choices: tuple[Choice, ...] = ()
+    report_id: int | None = None
+    # At confirmation: a colleague's report confirmed while this one was being written.
+    other_value: Decimal | None = None
+    other_reporter: str | None = None
+    notice: str | None = None
+    notice_params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConvRef:
+    """Which PTB conversation this dialogue is (its key as the persistence stores it)."""
+
+    key: str
+    chat_id: int
+    user_id: int
+
+
+async def _person(session: AsyncSession, user_id: int) -> Person:
+    person = (await session.exec(select(Person).where(Person.telegram_user_id == user_id))).first()
+    if person is None:
+        raise DomainError("error.not_registered")
+    if not person.active:
+        raise DomainError("person.deactivated")
+    return person
+
+
+async def _cadre_unit_ids(session: AsyncSession, person: Person) -> list[int]:
+    rows = await session.exec(
+        select(RoleMembership.unit_id).where(
+            RoleMembership.person_id == person.id, RoleMembership.role == Role.CADRE.value
+        )
+    )
+    return [u for u in rows.all() if u is not None]
+
+
+async def _open_draft(session: AsyncSession, person: Person) -> ReportDraft | None:
+    return (
+        await session.exec(
+            select(ReportDraft).where(ReportDraft.person_id == person.id, ReportDraft.status == "open")
+        )
+    ).first()
+
+
+async def _snapshot(session: AsyncSession, draft: ReportDraft, **extra: object) -> Snapshot:
+    assert draft.id is not None
+    base: dict[str, object] = {"draft_id": draft.id, "step": Step(draft.step)}
+    if draft.assignment_id is not None:
+        a = await session.get(Assignment, draft.assignment_id)
+        assert a is not None
+        target = await session.get(Target, a.target_id)
+        unit = await session.get(Unit, a.unit_id)
+        assert target is not None and unit is not None
+        last = (await latest_reports(session, [draft.assignment_id])).get(draft.assignment_id)
+        reporter = await session.get(Person, last.reporter_person_id) if last else None
+        base.update(
+            target_code=target.code, title=target.title, measure=target.measure, unit_name=unit.name,
+            planned=a.planned_value, last_value=last.value if last else None,
+            last_reporter=reporter.name if reporter else None,
+        )
+    base.update(value=draft.value, value_text=draft.value_text, note=draft.note,
+                files=len(draft.attachments or []), correction_reason=draft.correction_reason,
+                report_id=draft.report_id)
+    base.update(extra)
+    return Snapshot(**base)  # type: ignore[arg-type]
+
+
+async def _move(session: AsyncSession, clock: Clock, draft: ReportDraft, step: Step, conv: ConvRef) -> None:
+    draft.step = step.value
+    draft.updated_at = clock.now()
+    session.add(draft)
+    state = step.value if step not in (Step.DONE, Step.CANCELLED) else None
+    await conversations.put(session, clock, CONVERSATION, conv.key, state)
+
+
+async def _allowed_assignment(session: AsyncSession, person: Person, assignment_id: int) -> Assignment:
+    a = await session.get(Assignment, assignment_id)
+    if a is None or a.unit_id not in await _cadre_unit_ids(session, person):
+        raise DomainError("report.not_your_target")
+    target = await session.get(Target, a.target_id)
+    if target is None or target.closed:
+        raise DomainError("report.target_closed", code=target.code if target else "?")
+    return a
+
+
+async def begin(code: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """/report [code]: a fresh draft; the choice of targets, or straight to the value."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        person = await _person(s, conv.user_id)
+        units = await _cadre_unit_ids(s, person)
+        if not units:
+            raise DomainError("report.no_units")
+        old = await _open_draft(s, person)
+        if old is not None:
+            old.status = "cancelled"
+            s.add(old)
+        rows = (
+            await s.exec(
+                select(Assignment, Target, Unit)
+                .join(Target, col(Target.id) == col(Assignment.target_id))
+                .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+                .where(col(Assignment.unit_id).in_(units), Target.closed == False)  # noqa: E712
+                .order_by(col(Target.deadline), col(Target.code))
+            )
+        ).all()
+        draft = ReportDraft(person_id=person.id, chat_id=conv.chat_id, step=Step.CHOOSE_TARGET.value,
+                            created_at=clock.now(), updated_at=clock.now(), attachments=[])
+        s.add(draft)
+        await s.flush()
+        if code is not None:
+            match = next((a for a, t, _ in rows if t.code.lower() == code.strip().lower()), None)
+            if match is None:
+                raise DomainError("report.not_your_target")
+            assert match.id is not None
+            return await _choose(s, clock, draft, person, match.id, conv, uow)
+        if not rows:
+            raise DomainError("report.nothing_to_report")
+        await _move(s, clock, draft, Step.CHOOSE_TARGET, conv)
+        choices = tuple(Choice(a.id or 0, t.code, t.title, u.name) for a, t, u in rows)
+        snap = await _snapshot(s, draft, choices=choices)
+        await uow.commit()
+        return snap
+
+
+async def _choose(
+    s: AsyncSession, clock: Clock, draft: ReportDraft, person: Person, assignment_id: int, conv: ConvRef,
+    uow: UnitOfWork,
+) -> Snapshot:
+    await _allowed_assignment(s, person, assignment_id)
+    draft.assignment_id = assignment_id
+    last = (await latest_reports(s, [assignment_id])).get(assignment_id)
+    draft.last_seen_report_id = last.id if last else None
+    await _move(s, clock, draft, Step.AWAIT_VALUE, conv)
+    await s.flush()
+    snap = await _snapshot(s, draft)
+    await uow.commit()
+    return snap
+
+
+async def _current(s: AsyncSession, conv: ConvRef, expected: tuple[Step, ...]) -> tuple[Person, ReportDraft]:
+    person = await _person(s, conv.user_id)
+    draft = await _open_draft(s, person)
+    if draft is None:
+        raise DomainError("report.no_draft")
+    if Step(draft.step) not in expected:
+        raise StepMismatch(await _snapshot(s, draft))
+    return person, draft
+
+
+class StepMismatch(Exception):
+    """The update belongs to another step than the draft is at (e.g. an old button): re-prompt."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__(snapshot.step)
+        self.snapshot = snapshot
+
+
+async def choose(assignment_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        person, draft = await _current(s, conv, (Step.CHOOSE_TARGET,))
+        return await _choose(s, clock, draft, person, assignment_id, conv, uow)
+
+
+async def give_value(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """The cumulative value: parsed in the target's measure; a decrease or a value far above plan asks first."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        _, draft = await _current(s, conv, (Step.AWAIT_VALUE,))
+        snap = await _snapshot(s, draft)
+        try:
+            parsed = parse_value(text, snap.measure)
+        except ValueParseError as exc:
+            raise DomainError(exc.key, **exc.params) from None
+        draft.value, draft.value_text, draft.correction_reason = parsed.value, parsed.text, None
+        target = await _target_of(s, draft)
+        step = Step.AWAIT_NOTE
+        if target.direction == "higher" and snap.last_value is not None and parsed.value < snap.last_value:
+            step = Step.CONFIRM_DECREASE
+        elif (target.direction == "higher" and snap.planned is not None and snap.planned > 0
+              and parsed.value > snap.planned * FAR_ABOVE_PLAN):
+            step = Step.CONFIRM_HIGH
+        await _move(s, clock, draft, step, conv)
+        await s.flush()
+        out = await _snapshot(s, draft)
+        await uow.commit()
+        return out
+
+
+async def _target_of(s: AsyncSession, draft: ReportDraft) -> Target:
+    a = await s.get(Assignment, draft.assignment_id)
+    assert a is not None
+    target = await s.get(Target, a.target_id)
+    assert target is not None
+    return target
+
+
+async def decide(answer: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """Buttons of the value checks: ``correct`` (a decrease, reason next), ``keep`` (far above plan is
+    right), ``retype`` (enter the value again)."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        _, draft = await _current(s, conv, (Step.CONFIRM_DECREASE, Step.CONFIRM_HIGH))
+        step = {
+            ("correct", Step.CONFIRM_DECREASE): Step.AWAIT_REASON,
+            ("keep", Step.CONFIRM_HIGH): Step.AWAIT_NOTE,
+        }.get((answer, Step(draft.step)), Step.AWAIT_VALUE)
+        if step == Step.AWAIT_VALUE:
+            draft.value = draft.value_text = None
+        await _move(s, clock, draft, step, conv)
+        await s.flush()
+        out = await _snapshot(s, draft)
+        await uow.commit()
+        return out
+
+
+async def give_text(text: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """A correction's reason, or the note (None = skip: keep what is there)."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        _, draft = await _current(s, conv, (Step.AWAIT_REASON, Step.AWAIT_NOTE))
+        clean = (text or "").strip()
+        if Step(draft.step) == Step.AWAIT_REASON:
+            if len(clean) < 2:
+                raise DomainError("report.reason_required")
+            draft.correction_reason = clean[:1000]
+            step = Step.AWAIT_NOTE
+        else:
+            if text is not None:
+                draft.note = clean[:2000]
+            step = Step.AWAIT_FILES
+        await _move(s, clock, draft, step, conv)
+        await s.flush()
+        out = await _snapshot(s, draft)
+        await uow.commit()
+        return out
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    data: bytes
+    sha256: str
+    storage_key: str
+    mime_type: str
+    telegram_file_id: str
+    telegram_file_unique_id: str | None
+    kind: str  # photo / document
+    file_name: str | None
+
+
+async def add_file(f: IncomingFile, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """A supporting photo or document, already in storage; the same bytes are recorded once."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        person, draft = await _current(s, conv, (Step.AWAIT_FILES,))
+        evidence = (await s.exec(select(EvidenceFile).where(EvidenceFile.sha256 == f.sha256))).first()
+        if evidence is None:
+            evidence = EvidenceFile(sha256=f.sha256, size=len(f.data), mime_type=f.mime_type[:100],
+                                    storage_key=f.storage_key, telegram_file_id=f.telegram_file_id,
+                                    telegram_file_unique_id=f.telegram_file_unique_id,
+                                    uploaded_by_person_id=person.id, created_at=clock.now())
+            s.add(evidence)
+            await s.flush()
+            audit.record(s, clock, actor=f"person:{person.code}", action="evidence.store", entity="evidence",
+                         key=f.sha256, after={"size": len(f.data), "mime": f.mime_type, "kind": f.kind})
+        files = list(draft.attachments or [])
+        if all(item["evidence_id"] != evidence.id for item in files):
+            files.append({"evidence_id": evidence.id, "kind": f.kind, "file_name": f.file_name})
+        draft.attachments = files
+        await _move(s, clock, draft, Step.AWAIT_FILES, conv)
+        await s.flush()
+        out = await _snapshot(s, draft)
+        await uow.commit()
+        return out
+
+
+async def to_summary(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        _, draft = await _current(s, conv, (Step.AWAIT_FILES,))
+        await _move(s, clock, draft, Step.CONFIRM, conv)
+        await s.flush()
+        out = await _snapshot(s, draft)
+        await uow.commit()
+        return out
+
+
+async def edit(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """Back to the value; the note and files are kept."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        _, draft = await _current(s, conv, (Step.CONFIRM,))
+        await _move(s, clock, draft, Step.AWAIT_VALUE, conv)
+        await s.flush()
+        out = await _snapshot(s, draft)
+        await uow.commit()
+        return out
+
+
+async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
+    """Drop the open draft (nothing is written); False if there was none."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        person = await _person(s, conv.user_id)
+        draft = await _open_draft(s, person)
+        await conversations.put(s, clock, CONVERSATION, conv.key, None)
+        if draft is not None:
+            draft.status = "cancelled"
+            await _move(s, clock, draft, Step.CANCELLED, conv)
+        await uow.commit()
+        return draft is not None
+
+
+async def confirm(draft_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """Write the report, in the transaction of the update that confirmed it. A second press (or a
+    redelivered update) writes nothing and returns what the first did."""
+    async with uow:
+        s = uow.session
+        draft = await s.get(ReportDraft, draft_id)
+        person = await _person(s, conv.user_id)
+        if draft is None or draft.person_id != person.id:
+            raise DomainError("report.no_draft")
+        if draft.status == "confirmed":
+            return await _snapshot(s, draft, notice="report.already_confirmed")
+        if draft.status != "open" or Step(draft.step) != Step.CONFIRM:
+            raise StepMismatch(await _snapshot(s, draft))
+        await updates.claim(s, update_id, clock)
+        assert draft.assignment_id is not None and draft.value is not None
+        await _allowed_assignment(s, person, draft.assignment_id)
+        latest = (await latest_reports(s, [draft.assignment_id])).get(draft.assignment_id)
+        report = ProgressReport(
+            assignment_id=draft.assignment_id, reporter_person_id=person.id, value=draft.value,
+            note=draft.note or "", confirmed_at=clock.now(), update_id=update_id, draft_id=draft.id,
+            supersedes_id=latest.id if latest and draft.correction_reason else None,
+            correction_reason=draft.correction_reason,
+        )
+        s.add(report)
+        await s.flush()
+        for item in draft.attachments or []:
+            s.add(ReportAttachment(report_id=report.id, evidence_id=item["evidence_id"], kind=item["kind"],
+                                   file_name=item.get("file_name")))
+        target = await _target_of(s, draft)
+        unit = await s.get(Unit, (await s.get(Assignment, draft.assignment_id)).unit_id)  # type: ignore[union-attr]
+        audit.record(s, clock, actor=f"person:{person.code}",
+                     action="progress.correct" if draft.correction_reason else "progress.report",
+                     entity="assignment", key=f"{target.code}/{unit.code if unit else '?'}",
+                     before={"value": latest.value, "report": latest.id} if latest else None,
+                     after={"value": draft.value, "report": report.id, "note": draft.note or "",
+                            "files": len(draft.attachments or []), "reason": draft.correction_reason})
+        other = latest if latest and latest.id != draft.last_seen_report_id and latest.reporter_person_id != person.id else None
+        other_name = (await s.get(Person, other.reporter_person_id)).name if other else None  # type: ignore[union-attr]
+        draft.status = "confirmed"
+        draft.report_id = report.id
+        await _move(s, clock, draft, Step.DONE, conv)
+        await s.flush()
+        out = await _snapshot(s, draft, other_value=other.value if other else None, other_reporter=other_name)
+        await uow.commit()
+        return out
+
+
+async def resume(*, conv: ConvRef, uow: UnitOfWork) -> Snapshot | None:
+    """The open draft of this user, to re-prompt its step (after a restart or a stray message)."""
+    async with uow:
+        s = uow.session
+        person = await _person(s, conv.user_id)
+        draft = await _open_draft(s, person)
+        return await _snapshot(s, draft) if draft else None

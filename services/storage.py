@@ -1,0 +1,56 @@
+"""Evidence storage: one interface, content-addressed keys; never a file name chosen by a user."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+
+class Storage(Protocol):
+    def put(self, data: bytes) -> tuple[str, str]:
+        """Store ``data``; returns (sha256 hex, storage key). Storing the same bytes again is a no-op."""
+        ...
+
+    def get(self, key: str) -> bytes: ...
+
+
+class LocalStorage:
+    """Files under a directory, at ``ab/cd/<sha256>``: written atomically, never overwritten."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @staticmethod
+    def key_for(sha256: str) -> str:
+        return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if len(parts) != 3 or not all(p and all(c in "0123456789abcdef" for c in p) for p in parts):
+            raise ValueError(f"not a storage key: {key!r}")
+        return self.root.joinpath(*parts)
+
+    def put(self, data: bytes) -> tuple[str, str]:
+        digest = hashlib.sha256(data).hexdigest()
+        key = self.key_for(digest)
+        path = self._path(key)
+        if path.exists():
+            return digest, key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest, key
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
