@@ -19,10 +19,10 @@ from telegram.ext import (
 
 from bot.delivery import DeliveryWorker
 from bot.deps import Deps
+from bot.persistence import DbPersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import RateLimiter
 from config.settings import Settings
-from bot.persistence import DbPersistence
 from handlers import errors, guard, help, invite, lang, report, start
 from handlers.menu import publish_public_menu
 from models.db import Database

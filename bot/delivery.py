@@ -46,7 +46,7 @@ class DeliveryWorker:
         self._idle.clear()
         self._wake.set()
 
-    async def settle(self, timeout: float = 10.0) -> None:
+    async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wake the worker and wait until a round finds nothing due (tests, clean shutdown)."""
         self.wake()
         await asyncio.wait_for(self._idle.wait(), timeout)

@@ -41,7 +41,7 @@ async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
 async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
     """Run one step of the service and show where the draft now stands; errors keep the step."""
     d = deps(context)
-    viewer, tr = await who(update, context)
+    _, tr = await who(update, context)
     try:
         snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:

@@ -18,7 +18,9 @@ def _v(value: Decimal | None, measure: str, tr: Translator) -> str:
 
 
 def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
 
 
 def target_line(s: Snapshot, tr: Translator) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from models.enums import CHINESE_NAMES, AssessmentMode, Category, Direction, LinkKind, Role, UnitKind, parse_enum
@@ -202,7 +203,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
 
 def to_decimal(value: Any) -> Decimal:
     """A number cell or numeric text (spaces and thousands separators allowed) as a Decimal."""
-    if isinstance(value, bool) or isinstance(value, datetime | date):
+    if isinstance(value, bool | datetime | date):
         raise CellError("plan.value.not_number")
     if isinstance(value, int):
         return Decimal(value)
@@ -274,7 +275,7 @@ def _milestones(value: Any) -> list[list[str]]:
         if not 0 <= percent <= 100:
             raise CellError("plan.milestone.percent_range", item=item)
         result.append([when.isoformat(), decimal_text(percent)])
-    for (d1, p1), (d2, p2) in zip(result, result[1:], strict=False):
+    for (d1, p1), (d2, p2) in pairwise(result):
         if d2 <= d1 or Decimal(p2) < Decimal(p1):
             raise CellError("plan.milestone.order", item=f"{d2}:{p2}")
     return result

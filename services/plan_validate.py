@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 
-from models.enums import LinkKind, Role, UnitKind
+from models.enums import CHINESE_NAMES, LinkKind, Role, UnitKind
 from services.plan_spec import Problem
 from services.plan_state import Existing
 from services.plan_workbook import ParsedPlan, Row
@@ -127,7 +127,7 @@ class Validator:
         for row in self.plan.rows("people"):
             if not row.ok("scope") or not row.values["scope"]:
                 continue
-            unknown = [item for item in row.values["scope"] if item not in self.unit_codes | classes]
+            unknown = [item for item in row.values["scope"] if item not in self.unit_codes and item not in classes]
             if unknown:
                 self.add("people", row, "scope", "plan.ref.unknown_scope", items="; ".join(unknown))
             elif row.ok("role") and Role.INSPECTOR.value not in row.values["role"]:
@@ -150,20 +150,20 @@ class Validator:
             kind_name = row.raw.get("kind", kind)
             if row.values.get(other):
                 self.add("links", row, other, "plan.link.not_used", kind=kind_name)
+            if wanted in row.bad:
+                continue
             if not row.values.get(wanted):
-                if wanted not in row.bad:
-                    self.add("links", row, wanted, "plan.link.needs_reference", kind=kind_name)
+                self.add("links", row, wanted, "plan.link.needs_reference", kind=kind_name)
                 continue
             value = row.values[wanted]
-            known: Callable[[str], bool] = (self.target_codes.__contains__ if wanted == "target_code"
-                                            else self.unit_codes.__contains__)
-            if not row.ok(wanted):
-                continue
-            if not known(value):
+            known = self.target_codes if wanted == "target_code" else self.unit_codes
+            if value not in known:
                 self.add("links", row, wanted,
                          "plan.ref.unknown_target" if wanted == "target_code" else "plan.ref.unknown_unit")
             elif kind in LINK_UNIT_KIND and self._unit_kind(value) not in (None, LINK_UNIT_KIND[kind]):
-                self.add("links", row, wanted, "plan.link.unit_kind", kind=LINK_UNIT_KIND[kind])
+                unit_kind = LINK_UNIT_KIND[kind]
+                self.add("links", row, wanted, "plan.link.unit_kind",
+                         kind=f"{unit_kind} {CHINESE_NAMES[UnitKind][unit_kind]}")
 
 
 def validate(plan: ParsedPlan, ex: Existing) -> list[Problem]:

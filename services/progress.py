@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.reporting import ProgressReport, TargetAdjustment
 from models.tables import Assignment, Person, Target, Unit
-from services.pace import Pace, PacePlan, pace
+from services.pace import Pace, PacePlan, pace, parse_milestones
 
 URGENCY = {"overdue": 0, "red": 1, "yellow": 2, "not_started": 3, "on_track": 4, "done": 5}
 
@@ -49,10 +49,6 @@ class Standing:
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.max, tzinfo=tz)
-
-
-def milestones_of(a: Assignment) -> tuple[tuple[date, Decimal], ...]:
-    return tuple((date.fromisoformat(d), Decimal(p)) for d, p in (a.milestones or []))
 
 
 async def latest_reports(
@@ -143,7 +139,7 @@ async def standings(
         claimed = report.value if report else None
         effective = min(claimed, verified[a.id]) if claimed is not None and a.id in verified else claimed
         plan = PacePlan(year=target.year, baseline=a.baseline_value, planned=planned, deadline=deadline,
-                        milestones=milestones_of(a), direction=target.direction)
+                        milestones=parse_milestones(a.milestones), direction=target.direction)
         out.append(Standing(
             assignment_id=a.id, target_code=target.code, title=target.title, measure=target.measure,
             direction=target.direction, closed=target.closed, unit_code=unit.code, unit_name=unit.name,

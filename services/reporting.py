@@ -7,152 +7,42 @@ nothing. Only ``confirm`` writes a report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import StrEnum
+from dataclasses import dataclass
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
-from models.enums import Role
 from models.reporting import EvidenceFile, ProgressReport, ReportAttachment, ReportDraft
-from models.tables import Assignment, Person, RoleMembership, Target, Unit
+from models.tables import Assignment, Person, Target, Unit
 from services import audit, conversations, updates
 from services.clock import Clock
 from services.errors import DomainError
 from services.progress import latest_reports
+from services.report_draft import (
+    CONVERSATION,
+    FAR_ABOVE_PLAN,
+    Choice,
+    ConvRef,
+    Snapshot,
+    Step,
+    StepMismatch,
+    _allowed_assignment,
+    _cadre_unit_ids,
+    _current,
+    _move,
+    _open_draft,
+    _person,
+    _snapshot,
+    _target_of,
+)
 from services.values import ValueParseError, parse_value
 
-CONVERSATION = "report"
-FAR_ABOVE_PLAN = Decimal("1.5")
+__all__ = ["CONVERSATION", "Choice", "ConvRef", "Snapshot", "Step", "StepMismatch"]
 
-
-class Step(StrEnum):
-    CHOOSE_TARGET = "choose_target"
-    AWAIT_VALUE = "await_value"
-    CONFIRM_DECREASE = "confirm_decrease"
-    AWAIT_REASON = "await_reason"
-    CONFIRM_HIGH = "confirm_high"
-    AWAIT_NOTE = "await_note"
-    AWAIT_FILES = "await_files"
-    CONFIRM = "confirm"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class Choice:
-    assignment_id: int
-    code: str
-    title: str
-    unit_name: str
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What the cadre is shown about the draft at any step."""
-
-    draft_id: int
-    step: Step
-    target_code: str | None = None
-    title: str | None = None
-    measure: str = ""
-    unit_name: str | None = None
-    planned: Decimal | None = None
-    last_value: Decimal | None = None
-    last_reporter: str | None = None
-    value: Decimal | None = None
-    value_text: str | None = None
-    note: str | None = None
-    files: int = 0
-    correction_reason: str | None = None
-    choices: tuple[Choice, ...] = ()
-    report_id: int | None = None
-    # At confirmation: a colleague's report confirmed while this one was being written.
-    other_value: Decimal | None = None
-    other_reporter: str | None = None
-    notice: str | None = None
-    notice_params: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ConvRef:
-    """Which PTB conversation this dialogue is (its key as the persistence stores it)."""
-
-    key: str
-    chat_id: int
-    user_id: int
-
-
-async def _person(session: AsyncSession, user_id: int) -> Person:
-    person = (await session.exec(select(Person).where(Person.telegram_user_id == user_id))).first()
-    if person is None:
-        raise DomainError("error.not_registered")
-    if not person.active:
-        raise DomainError("person.deactivated")
-    return person
-
-
-async def _cadre_unit_ids(session: AsyncSession, person: Person) -> list[int]:
-    rows = await session.exec(
-        select(RoleMembership.unit_id).where(
-            RoleMembership.person_id == person.id, RoleMembership.role == Role.CADRE.value
-        )
-    )
-    return [u for u in rows.all() if u is not None]
-
-
-async def _open_draft(session: AsyncSession, person: Person) -> ReportDraft | None:
-    return (
-        await session.exec(
-            select(ReportDraft).where(ReportDraft.person_id == person.id, ReportDraft.status == "open")
-        )
-    ).first()
-
-
-async def _snapshot(session: AsyncSession, draft: ReportDraft, **extra: object) -> Snapshot:
-    assert draft.id is not None
-    base: dict[str, object] = {"draft_id": draft.id, "step": Step(draft.step)}
-    if draft.assignment_id is not None:
-        a = await session.get(Assignment, draft.assignment_id)
-        assert a is not None
-        target = await session.get(Target, a.target_id)
-        unit = await session.get(Unit, a.unit_id)
-        assert target is not None and unit is not None
-        last = (await latest_reports(session, [draft.assignment_id])).get(draft.assignment_id)
-        reporter = await session.get(Person, last.reporter_person_id) if last else None
-        base.update(
-            target_code=target.code, title=target.title, measure=target.measure, unit_name=unit.name,
-            planned=a.planned_value, last_value=last.value if last else None,
-            last_reporter=reporter.name if reporter else None,
-        )
-    base.update(value=draft.value, value_text=draft.value_text, note=draft.note,
-                files=len(draft.attachments or []), correction_reason=draft.correction_reason,
-                report_id=draft.report_id)
-    base.update(extra)
-    return Snapshot(**base)  # type: ignore[arg-type]
-
-
-async def _move(session: AsyncSession, clock: Clock, draft: ReportDraft, step: Step, conv: ConvRef) -> None:
-    draft.step = step.value
-    draft.updated_at = clock.now()
-    session.add(draft)
-    state = step.value if step not in (Step.DONE, Step.CANCELLED) else None
-    await conversations.put(session, clock, CONVERSATION, conv.key, state)
-
-
-async def _allowed_assignment(session: AsyncSession, person: Person, assignment_id: int) -> Assignment:
-    a = await session.get(Assignment, assignment_id)
-    if a is None or a.unit_id not in await _cadre_unit_ids(session, person):
-        raise DomainError("report.not_your_target")
-    target = await session.get(Target, a.target_id)
-    if target is None or target.closed:
-        raise DomainError("report.target_closed", code=target.code if target else "?")
-    return a
-
-
-async def begin(code: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def begin(
+    code: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     """/report [code]: a fresh draft; the choice of targets, or straight to the value."""
     async with uow:
         s = uow.session
@@ -208,25 +98,9 @@ async def _choose(
     return snap
 
 
-async def _current(s: AsyncSession, conv: ConvRef, expected: tuple[Step, ...]) -> tuple[Person, ReportDraft]:
-    person = await _person(s, conv.user_id)
-    draft = await _open_draft(s, person)
-    if draft is None:
-        raise DomainError("report.no_draft")
-    if Step(draft.step) not in expected:
-        raise StepMismatch(await _snapshot(s, draft))
-    return person, draft
-
-
-class StepMismatch(Exception):
-    """The update belongs to another step than the draft is at (e.g. an old button): re-prompt."""
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__(snapshot.step)
-        self.snapshot = snapshot
-
-
-async def choose(assignment_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def choose(
+    assignment_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     async with uow:
         s = uow.session
         await updates.claim(s, update_id, clock)
@@ -234,7 +108,9 @@ async def choose(assignment_id: int, *, conv: ConvRef, update_id: int | None, uo
         return await _choose(s, clock, draft, person, assignment_id, conv, uow)
 
 
-async def give_value(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def give_value(
+    text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     """The cumulative value: parsed in the target's measure; a decrease or a value far above plan asks first."""
     async with uow:
         s = uow.session
@@ -260,15 +136,9 @@ async def give_value(text: str, *, conv: ConvRef, update_id: int | None, uow: Un
         return out
 
 
-async def _target_of(s: AsyncSession, draft: ReportDraft) -> Target:
-    a = await s.get(Assignment, draft.assignment_id)
-    assert a is not None
-    target = await s.get(Target, a.target_id)
-    assert target is not None
-    return target
-
-
-async def decide(answer: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def decide(
+    answer: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     """Buttons of the value checks: ``correct`` (a decrease, reason next), ``keep`` (far above plan is
     right), ``retype`` (enter the value again)."""
     async with uow:
@@ -288,7 +158,9 @@ async def decide(answer: str, *, conv: ConvRef, update_id: int | None, uow: Unit
         return out
 
 
-async def give_text(text: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def give_text(
+    text: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     """A correction's reason, or the note (None = skip: keep what is there)."""
     async with uow:
         s = uow.session
@@ -323,7 +195,9 @@ class IncomingFile:
     file_name: str | None
 
 
-async def add_file(f: IncomingFile, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def add_file(
+    f: IncomingFile, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     """A supporting photo or document, already in storage; the same bytes are recorded once."""
     async with uow:
         s = uow.session
@@ -350,7 +224,8 @@ async def add_file(f: IncomingFile, *, conv: ConvRef, update_id: int | None, uow
         return out
 
 
-async def to_summary(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def to_summary(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     async with uow:
         s = uow.session
         await updates.claim(s, update_id, clock)
@@ -362,7 +237,8 @@ async def to_summary(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, c
         return out
 
 
-async def edit(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def edit(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     """Back to the value; the note and files are kept."""
     async with uow:
         s = uow.session
@@ -390,7 +266,9 @@ async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock
         return draft is not None
 
 
-async def confirm(draft_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+async def confirm(
+    draft_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> Snapshot:
     """Write the report, in the transaction of the update that confirmed it. A second press (or a
     redelivered update) writes nothing and returns what the first did."""
     async with uow:
@@ -426,7 +304,8 @@ async def confirm(draft_id: int, *, conv: ConvRef, update_id: int | None, uow: U
                      before={"value": latest.value, "report": latest.id} if latest else None,
                      after={"value": draft.value, "report": report.id, "note": draft.note or "",
                             "files": len(draft.attachments or []), "reason": draft.correction_reason})
-        other = latest if latest and latest.id != draft.last_seen_report_id and latest.reporter_person_id != person.id else None
+        meanwhile = latest is not None and latest.id != draft.last_seen_report_id
+        other = latest if meanwhile and latest.reporter_person_id != person.id else None  # type: ignore[union-attr]
         other_name = (await s.get(Person, other.reporter_person_id)).name if other else None  # type: ignore[union-attr]
         draft.status = "confirmed"
         draft.report_id = report.id

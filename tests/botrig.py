@@ -44,7 +44,9 @@ class Rig:
 @asynccontextmanager
 async def running_bot(rig: Rig, **overrides: Any) -> AsyncIterator[Application]:
     """Start the bot (polling the fake) and stop it cleanly afterwards."""
-    settings = make_settings(rig.fake, rig.db.url, rig.settings.evidence_dir, **overrides) if overrides else rig.settings
+    settings = rig.settings
+    if overrides:
+        settings = make_settings(rig.fake, rig.db.url, rig.settings.evidence_dir, **overrides)
     app = build_application(settings, rig.db, rig.clock)
     await start_polling(app, poll_timeout=1)
     rig.app = app

@@ -13,7 +13,9 @@ from services.menu import BY_ROLE, COMMON, PUBLIC
 
 ROOT = Path(__file__).resolve().parent.parent
 # Literal message ids passed to t(), th(), tr(...) or DomainError-style keys.
-KEY_RE = re.compile(r"""\b(?:t|th|tr|_render|DomainError|NotFound|InvalidInput)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
+KEY_RE = re.compile(
+    r"""\b(?:t|th|tr|_render|DomainError|NotFound|InvalidInput|fail)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']"""
+)
 
 
 def _used_keys() -> set[str]:

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
-from models.enums import Role
 from models.reporting import EvidenceFile, ProgressReport, ReportAttachment
 from models.tables import Assignment, AuditLog, Target
 from tests.factories import add_person, add_unit

@@ -30,7 +30,7 @@ async def _start_bot(rig, tmp_path) -> asyncio.subprocess.Process:
         "PTB_TIMEDELTA": "1",
         "PYTHONPATH": ROOT,
     })
-    with open(tmp_path / "bot.log", "ab") as log:  # the child keeps its own copy of the descriptor
+    with open(tmp_path / "bot.log", "ab") as log:  # noqa: ASYNC230 (the child keeps its own copy)
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=log,

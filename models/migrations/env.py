@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import models.reporting  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.reporting
 import models.tables  # noqa: F401
 from models.db import make_engine
 

@@ -8,11 +8,10 @@ Create Date: 2026-11-25
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401
+import sqlmodel
 from alembic import op
 
-import models.types  # noqa: F401
-
+import models.types
 
 revision = '0002'
 down_revision = '0001'
