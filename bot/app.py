@@ -23,7 +23,7 @@ from bot.persistence import DbPersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import RateLimiter
 from config.settings import Settings
-from handlers import errors, guard, help, invite, lang, report, start
+from handlers import adjust, errors, guard, help, history, invite, lang, mytargets, report, start
 from handlers.menu import publish_public_menu
 from models.db import Database
 from services import kv, updates
@@ -47,6 +47,9 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("invite", invite.invite))
     app.add_handler(report.build_report_conversation())
     app.add_handler(report.late_confirm_handler())
+    mytargets.register(app)
+    history.register(app)
+    adjust.register(app)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE, guard.unknown))
     app.add_handler(TypeHandler(Update, guard.after), group=100)
     app.add_error_handler(errors.on_error)

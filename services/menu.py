@@ -10,10 +10,10 @@ from models.enums import Role
 COMMON = ("start", "help", "me", "lang")
 # Commands per role, in menu order (only commands that exist).
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: ("invite",),
-    Role.LEADER: (),
-    Role.CADRE: ("report", "cancel"),
-    Role.INSPECTOR: (),
+    Role.ADMIN: ("invite", "history"),
+    Role.LEADER: ("history",),
+    Role.CADRE: ("mytargets", "report", "history", "adjust", "cancel"),
+    Role.INSPECTOR: ("history",),
     Role.ASSESSOR: (),
 }
 # What an unregistered user sees in the menu.

@@ -9,12 +9,13 @@ from enum import StrEnum
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.enums import Role
 from models.reporting import ReportDraft
-from models.tables import Assignment, Person, RoleMembership, Target, Unit
+from models.tables import Assignment, Person, Target, Unit
 from services import conversations
 from services.clock import Clock
 from services.errors import DomainError
+from services.people import active_person as _person
+from services.people import cadre_unit_ids
 from services.progress import latest_reports
 
 CONVERSATION = "report"
@@ -78,24 +79,6 @@ class ConvRef:
     user_id: int
 
 
-async def _person(session: AsyncSession, user_id: int) -> Person:
-    person = (await session.exec(select(Person).where(Person.telegram_user_id == user_id))).first()
-    if person is None:
-        raise DomainError("error.not_registered")
-    if not person.active:
-        raise DomainError("person.deactivated")
-    return person
-
-
-async def _cadre_unit_ids(session: AsyncSession, person: Person) -> list[int]:
-    rows = await session.exec(
-        select(RoleMembership.unit_id).where(
-            RoleMembership.person_id == person.id, RoleMembership.role == Role.CADRE.value
-        )
-    )
-    return [u for u in rows.all() if u is not None]
-
-
 async def _open_draft(session: AsyncSession, person: Person) -> ReportDraft | None:
     return (
         await session.exec(
@@ -137,7 +120,7 @@ async def _move(session: AsyncSession, clock: Clock, draft: ReportDraft, step: S
 
 async def _allowed_assignment(session: AsyncSession, person: Person, assignment_id: int) -> Assignment:
     a = await session.get(Assignment, assignment_id)
-    if a is None or a.unit_id not in await _cadre_unit_ids(session, person):
+    if a is None or a.unit_id not in await cadre_unit_ids(session, person):
         raise DomainError("report.not_your_target")
     target = await session.get(Target, a.target_id)
     if target is None or target.closed:

@@ -18,6 +18,7 @@ from models.tables import Assignment, Person, Target, Unit
 from services import audit, conversations, updates
 from services.clock import Clock
 from services.errors import DomainError
+from services.people import cadre_unit_ids
 from services.progress import latest_reports
 from services.report_draft import (
     CONVERSATION,
@@ -28,7 +29,6 @@ from services.report_draft import (
     Step,
     StepMismatch,
     _allowed_assignment,
-    _cadre_unit_ids,
     _current,
     _move,
     _open_draft,
@@ -48,7 +48,7 @@ async def begin(
         s = uow.session
         await updates.claim(s, update_id, clock)
         person = await _person(s, conv.user_id)
-        units = await _cadre_unit_ids(s, person)
+        units = await cadre_unit_ids(s, person)
         if not units:
             raise DomainError("report.no_units")
         old = await _open_draft(s, person)
