@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,6 +37,15 @@ class Settings(BaseSettings):
     delivery_interval: float = 1.0
     per_chat_interval: float = 1.0
     delivery_max_attempts: int = 8
+    # Pushes per second overall (Telegram allows about 30 per bot; the rest is left for replies).
+    outbox_rate: float = 20.0
+    # The scheduler: seconds between ticks (0 = no repeating tick, e.g. in flow tests), quiet hours
+    # (ordinary reminders wait for the next working morning), working days before an unacknowledged
+    # alert goes one step up.
+    tick_interval: float = 60.0
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    ack_timeout_working_days: int = 1
     # How long handled update ids are kept (Telegram redelivers for at most 24 hours).
     handled_update_retention_days: int = 7
 
@@ -111,11 +121,25 @@ class Settings(BaseSettings):
             return [v]
         return v
 
-    @field_validator("delivery_interval", "per_chat_interval")
+    @field_validator("delivery_interval", "per_chat_interval", "tick_interval")
     @classmethod
     def _non_negative(cls, v: float) -> float:
         if v < 0:
             raise ValueError("must not be negative")
+        return v
+
+    @field_validator("outbox_rate")
+    @classmethod
+    def _rate(cls, v: float) -> float:
+        if not 0 < v <= 30:
+            raise ValueError("must be above 0 and at most 30 (Telegram's limit per bot)")
+        return v
+
+    @field_validator("ack_timeout_working_days", "delivery_max_attempts")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
         return v
 
     @property

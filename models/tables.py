@@ -186,6 +186,9 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = _ts(nullable=True)
     telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     last_error: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    # Set by a delivery worker while it sends the row; an expired lease means the worker died.
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = _ts(nullable=True)
 
 
 class KeyValue(SQLModel, table=True):
