@@ -17,13 +17,14 @@ from telegram.ext import (
     filters,
 )
 
+from bot import jobs
 from bot.delivery import DeliveryWorker
 from bot.deps import Deps
 from bot.persistence import DbPersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import RateLimiter
 from config.settings import Settings
-from handlers import adjust, errors, guard, help, history, invite, lang, mytargets, report, start
+from handlers import adjust, alerts, errors, guard, help, history, invite, lang, mytargets, report, start
 from handlers.menu import publish_public_menu
 from models.db import Database
 from services import kv, updates
@@ -50,6 +51,7 @@ def register_handlers(app: Application) -> None:
     mytargets.register(app)
     history.register(app)
     adjust.register(app)
+    alerts.register(app)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE, guard.unknown))
     app.add_handler(TypeHandler(Update, guard.after), group=100)
     app.add_error_handler(errors.on_error)
@@ -97,6 +99,7 @@ async def on_start(app: Application) -> None:
     if pruned:
         log.info("forgot %s handled update ids", pruned)
     deps.delivery.start()
+    jobs.schedule(app, deps.settings)
 
 
 async def on_stop(app: Application) -> None:

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.reporting import ProgressReport, TargetAdjustment
@@ -31,8 +31,13 @@ class Standing:
     measure: str
     direction: str
     closed: bool
+    unit_id: int
     unit_code: str
     unit_name: str
+    target_id: int
+    year: int
+    report_interval_days: int
+    leading_group_id: int | None
     planned: Decimal
     baseline: Decimal
     deadline: date
@@ -57,13 +62,12 @@ async def latest_reports(
     """The current (latest confirmed) report of each assignment, optionally as it stood at ``until``."""
     if not assignment_ids:
         return {}
-    query = select(ProgressReport).where(col(ProgressReport.assignment_id).in_(assignment_ids))
+    newest = select(func.max(ProgressReport.id)).where(col(ProgressReport.assignment_id).in_(assignment_ids))
     if until is not None:
-        query = query.where(ProgressReport.confirmed_at <= until)
-    latest: dict[int, ProgressReport] = {}
-    for report in (await session.exec(query.order_by(col(ProgressReport.id)))).all():
-        latest[report.assignment_id] = report
-    return latest
+        newest = newest.where(ProgressReport.confirmed_at <= until)
+    newest = newest.group_by(col(ProgressReport.assignment_id))
+    rows = (await session.exec(select(ProgressReport).where(col(ProgressReport.id).in_(newest)))).all()
+    return {report.assignment_id: report for report in rows}
 
 
 async def _verified_after(
@@ -142,7 +146,9 @@ async def standings(
                         milestones=parse_milestones(a.milestones), direction=target.direction)
         out.append(Standing(
             assignment_id=a.id, target_code=target.code, title=target.title, measure=target.measure,
-            direction=target.direction, closed=target.closed, unit_code=unit.code, unit_name=unit.name,
+            direction=target.direction, closed=target.closed, unit_id=unit.id or 0, unit_code=unit.code,
+            unit_name=unit.name, target_id=target.id or 0, year=target.year,
+            report_interval_days=target.report_interval_days, leading_group_id=target.leading_group_id,
             planned=planned, baseline=a.baseline_value, deadline=deadline, claimed=claimed, effective=effective,
             last_report_at=report.confirmed_at if report else None,
             last_reporter=reporters.get(report.reporter_person_id) if report else None,

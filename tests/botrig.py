@@ -26,6 +26,7 @@ def make_settings(fake: FakeBotAPI, db_url: str, evidence_dir: Path, **overrides
         "bot_api_file_url": f"{fake.url}/file/bot",
         "delivery_interval": 0.05,
         "per_chat_interval": 0.0,
+        "tick_interval": 0.0,  # flow tests run ticks themselves, at chosen instants
         "_env_file": None,
     }
     values.update(overrides)
