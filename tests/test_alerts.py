@@ -169,3 +169,16 @@ def test_quiet_hours_span_midnight() -> None:
 
     assert alerts.in_quiet_hours(time(21, 0), rules) and alerts.in_quiet_hours(time(7, 59), rules)
     assert not alerts.in_quiet_hours(time(8, 0), rules) and not alerts.in_quiet_hours(time(20, 59), rules)
+
+
+async def test_a_muted_leader_is_left_out_until_the_date(database, clock) -> None:
+    from services.alert_actions import mute
+
+    c = await county(database, clock)
+    a = await add_target(database, c, "R", planned="1000", deadline=date(2026, 12, 31))
+    await report(database, a, "300", at(date(2026, 6, 30)), c["cadre"])
+    clock.set(at(date(2026, 6, 30), 18))
+    await mute("r", 3, 400, update_id=None, uow=database.uow(), clock=clock)
+    result = await run(database, at(date(2026, 7, 1)))
+    told = {m.person for m in result.messages}
+    assert c["leader"].code not in told and c["head"].code in told
