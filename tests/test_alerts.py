@@ -182,3 +182,17 @@ async def test_a_muted_leader_is_left_out_until_the_date(database, clock) -> Non
     result = await run(database, at(date(2026, 7, 1)))
     told = {m.person for m in result.messages}
     assert c["leader"].code not in told and c["head"].code in told
+
+
+async def test_dedup_holds_across_a_restart(database, clock) -> None:
+    from models.db import Database
+
+    c = await county(database, clock)
+    a = await add_target(database, c, "Y", planned="1000", deadline=date(2026, 12, 31))
+    await report(database, a, "400", at(date(2026, 6, 30)), c["cadre"])
+    assert (await run(database, at(date(2026, 7, 1)))).messages
+    restarted = Database(database.url)  # a new process: nothing in memory, only the database
+    try:
+        assert (await run(restarted, at(date(2026, 7, 1), 10))).messages == []
+    finally:
+        await restarted.dispose()
