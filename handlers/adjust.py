@@ -1,9 +1,240 @@
-"""/adjust <target code>: a cadre asks to change a planned value or deadline; the office decides."""
+"""/adjust <target code> [unit code]: a cadre asks to change a planned value or deadline (目标调整);
+the office approves or rejects by buttons (``adj:ok:<id>`` / ``adj:no:<id>``).
+
+Flow (states are services.adjustments.Step): /adjust code → CHOOSE_FIELD → AWAIT_VALUE → AWAIT_REASON →
+CONFIRM → end. /cancel anywhere. Transport only: the rules are in services/adjustments.py.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.deps import Context
+from config.i18n import Translator
+from handlers.common import deps, reply, who
+from services import adjustments, conversations
+from services.adjustments import ConvRef, Request, Snapshot, Step, StepMismatch, shown
+from services.errors import DomainError, DuplicateUpdate
+from services.values import format_value
+
+END = ConversationHandler.END
+# Refusals after which there is no dialogue to stay in. Any other refusal keeps the state as it was (a
+# refused /adjust leaves a dialogue already in progress where it is, as the rolled-back transaction did).
+_ENDING = {"adjust.no_draft", "person.deactivated", "error.not_registered"}
+
+
+def conv_ref(update: Update) -> ConvRef:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
+
+
+def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row]
+                                 for row in rows])
+
+
+def _target_line(s: Snapshot, tr: Translator) -> str:
+    return tr("adjust.target_line", title=s.title, code=s.target_code, unit=s.unit_name,
+              planned=format_value(s.planned, s.measure, tr.lang), deadline=s.deadline.isoformat())
+
+
+def _old(s: Snapshot, tr: Translator) -> str:
+    if s.was is not None:
+        return _new(s, s.was, tr)
+    return format_value(s.planned, s.measure, tr.lang) if s.field == "planned_value" else s.deadline.isoformat()
+
+
+def _new(s: Snapshot, value: str | None, tr: Translator) -> str:
+    return shown(s.field or "", value or "", s.measure, tr.lang, s.deadline)
+
+
+def prompt(s: Snapshot, tr: Translator) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The message that asks for the input of the dialogue's current step."""
+    if s.step == Step.CHOOSE_FIELD:
+        return (_target_line(s, tr) + "\n" + tr("adjust.choose_field"),
+                _buttons([(tr("adjust.btn_planned"), "adj:f:p"), (tr("adjust.btn_deadline"), "adj:f:d")],
+                         [(tr("adjust.btn_cancel"), "adj:x")]))
+    if s.step == Step.AWAIT_VALUE:
+        if s.field == "planned_value":
+            return tr("adjust.ask_planned", current=_old(s, tr), measure=s.measure), None
+        return tr("adjust.ask_deadline", current=_old(s, tr)), None
+    if s.step == Step.AWAIT_REASON:
+        assert s.new_value is not None
+        return (tr("adjust.understood", field=tr(f"adjust.field.{s.field}"), value=_new(s, s.new_value, tr))
+                + "\n" + tr("adjust.ask_reason", min=adjustments.MIN_REASON)), None
+    assert s.new_value is not None
+    change = tr("adjust.summary", title=s.title, code=s.target_code, unit=s.unit_name,
+                field=tr(f"adjust.field.{s.field}"), old=_old(s, tr), new=_new(s, s.new_value, tr),
+                reason=s.reason or "")
+    if s.step == Step.CONFIRM:
+        return change, _buttons([(tr("adjust.btn_confirm"), f"adj:y:{s.serial}"), (tr("adjust.btn_cancel"), "adj:x")])
+    return tr("adjust.submitted", number=s.adjustment_id) + "\n" + change, None
+
+
+async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
+    text, markup = prompt(snap, tr)
+    await reply(update, text, reply_markup=markup)
+    return END if snap.step == Step.DONE else snap.step
+
+
+async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
+    """Run one step of the service and show where the dialogue now stands; refusals keep the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except StepMismatch as exc:  # an old button: show the step the dialogue is at
+        return await _show(update, exc.snapshot, tr)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END if exc.key in _ENDING else None
+    return await _show(update, snap, tr)
+
+
+async def begin(update: Update, context: Context) -> object:
+    """/adjust <target code> [unit code]"""
+    args = context.args or []
+    code, unit = [*args, None, None][:2]
+    return await _step(update, context, adjustments.begin, code, unit)
+
+
+async def choose(update: Update, context: Context) -> object:
+    assert update.callback_query is not None and update.callback_query.data is not None
+    field = {"p": "planned_value", "d": "deadline"}.get(update.callback_query.data.rsplit(":", 1)[1], "")
+    return await _step(update, context, adjustments.advance, Step.CHOOSE_FIELD, field)
+
+
+async def value(update: Update, context: Context) -> object:
+    assert update.effective_message is not None
+    return await _step(update, context, adjustments.advance, Step.AWAIT_VALUE, update.effective_message.text or "")
+
+
+async def reason(update: Update, context: Context) -> object:
+    assert update.effective_message is not None
+    return await _step(update, context, adjustments.advance, Step.AWAIT_REASON, update.effective_message.text or "")
+
+
+async def confirm(update: Update, context: Context) -> object:
+    """Confirm: the only step that writes a request. Also answers a second press after the end."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    serial = int(update.callback_query.data.rsplit(":", 1)[1])
+    result = await _step(update, context, adjustments.confirm, serial)
+    if result == END and update.callback_query.message is not None:
+        with contextlib.suppress(BadRequest):  # already without buttons (a second press)
+            await update.callback_query.edit_message_reply_markup(None)
+    return result
+
+
+async def cancel(update: Update, context: Context) -> object:
+    """/cancel or the Cancel button: drop the dialogue, write nothing."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        had = await adjustments.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+                                       clock=d.clock)
+    except DuplicateUpdate:
+        return END
+    await reply(update, tr("adjust.cancelled" if had else "adjust.nothing_to_cancel"))
+    return END
+
+
+async def stray(update: Update, context: Context) -> object:
+    """Anything the current step does not take: say what is expected, stay at the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await adjustments.resume(conv=conv_ref(update), uow=d.db.uow())
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END
+    if snap is None:
+        return END
+    await reply(update, tr("adjust.unexpected"))
+    return await _show(update, snap, tr)
+
+
+def decision_text(r: Request, tr: Translator) -> str:
+    """Who decided, when, and from when it applies."""
+    when = r.decided_at.strftime("%Y-%m-%d %H:%M") if r.decided_at else ""
+    if r.status == "approved":
+        return tr("adjust.decided_approved", name=r.decided_by or "?", when=when,
+                  date=r.effective_from.isoformat() if r.effective_from else "")
+    return tr("adjust.decided_rejected", name=r.decided_by or "?", when=when)
+
+
+async def decide(update: Update, context: Context) -> None:
+    """An admin's Approve / Reject on the office's message: decide, then show the decision on it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    d = deps(context)
+    _, tr = await who(update, context)
+    _, action, number = query.data.split(":")
+    try:
+        r = await adjustments.decide(int(number), action == "ok", user_id=update.effective_user.id,
+                                            update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        await query.answer()
+        return
+    except DomainError as exc:
+        await query.answer(Translator(tr.lang, html=False)(exc.key, **exc.params), show_alert=True)
+        return
+    text = adjustments.request_text(r, tr.lang) + "\n\n" + decision_text(r, tr)
+    if r.already:
+        text += "\n" + tr("adjust.already_decided")
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
+    except BadRequest as exc:  # the same text again (a second press on the same message)
+        if "not modified" not in str(exc).lower():
+            raise
+    plain = Translator(tr.lang, html=False)
+    await query.answer(plain("adjust.already_decided") if r.already else
+                       plain("adjust.answer_approved" if r.status == "approved" else "adjust.answer_rejected"))
+
+
+def build_adjust_conversation() -> ConversationHandler:
+    text_only = filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[CommandHandler("adjust", begin)],
+        states={
+            Step.CHOOSE_FIELD: [CallbackQueryHandler(choose, pattern=r"^adj:f:[pd]$")],
+            Step.AWAIT_VALUE: [MessageHandler(text_only, value)],
+            Step.AWAIT_REASON: [MessageHandler(text_only, reason)],
+            Step.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^adj:y:\d+$")],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(cancel, pattern=r"^adj:x$"),
+            CommandHandler("adjust", begin),
+            # Only what is meant for this dialogue: other features' commands and buttons still work in it.
+            MessageHandler(~filters.COMMAND, stray),
+            CallbackQueryHandler(stray, pattern=r"^adj:"),
+        ],
+        name=adjustments.CONVERSATION,
+        persistent=True,
+        allow_reentry=True,
+    )
 
 
 def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
+    """Add this feature's handlers (group 0). The office's buttons come first, so that an admin in the
+    middle of their own /adjust can still decide."""
+    app.add_handler(CallbackQueryHandler(decide, pattern=r"^adj:(ok|no):\d+$"))
+    app.add_handler(build_adjust_conversation())
+    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^adj:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(cancel, pattern=r"^adj:x$"))

@@ -204,8 +204,9 @@ def build_report_conversation() -> ConversationHandler:
         fallbacks=[
             CommandHandler("cancel", cancel),
             CommandHandler("report", begin),
-            MessageHandler(filters.ALL, stray),
-            CallbackQueryHandler(stray),
+            # Other features' commands and buttons still work in the middle of a report.
+            MessageHandler(~filters.COMMAND, stray),
+            CallbackQueryHandler(stray, pattern=r"^rep:"),
         ],
         name=reporting.CONVERSATION,
         persistent=True,

@@ -30,7 +30,8 @@ async def test_cadre_joins_by_link_and_sees_their_menu(bot) -> None:
     # Telegram's menu for this chat lists the cadre's commands.
     params = await bot.fake.wait_for_request(
         "setMyCommands", lambda p: (p.get("scope") or {}).get("chat_id") == 501)
-    assert [c["command"] for c in params["commands"]] == ["start", "help", "me", "lang", "report", "cancel"]
+    assert [c["command"] for c in params["commands"]] == [
+        "start", "help", "me", "lang", "mytargets", "report", "history", "adjust", "cancel"]
     # The admin hears of it through the outbox.
     admin_chat = bot.fake.user(900)
     notice = await admin_chat.wait_reply()

@@ -258,3 +258,14 @@ async def test_two_cadres_of_one_unit_report_at_once_and_both_are_kept(bot) -> N
     li_done = await li.wait_reply()
     assert "张三 reported on this target meanwhile, with 300 万元" in li_done.text
     assert [r.value for r in await reports(bot)] == [Decimal(300), Decimal(320)]
+
+
+async def test_other_commands_work_in_the_middle_of_a_report(bot) -> None:
+    await seed(bot)
+    cadre = bot.fake.user(200)
+    await cadre.send_text("/report T1")
+    await cadre.wait_reply()
+    await cadre.send_text("/mytargets")
+    assert "本单位目标" in (await cadre.wait_reply()).text
+    await cadre.send_text("120")  # still at the value step
+    assert "已识别为：120 万元" in (await cadre.wait_reply()).text
