@@ -24,7 +24,22 @@ from bot.persistence import DbPersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import RateLimiter
 from config.settings import Settings
-from handlers import adjust, alerts, errors, guard, help, history, invite, lang, mytargets, report, start
+from handlers import (
+    adjust,
+    alerts,
+    errors,
+    guard,
+    help,
+    history,
+    inspect,
+    invite,
+    lang,
+    mytargets,
+    notice,
+    rectify,
+    report,
+    start,
+)
 from handlers.menu import publish_public_menu
 from models.db import Database
 from services import kv, updates
@@ -52,6 +67,9 @@ def register_handlers(app: Application) -> None:
     history.register(app)
     adjust.register(app)
     alerts.register(app)
+    inspect.register(app)
+    rectify.register(app)
+    notice.register(app)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE, guard.unknown))
     app.add_handler(TypeHandler(Update, guard.after), group=100)
     app.add_error_handler(errors.on_error)

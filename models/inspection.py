@@ -1,0 +1,141 @@
+"""Tables of site inspection: visits and their drafts, photos with what they showed, rectification
+items (整改), criticism notices (通报) and the group chats notices go to."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.tables import _dec, _fk, _json, _ts
+
+
+class Inspection(SQLModel, table=True):
+    """A confirmed site visit (督查): where, when, what was seen, the value verified on site."""
+
+    __tablename__ = "inspections"
+    id: int | None = Field(default=None, primary_key=True)
+    inspector_person_id: int = _fk("people.id", nullable=False, ondelete="RESTRICT")
+    unit_id: int = _fk("units.id", nullable=False, ondelete="RESTRICT")
+    assignment_id: int | None = _fk("assignments.id", ondelete="RESTRICT")  # None: a general visit
+    visited_at: datetime = _ts(index=True)
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+    findings: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    claimed_value: Decimal | None = _dec()  # the unit's latest claimed value at the visit
+    verified_value: Decimal | None = _dec()
+    rating: str = Field(max_length=16)  # good / acceptable / poor
+    flags: list[dict[str, Any]] | None = _json()  # [{"kind": "off_site", "params": {...}}, ...]
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    draft_id: int | None = Field(default=None, unique=True)
+
+
+class InspectionPhoto(SQLModel, table=True):
+    __tablename__ = "inspection_photos"
+    __table_args__ = (UniqueConstraint("inspection_id", "evidence_id", name="uq_inspection_photo"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = _fk("inspections.id", nullable=False, ondelete="CASCADE")
+    evidence_id: int = _fk("evidence_files.id", nullable=False, ondelete="RESTRICT")
+    compressed: bool = False  # sent as a Telegram photo: no EXIF survives
+    flags: list[dict[str, Any]] | None = _json()
+
+
+class EvidenceFacts(SQLModel, table=True):
+    """What a stored file showed when analysed (one row per evidence file)."""
+
+    __tablename__ = "evidence_facts"
+    evidence_id: int = Field(
+        sa_column=Column(ForeignKey("evidence_files.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    )
+    is_image: bool = False
+    has_exif: bool = False
+    taken_at: datetime | None = _ts(nullable=True)
+    latitude: float | None = None
+    longitude: float | None = None
+    width: int | None = None
+    height: int | None = None
+    phash: str | None = Field(default=None, max_length=32, index=True)
+
+
+class InspectionDraft(SQLModel, table=True):
+    """The /inspect dialogue in progress (one open draft per inspector)."""
+
+    __tablename__ = "inspection_drafts"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = _fk("people.id", nullable=False, ondelete="CASCADE")
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    status: str = Field(default="open", max_length=16, index=True)  # open / confirmed / cancelled
+    step: str = Field(max_length=32)
+    unit_id: int | None = _fk("units.id", ondelete="CASCADE")
+    assignment_id: int | None = _fk("assignments.id", ondelete="CASCADE")
+    general: bool = False
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+    photos: list[dict[str, Any]] | None = _json()  # [{"evidence_id": 1, "compressed": false}]
+    findings: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    verified_value: Decimal | None = _dec()
+    verified_text: str | None = Field(default=None, max_length=100)
+    rating: str | None = Field(default=None, max_length=16)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    inspection_id: int | None = None
+
+
+class Rectification(SQLModel, table=True):
+    """A problem found on site that a unit must fix (整改) by a deadline."""
+
+    __tablename__ = "rectifications"
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = _fk("inspections.id", nullable=False, ondelete="RESTRICT")
+    unit_id: int = _fk("units.id", nullable=False, ondelete="RESTRICT")
+    owner_person_id: int = _fk("people.id", nullable=False, ondelete="RESTRICT")
+    opened_by_person_id: int = _fk("people.id", nullable=False, ondelete="RESTRICT")
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    deadline: date
+    status: str = Field(default="open", max_length=16, index=True)  # open / submitted / accepted
+    created_at: datetime = _ts()
+    closing_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    submitted_at: datetime | None = _ts(nullable=True)
+    decided_at: datetime | None = _ts(nullable=True)
+    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    rejections: int = 0
+
+
+class RectificationPhoto(SQLModel, table=True):
+    __tablename__ = "rectification_photos"
+    id: int | None = Field(default=None, primary_key=True)
+    rectification_id: int = _fk("rectifications.id", nullable=False, ondelete="CASCADE")
+    evidence_id: int = _fk("evidence_files.id", nullable=False, ondelete="RESTRICT")
+    submission: int = 1  # which closing attempt the photo belongs to
+
+
+class Notice(SQLModel, table=True):
+    """A criticism notice (通报批评): drafted from data, published only after an admin approves it."""
+
+    __tablename__ = "notices"
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=16, index=True)  # 2027-Q1, 2027-03, 2027-H1, 2027
+    title: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    units: list[str] | None = _json()  # codes of the units named
+    status: str = Field(default="draft", max_length=16)  # draft / published / discarded
+    drafted_by: str = Field(max_length=64)
+    created_at: datetime = _ts()
+    decided_by_person_id: int | None = _fk("people.id")
+    decided_at: datetime | None = _ts(nullable=True)
+
+
+class BoundGroup(SQLModel, table=True):
+    """A Telegram group an admin bound with /bindgroup: notices are published there."""
+
+    __tablename__ = "bound_groups"
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    title: str = Field(default="", max_length=200)
+    bound_by_person_id: int | None = _fk("people.id")
+    bound_at: datetime = _ts()
+    active: bool = True
