@@ -1,0 +1,69 @@
+"""Command-line operations of the scheduler and the calendar: ``duban jobs tick``, ``duban calendar load``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+
+from bot.jobs import rules
+from config.i18n import t
+from config.settings import Settings
+from models.db import Database
+from services import alerts
+from services.calendar_load import load_schedule, render_result
+from services.clock import Clock
+
+
+class CliRefusal(Exception):
+    """Exit 1 with this text."""
+
+
+def parse_at(text: str | None, settings: Settings, clock: Clock) -> datetime:
+    """``--at`` as an aware time; without an offset it is read in DUBAN_TIMEZONE."""
+    if not text:
+        return clock.now()
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(t("cli.bad_at", settings.locale, value=text)) from None
+    # The tick reads days and hours in the county's zone, whatever offset the instant was given in.
+    return moment.astimezone(settings.tz) if moment.tzinfo else moment.replace(tzinfo=settings.tz)
+
+
+async def cmd_jobs_tick(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
+    """One scheduler tick at ``--at`` (default now), exactly as the running bot would do it."""
+    moment = parse_at(args.at, settings, clock)
+    result = await alerts.tick(moment, uow=db.uow(), rules=rules(settings), dry_run=args.dry_run)
+    if args.dry_run:
+        for m in result.messages:
+            print(json.dumps({"person": m.person, "chat_id": m.chat_id, "kind": m.kind, "level": m.level,
+                              "key": m.key, "text": m.text}, ensure_ascii=False))
+        return
+    print(t("cli.ticked", settings.locale, at=moment.isoformat(timespec="minutes"), alerts=result.alerts_created,
+            escalated=result.escalated, messages=result.outbox_rows))
+
+
+async def cmd_calendar_load(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
+    """Load a year's official working-day schedule (TOML) that wins over the built-in calendar."""
+    path = Path(args.file)
+    if not path.is_file():  # noqa: ASYNC240 (one stat of a local file)
+        raise CliRefusal(t("cli.no_file", settings.locale, path=args.file))
+    result = await load_schedule(path.read_bytes(), actor="cli", uow=db.uow(), clock=clock)  # noqa: ASYNC240
+    text = render_result(result, settings.locale)
+    if not result.ok:
+        raise CliRefusal(text)
+    print(text)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    jobs = sub.add_parser("jobs", help="the scheduler").add_subparsers(dest="sub", required=True)
+    p = jobs.add_parser("tick", help="run one scheduler tick (reminders, alerts, escalation)")
+    p.add_argument("--at", help="the instant, e.g. 2027-03-22T09:00 (read in DUBAN_TIMEZONE without an offset)")
+    p.add_argument("--dry-run", action="store_true", help="roll back; print one JSON line per message")
+    p.set_defaults(func=cmd_jobs_tick)
+    cal = sub.add_parser("calendar", help="working-day calendars").add_subparsers(dest="sub", required=True)
+    p = cal.add_parser("load", help="load a year's holidays and working weekends (TOML)")
+    p.add_argument("file", help="TOML with year, holidays, workdays")
+    p.set_defaults(func=cmd_calendar_load)
