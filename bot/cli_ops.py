@@ -57,6 +57,14 @@ async def cmd_calendar_load(args: argparse.Namespace, settings: Settings, db: Da
     print(text)
 
 
+async def cmd_notice_draft(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
+    """Compose a criticism notice from data; the office approves it in chat with /notice."""
+    from services.notices import cli_text, draft_for_cli
+
+    view = await draft_for_cli(args.period, uow=db.uow(), clock=clock)
+    print(cli_text(view, settings.locale))
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     jobs = sub.add_parser("jobs", help="the scheduler").add_subparsers(dest="sub", required=True)
     p = jobs.add_parser("tick", help="run one scheduler tick (reminders, alerts, escalation)")
@@ -67,3 +75,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p = cal.add_parser("load", help="load a year's holidays and working weekends (TOML)")
     p.add_argument("file", help="TOML with year, holidays, workdays")
     p.set_defaults(func=cmd_calendar_load)
+    notice = sub.add_parser("notice", help="criticism notices (通报批评)").add_subparsers(dest="sub", required=True)
+    p = notice.add_parser("draft", help="compose a notice draft from data; the office approves it in chat (/notice)")
+    p.add_argument("--period", required=True, help="2027-Q1, 2027-03, 2027-H1 or 2027")
+    p.set_defaults(func=cmd_notice_draft)

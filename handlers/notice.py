@@ -1,9 +1,261 @@
-"""Stub: filled in by the feature's developer."""
+"""Criticism notices (通报批评), for the office: ``/notice <period>`` drafts one from data, ``/notice`` lists
+the drafts awaiting a decision; buttons Approve ``ntc:ok:<id>`` / Edit ``ntc:edit:<id>`` / Discard
+``ntc:no:<id>``. Edit is a small dialogue (AWAIT_TEXT: the whole replacement text, as a message or a .txt
+file; /cancel). In a group, ``/bindgroup`` / ``/unbindgroup`` by an admin. Transport only: the rules are in
+services/notices.py and services/notice_draft.py.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+import contextlib
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.deps import Context
+from config.i18n import Translator
+from handlers import notice_text
+from handlers.common import deps, reply, who
+from services import conversations, notices
+from services.errors import DomainError, DuplicateUpdate
+from services.notices import EditStep, NoticeView
+from services.report_draft import ConvRef
+
+END = ConversationHandler.END
+MAX_FILE = 256 * 1024
+# Refusals after which there is no edit dialogue to stay in.
+_ENDING = {"notice.no_edit", "notice.not_draft", "notice.not_admin", "person.deactivated", "error.not_registered"}
+
+
+def conv_ref(update: Update) -> ConvRef:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
+
+
+async def _show(update: Update, v: NoticeView, tr: Translator, lead: str = "") -> None:
+    """The draft in as many messages as it takes; the buttons on the last."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    message = update.effective_message
+    assert message is not None
+    parts = notice_text.preview(v, tr, lead)
+    for n, part in enumerate(parts, 1):
+        markup = notice_text.buttons(v, tr) if n == len(parts) else None
+        await message.reply_text(part, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def notice(update: Update, context: Context) -> None:
+    """/notice <period>: draft from data and show it; /notice: the drafts awaiting a decision."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    user = update.effective_user
+    assert user is not None
+    args = context.args or []
+    try:
+        if args:
+            v = await notices.create_draft(" ".join(args), user_id=user.id, update_id=update.update_id,
+                                           uow=d.db.uow(), clock=d.clock)
+            await _show(update, v, tr, tr("notice.existing", number=v.id) if v.existing else "")
+            return
+        drafts, total = await notices.pending(user_id=user.id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    if not drafts:
+        await reply(update, tr("notice.none_pending"))
+        return
+    for v in drafts:
+        await _show(update, v, tr)
+    if total > len(drafts):
+        await reply(update, tr("notice.more_pending", shown=len(drafts), total=total))
+
+
+async def decide(update: Update, context: Context) -> None:
+    """Approve or Discard: decide, then show the decision on the message that carried the buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    d = deps(context)
+    _, tr = await who(update, context)
+    _, action, number = query.data.split(":")
+    plain = Translator(tr.lang, html=False)
+    try:
+        v = await notices.decide(int(number), action == "ok", user_id=update.effective_user.id,
+                                 update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        await query.answer()
+        return
+    except DomainError as exc:
+        await query.answer(plain(exc.key, **exc.params), show_alert=True)
+        return
+    try:
+        await query.edit_message_text(notice_text.decision(v, tr), parse_mode=ParseMode.HTML, reply_markup=None)
+    except BadRequest as exc:  # the same text again (a second press on the same message)
+        if "not modified" not in str(exc).lower():
+            raise
+    await query.answer(plain("notice.already_decided") if v.already else
+                       plain("notice.answer_published" if v.status == "published" else "notice.answer_discarded"))
+
+
+async def edit_begin(update: Update, context: Context) -> object:
+    """Edit pressed: ask for the whole replacement text."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        v = await notices.begin_edit(int(query.data.rsplit(":", 1)[1]), conv=conv_ref(update),
+                                     update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        await query.answer()
+        return None
+    except DomainError as exc:
+        await query.answer(Translator(tr.lang, html=False)(exc.key, **exc.params), show_alert=True)
+        return END
+    await reply(update, tr("notice.edit_prompt", number=v.id, title=v.title))
+    return EditStep.AWAIT_TEXT
+
+
+async def _apply(update: Update, context: Context, text: str) -> object:
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        v = await notices.apply_edit(text, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+                                     clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END if exc.key in _ENDING else None
+    await _show(update, v, tr, tr("notice.edited", number=v.id))
+    return END
+
+
+async def edit_text(update: Update, context: Context) -> object:
+    """The replacement text, as a message."""
+    assert update.effective_message is not None
+    return await _apply(update, context, update.effective_message.text or "")
+
+
+async def edit_file(update: Update, context: Context) -> object:
+    """The replacement text as a .txt file (a notice longer than one message): UTF-8, else GB18030."""
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    _, tr = await who(update, context)
+    doc = message.document
+    if (doc.file_size or 0) > MAX_FILE:
+        await reply(update, tr("notice.file_too_big", limit=MAX_FILE // 1024))
+        return None
+    data = bytes(await (await doc.get_file()).download_as_bytearray())
+    for encoding in ("utf-8-sig", "gb18030"):
+        with contextlib.suppress(UnicodeDecodeError):
+            return await _apply(update, context, data.decode(encoding))
+    await reply(update, tr("notice.file_not_text"))
+    return None
+
+
+async def cancel(update: Update, context: Context) -> object:
+    """/cancel: drop the edit, change nothing."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        had = await notices.cancel_edit(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+                                        clock=d.clock)
+    except DuplicateUpdate:
+        return END
+    await reply(update, tr("notice.edit_cancelled" if had else "notice.nothing_to_cancel"))
+    return END
+
+
+async def restart(update: Update, context: Context) -> object:
+    """/notice in the middle of an edit: the edit is dropped, then /notice does what it always does."""
+    d = deps(context)
+    await notices.cancel_edit(conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
+    await notice(update, context)
+    return END
+
+
+async def stray(update: Update, context: Context) -> object:
+    """Anything else during the edit: say what is expected, stay."""
+    _, tr = await who(update, context)
+    await reply(update, tr("notice.edit_unexpected"))
+    return None
+
+
+async def bind(update: Update, context: Context) -> None:
+    """/bindgroup in a group, by an admin: published notices go to this group."""
+    await _group(update, context, bind=True)
+
+
+async def unbind(update: Update, context: Context) -> None:
+    """/unbindgroup in a group, by an admin: no more notices here."""
+    await _group(update, context, bind=False)
+
+
+async def _group(update: Update, context: Context, *, bind: bool) -> None:
+    d = deps(context)
+    _, tr = await who(update, context)
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    if chat.type == "private":
+        await reply(update, tr("notice.group_only"))
+        return
+    try:
+        if bind:
+            changed = await notices.bind_group(chat.id, chat.title or "", user_id=user.id, update_id=update.update_id,
+                                               uow=d.db.uow(), clock=d.clock)
+        else:
+            changed = await notices.unbind_group(chat.id, user_id=user.id, update_id=update.update_id,
+                                                 uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return
+    except DomainError:
+        await reply(update, tr("notice.group_refused"))
+        return
+    key = ("notice.group_bound" if changed else "notice.group_already_bound") if bind else (
+        "notice.group_unbound" if changed else "notice.group_not_bound")
+    await reply(update, tr(key, title=chat.title or ""))
+
+
+def build_edit_conversation() -> ConversationHandler:
+    private = filters.ChatType.PRIVATE
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(edit_begin, pattern=r"^ntc:edit:\d+$")],
+        states={
+            EditStep.AWAIT_TEXT: [
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, edit_text),
+                MessageHandler(private & filters.Document.ALL, edit_file),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CommandHandler("notice", restart),
+            CallbackQueryHandler(edit_begin, pattern=r"^ntc:edit:\d+$"),
+            # Only what is meant for this dialogue: other features' commands and buttons still work in it.
+            MessageHandler(private & ~filters.COMMAND, stray),
+        ],
+        name=notices.CONVERSATION,
+        persistent=True,
+        allow_reentry=True,
+    )
 
 
 def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
+    """Add this feature's handlers (group 0). The decisions come first, so that an admin in the middle of
+    an edit can still decide."""
+    app.add_handler(CallbackQueryHandler(decide, pattern=r"^ntc:(ok|no):\d+$"))
+    app.add_handler(build_edit_conversation())
+    app.add_handler(CommandHandler("notice", notice, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CommandHandler("bindgroup", bind))
+    app.add_handler(CommandHandler("unbindgroup", unbind))

@@ -10,7 +10,7 @@ from models.enums import Role
 COMMON = ("start", "help", "me", "lang")
 # Commands per role, in menu order (only commands that exist).
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: ("invite", "history", "alerts"),
+    Role.ADMIN: ("invite", "notice", "history", "alerts"),
     Role.LEADER: ("alerts", "mute", "history"),
     Role.CADRE: ("mytargets", "report", "history", "adjust", "cancel"),
     Role.INSPECTOR: ("history",),
