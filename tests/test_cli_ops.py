@@ -50,3 +50,10 @@ async def test_calendar_load_validates_audits_and_is_idempotent(cli, rig, tmp_pa
         assert row.holidays == ["2027-02-08"] and row.workdays == ["2027-02-14"]
         audits = (await uow.session.exec(select(AuditLog).where(AuditLog.entity == "calendar_year"))).all()
         assert len(audits) == 1
+
+
+async def test_notice_draft_from_the_command_line(cli, rig) -> None:
+    nothing = await cli("notice", "draft", "--period", "2026-Q1")
+    assert nothing.code == 1 and nothing.err.startswith("duban: ")
+    bad = await cli("notice", "draft", "--period", "Q5")
+    assert bad.code == 1 and "Q5" in bad.err
