@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot import cli_ops
 from config.i18n import t
 from config.settings import Settings, SettingsError, load_settings
 from models.db import Database
@@ -181,6 +182,30 @@ async def cmd_person_move(args: argparse.Namespace, settings: Settings, db: Data
     print(t("cli.moved" if changed else "cli.unchanged", settings.locale, code=args.code, unit=args.unit))
 
 
+# --- progress --------------------------------------------------------------------------------------
+
+async def cmd_progress_export(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
+    import re
+    from datetime import date
+
+    from services.clock import today
+    from services.progress_export import export_progress
+
+    if args.as_of is None:
+        as_of = today(clock)
+    else:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", args.as_of.strip())
+        try:
+            if m is None:
+                raise ValueError(args.as_of)
+            as_of = date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            raise UsageError(t("progress.export.bad_date", settings.locale, value=args.as_of)) from None
+    count = await export_progress(Path(args.out), db_uow=db.uow(), as_of=as_of, tz=settings.tz,
+                                  lang=settings.locale)
+    print(t("progress.export.written", settings.locale, count=count, path=args.out, date=as_of.isoformat()))
+
+
 # --- parser ----------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the code, i_<code> or the whole link")
     p.set_defaults(func=cmd_invite_revoke)
 
+    cli_ops.add_parsers(sub)
+
     person = sub.add_parser("person", help="people").add_subparsers(dest="sub", required=True)
     p = person.add_parser("deactivate", help="end a person's access at once (history kept)")
     p.add_argument("code")
@@ -230,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code")
     p.add_argument("--unit", required=True)
     p.set_defaults(func=cmd_person_move)
+
+    progress = sub.add_parser("progress", help="progress of the assignments").add_subparsers(dest="sub", required=True)
+    p = progress.add_parser("export", help="every assignment's standing as of a date, as a workbook")
+    p.add_argument("--as-of", help="YYYY-MM-DD (default: today in DUBAN_TIMEZONE)")
+    p.add_argument("--out", required=True, help="path of the .xlsx to write")
+    p.set_defaults(func=cmd_progress_export)
     return parser
 
 
@@ -257,9 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"duban: {exc}", file=sys.stderr)
         return 2
-    except Refused as exc:
+    except (Refused, cli_ops.CliRefusal) as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    except argparse.ArgumentTypeError as exc:
+        print(f"duban: {exc}", file=sys.stderr)
+        return 2
     except DomainError as exc:
         print(f"duban: {t(exc.key, settings.locale, **exc.params)}", file=sys.stderr)
         return 1
