@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from models.db import Database
     from services.clock import Clock
+    from services.people import Viewer
     from services.storage import Storage
 
 
@@ -23,6 +24,10 @@ class Deps:
     delivery: DeliveryWorker
     storage: Storage
     bot_username: str | None = None
+
+    def __init__(self) -> None:
+        # The viewer of each update in flight, looked up once by the gate (handlers/guard.py).
+        self.viewers: dict[int, Viewer | None] = {}
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, Deps]

@@ -27,7 +27,7 @@ class DbPersistence(BasePersistence[dict, dict, dict]):
         self.clock = clock
 
     async def get_conversations(self, name: str) -> dict:
-        stored = await conversations.load(name, uow=self.db.uow())
+        stored = await conversations.load(name, uow=self.db.read_uow())
         return {conversations.key_tuple(k): v for k, v in stored.items()}
 
     async def update_conversation(self, name: str, key: tuple[int | str, ...], new_state: object | None) -> None:

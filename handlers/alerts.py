@@ -55,7 +55,7 @@ async def show_details(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None
     try:
-        alert, s = await alert_actions.details(_alert_id(update), update.effective_user.id, uow=d.db.uow(),
+        alert, s = await alert_actions.details(_alert_id(update), update.effective_user.id, uow=d.db.read_uow(),
                                                clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
@@ -93,7 +93,7 @@ async def list_alerts(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None
     try:
-        rows = await alert_actions.list_alerts(update.effective_user.id, uow=d.db.uow(), clock=d.clock)
+        rows = await alert_actions.list_alerts(update.effective_user.id, uow=d.db.read_uow(), clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from telegram import Update
 from telegram.constants import ParseMode
 
@@ -9,6 +11,9 @@ from bot.deps import Context, Deps
 from config.i18n import Translator, normalise_language
 from services import people
 from services.people import Viewer
+
+_answered: set[str] = set()
+_answered_order: deque[str] = deque()
 
 
 def deps(context: Context) -> Deps:
@@ -26,10 +31,22 @@ def language_of(update: Update, viewer: Viewer | None, default: str) -> str:
 
 
 async def who(update: Update, context: Context) -> tuple[Viewer | None, Translator]:
+    """The person behind the update (looked up once per update by the gate) and their language."""
     d = deps(context)
     user = update.effective_user
-    viewer = await people.viewer_for(user.id, uow=d.db.uow()) if user else None
+    if update.update_id in d.viewers:
+        viewer = d.viewers[update.update_id]
+    else:
+        viewer = await people.viewer_for(user.id, uow=d.db.read_uow()) if user else None
     return viewer, Translator(language_of(update, viewer, d.settings.locale))
+
+
+def forget(update: Update, context: Context) -> None:
+    """Drop what was remembered for this update (the gate's viewer lookup)."""
+    viewers = deps(context).viewers
+    viewers.pop(update.update_id, None)
+    if len(viewers) > 10_000:  # updates that never reached the last group (should not happen)
+        viewers.clear()
 
 
 def display_name(update: Update) -> str:
@@ -39,8 +56,13 @@ def display_name(update: Update) -> str:
 
 async def reply(update: Update, text: str, **kwargs: object) -> None:
     """Answer in the chat the update came from (a reply, not a push: pushes go through the outbox)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    query = update.callback_query
+    if query is not None and query.id not in _answered:
+        _answered.add(query.id)
+        _answered_order.append(query.id)
+        if len(_answered_order) > 2000:
+            _answered.discard(_answered_order.popleft())
+        await query.answer()  # a button press is answered once (Telegram refuses a second answer)
     message = update.effective_message
     if message is not None:
         await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)  # type: ignore[arg-type]

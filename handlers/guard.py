@@ -9,7 +9,8 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.deps import Context
-from handlers.common import deps, reply, who
+from handlers.common import deps, forget, reply, who
+from models.enums import Role
 from services import people, updates
 from services.menu import PUBLIC
 
@@ -27,26 +28,28 @@ def _command(update: Update) -> str | None:
 async def before(update: Update, context: Context) -> None:
     """Group -1: ignore an update already handled; let only registered, active people further."""
     d = deps(context)
-    if await updates.is_handled(update.update_id, uow=d.db.uow()):
+    if await updates.is_handled(update.update_id, uow=d.db.read_uow()):
         log.info("update %s already handled; ignored", update.update_id)
         raise ApplicationHandlerStop
     user = update.effective_user
     chat = update.effective_chat
     if user is None or user.is_bot:
         raise ApplicationHandlerStop
-    if user.id in d.settings.admin_ids:
-        await people.ensure_admin(user.id, user.full_name, uow=d.db.uow(), clock=d.clock)
+    viewer, tr = await who(update, context)
+    if user.id in d.settings.admin_ids and (viewer is None or not viewer.has(Role.ADMIN)):
+        viewer = await people.ensure_admin(user.id, user.full_name, uow=d.db.uow(), clock=d.clock)
+    d.viewers[update.update_id] = viewer
     if chat is not None and chat.type != "private":
         return  # group features decide for themselves
     if _command(update) in PUBLIC:
         return
-    viewer, tr = await who(update, context)
     if viewer is None:
         await reply(update, tr("start.unregistered"))
     elif not viewer.active:
         await reply(update, tr("person.deactivated"))
     else:
         return
+    forget(update, context)
     await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
     raise ApplicationHandlerStop
 
@@ -54,7 +57,10 @@ async def before(update: Update, context: Context) -> None:
 async def after(update: Update, context: Context) -> None:
     """Last group: record the id of an update that had no effect of its own; push what it queued."""
     d = deps(context)
-    await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
+    forget(update, context)
+    # Most updates with an effect recorded their id in their own transaction: look before writing.
+    if not await updates.is_handled(update.update_id, uow=d.db.read_uow()):
+        await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
     d.delivery.wake()
 
 

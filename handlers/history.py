@@ -57,7 +57,7 @@ async def show_history(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None
     try:
-        h = await history(user.id, args[0], args[1] if len(args) > 1 else None, uow=d.db.uow())
+        h = await history(user.id, args[0], args[1] if len(args) > 1 else None, uow=d.db.read_uow())
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return

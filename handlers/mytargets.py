@@ -52,7 +52,7 @@ async def _load(update: Update, context: Context) -> tuple[list[Standing] | None
     user = update.effective_user
     assert user is not None
     try:
-        return await my_targets(user.id, uow=d.db.uow(), clock=d.clock), tr
+        return await my_targets(user.id, uow=d.db.read_uow(), clock=d.clock), tr
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return None, tr

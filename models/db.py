@@ -23,12 +23,16 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine; on SQLite: WAL, a busy timeout and BEGIN IMMEDIATE for every transaction."""
+def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An engine. On SQLite: WAL, a busy timeout, kept connections, and ``BEGIN IMMEDIATE`` for every
+    transaction (writers queue at the start instead of failing with "database is locked" halfway);
+    a ``readonly`` engine begins deferred and refuses writes, so reads never wait for the write lock."""
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
+        memory = make_url(url).database in (None, "", ":memory:")
         engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, poolclass=NullPool, **kwargs
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **({"poolclass": NullPool} if memory else {"pool_size": 4, "max_overflow": 8}), **kwargs,
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -40,11 +44,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            if readonly:
+                cursor.execute("PRAGMA query_only=ON")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
@@ -101,9 +107,16 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.session_factory = make_session_factory(self.engine)
+        self.read_engine = make_engine(url, readonly=True) if url.startswith("sqlite") else self.engine
+        self.read_session_factory = make_session_factory(self.read_engine)
 
     def uow(self) -> UnitOfWork:
+        """A transaction that may write."""
         return UnitOfWork(self.session_factory)
+
+    def read_uow(self) -> UnitOfWork:
+        """A transaction that only reads (on SQLite it does not take the write lock)."""
+        return UnitOfWork(self.read_session_factory)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -112,3 +125,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
