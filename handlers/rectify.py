@@ -1,9 +1,288 @@
-"""Stub: filled in by the feature's developer."""
+"""整改 (rectification items): transport only; the rules are in services/rectification.py.
+
+One dialogue ``rect`` (states are services.rectification.Step), entered three ways:
+``rect:new:<inspection>`` or /rectify_new <inspection> → OPEN_DESCRIPTION → OPEN_OWNER → OPEN_DEADLINE →
+OPEN_CONFIRM; ``rect:close:<item>`` → CLOSE_NOTE → CLOSE_PHOTOS → CLOSE_CONFIRM; ``rect:no:<item>`` →
+REJECT_REASON. /cancel anywhere. Outside it: /rectify (the person's items), ``rect:review:<item>`` (an item
+with its photos), ``rect:ok:<item>`` (the opener accepts).
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.deps import Context
+from config.i18n import Translator
+from handlers.common import deps, reply, who
+from handlers.rectify_text import buttons, item_line, listing, prompt
+from services import conversations, rectification
+from services.errors import DomainError, DuplicateUpdate
+from services.rectification import ConvRef, IncomingFile, Snapshot, Step, StepMismatch
+
+END = ConversationHandler.END
+MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto takes up to 10 MB; larger images go as documents
+# Refusals after which there is no dialogue to stay in. Any other refusal keeps the state as it was (a refused
+# entry leaves a dialogue already in progress where it is, as the rolled-back transaction did).
+_ENDING = {"rect.no_draft", "person.deactivated", "error.not_registered"}
+
+
+def conv_ref(update: Update) -> ConvRef:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
+
+
+def _numbers(update: Update) -> tuple[int, int | None]:
+    """The numbers in a button's data ``rect:<verb>:<number>[:<submission>]``."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    parts = update.callback_query.data.split(":")
+    return int(parts[2]), int(parts[3]) if len(parts) > 3 else None
+
+
+def _number(update: Update) -> int:
+    return _numbers(update)[0]
+
+
+async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> object:
+    text, markup = prompt(snap, tr, deps(context).clock.now().date())
+    await reply(update, text, reply_markup=markup)
+    return END if snap.step == Step.DONE else snap.step
+
+
+async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
+    """Run one step of the service and show where the dialogue now stands; refusals keep the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except StepMismatch as exc:  # an old button: show the step the dialogue is at
+        return await _show(update, context, exc.snapshot, tr)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END if exc.key in _ENDING else None
+    return await _show(update, context, snap, tr)
+
+
+async def open_button(update: Update, context: Context) -> object:
+    """``rect:new:<inspection>`` on the inspector's confirmation of a visit."""
+    return await _step(update, context, rectification.begin, "open", _number(update))
+
+
+async def open_command(update: Update, context: Context) -> object:
+    """/rectify_new <inspection number>"""
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        _, tr = await who(update, context)
+        await reply(update, tr("rect.usage_new"))
+        return None
+    return await _step(update, context, rectification.begin, "open", int(args[0].lstrip("#")))
+
+
+async def close_button(update: Update, context: Context) -> object:
+    return await _step(update, context, rectification.begin, "close", _number(update))
+
+
+async def reject_button(update: Update, context: Context) -> object:
+    return await _step(update, context, rectification.begin, "reject", *_numbers(update))
+
+
+def _text_at(step: Step) -> Callable[[Update, Context], Awaitable[object]]:
+    async def handle(update: Update, context: Context) -> object:
+        assert update.effective_message is not None
+        return await _step(update, context, rectification.advance, step, update.effective_message.text or "")
+    return handle
+
+
+async def owner_button(update: Update, context: Context) -> object:
+    return await _step(update, context, rectification.advance, Step.OPEN_OWNER, str(_number(update)))
+
+
+async def photo(update: Update, context: Context) -> object:
+    """A compressed photo or an image sent as a file: fetched, stored by content, added to the closing."""
+    d, message = deps(context), update.effective_message
+    assert message is not None
+    document = message.document
+    if document is not None and not (document.mime_type or "").startswith("image/"):
+        _, tr = await who(update, context)
+        await reply(update, tr("rect.not_image"))
+        return None
+    media = message.photo[-1] if message.photo else document
+    assert media is not None
+    if media.file_size and media.file_size > MAX_FILE_BYTES:
+        _, tr = await who(update, context)
+        await reply(update, tr("rect.file_too_big"))
+        return None
+    data = bytes(await (await media.get_file()).download_as_bytearray())
+    sha, key = await asyncio.to_thread(d.storage.put, data)
+    incoming = IncomingFile(
+        data=data, sha256=sha, storage_key=key, telegram_file_id=media.file_id,
+        telegram_file_unique_id=media.file_unique_id, kind="document" if document else "photo",
+        mime_type=(document.mime_type or "image/jpeg") if document else "image/jpeg",
+        file_name=document.file_name if document else None)
+    return await _step(update, context, rectification.advance, Step.CLOSE_PHOTOS, incoming)
+
+
+async def done(update: Update, context: Context) -> object:
+    """/done or the Done button: to the summary, once a photo arrived."""
+    return await _step(update, context, rectification.advance, Step.CLOSE_PHOTOS, None)
+
+
+async def confirm(update: Update, context: Context) -> object:
+    """Confirm: the only step that writes. Also answers a second press after the end."""
+    result = await _step(update, context, rectification.confirm, _number(update))
+    query = update.callback_query
+    if result == END and query is not None and query.message is not None:
+        with contextlib.suppress(BadRequest):  # already without buttons (a second press)
+            await query.edit_message_reply_markup(None)
+    return result
+
+
+async def cancel(update: Update, context: Context) -> object:
+    """/cancel or the Cancel button: drop the dialogue, write nothing."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        had = await rectification.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+                                         clock=d.clock)
+    except DuplicateUpdate:
+        return END
+    await reply(update, tr("rect.cancelled" if had else "rect.nothing_to_cancel"))
+    return END
+
+
+async def stray(update: Update, context: Context) -> object:
+    """Anything the current step does not take: say what is expected, stay at the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        await rectification.advance(None, None, conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
+    except StepMismatch as exc:
+        await reply(update, tr("rect.unexpected"))
+        return await _show(update, context, exc.snapshot, tr)
+    except DomainError as exc:
+        if exc.key != "rect.no_draft":
+            await reply(update, tr(exc.key, **exc.params))
+    return END
+
+
+# ---------------------------------------------------------------------------------- outside the dialogue
+async def list_items(update: Update, context: Context) -> None:
+    """/rectify: the person's items as owner, and the closings waiting for their decision."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    assert update.effective_user is not None
+    try:
+        owned, to_review = await rectification.my_items(user_id=update.effective_user.id, uow=d.db.uow())
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    text, markup = listing(owned, to_review, d.clock.now().date(), tr)
+    await reply(update, text, reply_markup=markup)
+
+
+async def review(update: Update, context: Context) -> None:
+    """``rect:review:<item>``: the latest closing's photos, then the item (with Accept / Reject for its opener)."""
+    d, message = deps(context), update.effective_message
+    _, tr = await who(update, context)
+    assert update.effective_user is not None and message is not None and update.callback_query is not None
+    try:
+        item, photos, can_decide = await rectification.review(_number(update), user_id=update.effective_user.id,
+                                                               uow=d.db.uow())
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    await update.callback_query.answer()  # the photos take a moment
+    for key, mime in photos:
+        data = await asyncio.to_thread(d.storage.get, key)
+        if mime.startswith("image/") and len(data) <= MAX_PHOTO_BYTES:
+            await message.reply_photo(data)
+        else:
+            await message.reply_document(data, filename=f"{key.rsplit('/', 1)[-1][:12]}.{mime.rsplit('/', 1)[-1]}")
+    if can_decide:
+        text, keyboard = rectification.submitted_message(item, len(photos), tr.lang)
+        rows = [[(b["text"], b["callback_data"]) for b in row] for row in keyboard["inline_keyboard"][:1]]
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=buttons(*rows))
+    else:
+        text = item_line(item, d.clock.now().date(), tr) + "\n" + tr("rect.photos_count", count=len(photos))
+        await message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+async def accept(update: Update, context: Context) -> None:
+    """``rect:ok:<item>``: the opener accepts the closing; the owner is told through the outbox."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    d = deps(context)
+    _, tr = await who(update, context)
+    plain = Translator(tr.lang, html=False)
+    try:
+        item, already = await rectification.accept(*_numbers(update), user_id=update.effective_user.id,
+                                                   update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        await query.answer()
+        return
+    except DomainError as exc:  # not the opener, or no such item: nothing changes
+        await query.answer(plain(exc.key, **exc.params), show_alert=True)
+        return
+    with contextlib.suppress(BadRequest):  # already without buttons
+        await query.edit_message_reply_markup(None)
+    if already:
+        await query.answer(plain("rect.already_decided", number=item.row.id), show_alert=True)
+        return
+    await reply(update, tr("rect.accepted_done", number=item.row.id, name=item.owner_name))
+
+
+def build_conversation() -> ConversationHandler:
+    text_only = filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[
+            CallbackQueryHandler(open_button, pattern=r"^rect:new:\d+$"),
+            CommandHandler("rectify_new", open_command, filters.ChatType.PRIVATE),
+            CallbackQueryHandler(close_button, pattern=r"^rect:close:\d+$"),
+            CallbackQueryHandler(reject_button, pattern=r"^rect:no:\d+(:\d+)?$"),
+        ],
+        states={
+            Step.OPEN_DESCRIPTION: [MessageHandler(text_only, _text_at(Step.OPEN_DESCRIPTION))],
+            Step.OPEN_OWNER: [CallbackQueryHandler(owner_button, pattern=r"^rect:o:\d+$")],
+            Step.OPEN_DEADLINE: [MessageHandler(text_only, _text_at(Step.OPEN_DEADLINE))],
+            Step.OPEN_CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rect:y:\d+$")],
+            Step.CLOSE_NOTE: [MessageHandler(text_only, _text_at(Step.CLOSE_NOTE))],
+            Step.CLOSE_PHOTOS: [
+                MessageHandler(filters.PHOTO | filters.Document.ALL, photo),
+                CommandHandler("done", done),
+                CallbackQueryHandler(done, pattern=r"^rect:done$"),
+            ],
+            Step.CLOSE_CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rect:y:\d+$")],
+            Step.REJECT_REASON: [MessageHandler(text_only, _text_at(Step.REJECT_REASON))],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(cancel, pattern=r"^rect:x$"),
+            # Only what is meant for this dialogue: other features' commands and buttons still work in it.
+            MessageHandler(~filters.COMMAND, stray),
+            CallbackQueryHandler(stray, pattern=r"^rect:"),
+        ],
+        name=rectification.CONVERSATION,
+        persistent=True,
+        allow_reentry=True,
+    )
 
 
 def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
+    """Add this feature's handlers (group 0). /rectify, Review and Accept come first, so that they work in the
+    middle of a dialogue; a Confirm or Cancel pressed after the dialogue ended is answered after it."""
+    app.add_handler(CommandHandler("rectify", list_items, filters.ChatType.PRIVATE))
+    app.add_handler(CallbackQueryHandler(review, pattern=r"^rect:review:\d+$"))
+    app.add_handler(CallbackQueryHandler(accept, pattern=r"^rect:ok:\d+(:\d+)?$"))
+    app.add_handler(build_conversation())
+    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^rect:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(cancel, pattern=r"^rect:x$"))

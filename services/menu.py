@@ -10,10 +10,10 @@ from models.enums import Role
 COMMON = ("start", "help", "me", "lang")
 # Commands per role, in menu order (only commands that exist).
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: ("invite", "notice", "history", "alerts"),
-    Role.LEADER: ("alerts", "mute", "history"),
-    Role.CADRE: ("mytargets", "report", "history", "adjust", "cancel"),
-    Role.INSPECTOR: ("history",),
+    Role.ADMIN: ("invite", "notice", "visits", "history", "alerts"),
+    Role.LEADER: ("alerts", "mute", "visits", "history"),
+    Role.CADRE: ("mytargets", "report", "history", "adjust", "rectify", "cancel"),
+    Role.INSPECTOR: ("inspect", "visits", "rectify", "rectify_new", "history", "cancel"),
     Role.ASSESSOR: (),
 }
 # What an unregistered user sees in the menu.
