@@ -69,6 +69,8 @@ async def acknowledge(alert_id: int, telegram_user_id: int, *, update_id: int | 
 
 
 async def _standing(session: AsyncSession, alert: Alert, clock: Clock) -> Standing:
+    if alert.assignment_id is None:  # an overdue rectification item: /rectify shows it
+        raise DomainError("alert.see_rectify")
     (found,) = await standings(session, as_of=clock.now().date(), tz=clock.tz,
                                assignment_ids=[alert.assignment_id or 0])
     return found

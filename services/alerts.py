@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.alerting import Alert, AlertDelivery
 from models.db import UnitOfWork
-from services import alert_people, alert_text, outbox
+from services import alert_people, alert_text, outbox, rectification_alerts
 from services.clock import FixedClock
 from services.progress import Standing, standings
 from services.workdays import WorkCalendar, read_calendar, warn_unknown_years
@@ -175,6 +175,7 @@ async def tick(
                 result.alerts_created += 1
             pending.append((alert, c.standing, alert.stage))
         result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
+        pending += await rectification_alerts.due(s, now, cal, rules, allowed, result)
         await _deliver(s, clock, pending, result)
         if not cal.known(today.year):
             await warn_unknown_years({today.year}, session=s, clock=clock)
@@ -238,7 +239,11 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
         told = set(
             (await session.exec(select(AlertDelivery.person_id).where(AlertDelivery.alert_id == alert.id))).all()
         )
-        for person, stage in await alert_people.recipients(session, alert, standing, clock.now().date()):
+        if isinstance(standing, rectification_alerts.Subject):
+            reached = await rectification_alerts.recipients(session, alert, standing)
+        else:
+            reached = await alert_people.recipients(session, alert, standing, clock.now().date())
+        for person, stage in reached:
             if person.id in told or person.id is None:
                 continue
             people[person.id] = person
