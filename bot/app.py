@@ -70,7 +70,8 @@ def register_handlers(app: Application) -> None:
     inspect.register(app)
     rectify.register(app)
     notice.register(app)
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE, guard.unknown))
+    # New messages only: a live location keeps sending edits, which are not questions.
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, guard.unknown))
     app.add_handler(TypeHandler(Update, guard.after), group=100)
     app.add_error_handler(errors.on_error)
 

@@ -1,9 +1,327 @@
-"""Stub: filled in by the feature's developer."""
+"""/inspect: a site visit, restart-safe and exactly once (the draft and state live in the database);
+/visits: recent inspections.
+
+Flow (states are services.inspection.Step; see inspect.mmd):
+/inspect [unit] → CHOOSE_UNIT → CHOOSE_TARGET → AWAIT_LOCATION → AWAIT_PHOTOS → AWAIT_FINDINGS →
+(AWAIT_VALUE, not for a general visit) → AWAIT_RATING → CONFIRM → end. /cancel anywhere.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from telegram import ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.deps import Context
+from config.i18n import Translator
+from handlers.common import deps, reply, who
+from handlers.inspect_text import Message, confirmed, location_keyboard, prompt, visits_text
+from services import conversations, inspection
+from services.errors import DomainError, DuplicateUpdate
+from services.evidence import photo_facts
+from services.inspection import ConvRef, Snapshot, Step, StepMismatch
+from services.visits import recent_visits
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
+END = ConversationHandler.END
+ENDING = ("inspect.no_draft", "person.deactivated", "error.not_registered", "inspect.not_inspector")
+
+
+def conv_ref(update: Update) -> ConvRef:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
+
+
+async def _send(update: Update, messages: list[Message]) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    message = update.effective_message
+    assert message is not None
+    for text, markup in messages:
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
+    await _send(update, prompt(snap, tr))
+    return END if snap.step in (Step.DONE, Step.CANCELLED) else snap.step
+
+
+async def _refuse(update: Update, tr: Translator, key: str, **params: object) -> None:
+    """A refusal that keeps the step; at the location step the location button comes back with it."""
+    markup = location_keyboard(tr) if key.startswith("inspect.location_") else None
+    await reply(update, tr(key, **params), reply_markup=markup)
+
+
+async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object,
+                **kwargs: object) -> object:
+    """Run one step of the service and show where the draft now stands; errors keep the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await call(*args, **kwargs, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+                          clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except StepMismatch as exc:  # an old button or a restart: show the step the draft is at
+        return await _show(update, exc.snapshot, tr)
+    except DomainError as exc:
+        await _refuse(update, tr, exc.key, **exc.params)
+        return END if exc.key in ENDING else None
+    return await _show(update, snap, tr)
+
+
+async def begin(update: Update, context: Context) -> object:
+    """/inspect [part of a unit's name or code]"""
+    query = " ".join(context.args) if context.args else None
+    return await _step(update, context, inspection.begin, query)
+
+
+def _data(update: Update) -> str:
+    assert update.callback_query is not None and update.callback_query.data is not None
+    return update.callback_query.data
+
+
+def _text(update: Update) -> str:
+    assert update.effective_message is not None
+    return update.effective_message.text or ""
+
+
+async def page(update: Update, context: Context) -> object:
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await inspection.unit_page(int(_data(update).rsplit(":", 1)[1]), conv=conv_ref(update),
+                                          uow=d.db.uow(), clock=d.clock)
+    except StepMismatch as exc:
+        return await _show(update, exc.snapshot, tr)
+    except DomainError as exc:
+        await _refuse(update, tr, exc.key, **exc.params)
+        return END if exc.key in ENDING else None
+    text, markup = prompt(snap, tr)[0]
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    return None
+
+
+async def search(update: Update, context: Context) -> object:
+    return await _step(update, context, inspection.search_unit, _text(update))
+
+
+async def choose_unit(update: Update, context: Context) -> object:
+    return await _step(update, context, inspection.choose_unit, int(_data(update).rsplit(":", 1)[1]))
+
+
+async def choose_target(update: Update, context: Context) -> object:
+    raw = _data(update).rsplit(":", 1)[1]
+    return await _step(update, context, inspection.choose_target, None if raw == "g" else int(raw))
+
+
+async def location(update: Update, context: Context) -> object:
+    """A location message: a fixed or live point; a forwarded one or a venue is refused."""
+    message = update.effective_message
+    assert message is not None
+    point = message.location or (message.venue.location if message.venue else None)
+    assert point is not None
+    return await _step(update, context, inspection.give_location, point.latitude, point.longitude,
+                       point.horizontal_accuracy, forwarded=message.forward_origin is not None,
+                       venue=message.venue is not None)
+
+
+async def no_location(update: Update, context: Context) -> object:
+    """Text where the location is expected: say how to share it."""
+    _, tr = await who(update, context)
+    await _refuse(update, tr, "inspect.location_missing")
+    return None
+
+
+async def photo(update: Update, context: Context) -> object:
+    """A photo (compressed: no EXIF) or an image sent as a file: fetched, analysed, stored, added."""
+    d = deps(context)
+    message = update.effective_message
+    assert message is not None
+    _, tr = await who(update, context)
+    if message.photo:
+        media, mime, compressed = message.photo[-1], "image/jpeg", True
+    else:
+        assert message.document is not None
+        media, mime, compressed = message.document, message.document.mime_type or "", False
+        if not mime.startswith("image/"):
+            await reply(update, tr("inspect.not_a_photo"))
+            return None
+    if media.file_size and media.file_size > MAX_FILE_BYTES:
+        await reply(update, tr("inspect.file_too_big"))
+        return None
+    data = bytes(await (await media.get_file()).download_as_bytearray())
+    facts = await asyncio.to_thread(photo_facts, data, d.clock.tz)
+    if not facts.is_image:
+        await reply(update, tr("inspect.not_an_image"))
+        return None
+    _, key = await asyncio.to_thread(d.storage.put, data)
+    incoming = inspection.IncomingPhoto(facts=facts, storage_key=key, mime_type=mime, telegram_file_id=media.file_id,
+                                        telegram_file_unique_id=media.file_unique_id, compressed=compressed)
+    return await _step(update, context, inspection.add_photo, incoming)
+
+
+async def not_a_photo(update: Update, context: Context) -> object:
+    """A video, sticker, animation or voice where site photos are expected."""
+    _, tr = await who(update, context)
+    await reply(update, tr("inspect.not_a_photo"))
+    return None
+
+
+async def done(update: Update, context: Context) -> object:
+    return await _step(update, context, inspection.photos_done)
+
+
+async def findings(update: Update, context: Context) -> object:
+    return await _step(update, context, inspection.give_findings, _text(update))
+
+
+async def value(update: Update, context: Context) -> object:
+    return await _step(update, context, inspection.give_value, _text(update))
+
+
+async def skip(update: Update, context: Context) -> object:
+    return await _step(update, context, inspection.give_value, None)
+
+
+async def rate(update: Update, context: Context) -> object:
+    return await _step(update, context, inspection.rate, _data(update).rsplit(":", 1)[1])
+
+
+async def confirm(update: Update, context: Context) -> object:
+    """Confirm: the only step that writes an inspection. Also answers a second press after the end."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    draft_id = int(_data(update).rsplit(":", 1)[1])
+    try:
+        snap = await inspection.confirm(draft_id, conv=conv_ref(update), update_id=update.update_id,
+                                        uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except StepMismatch as exc:
+        return await _show(update, exc.snapshot, tr)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END
+    query = update.callback_query
+    assert query is not None
+    if query.message is not None and snap.notice is None:
+        await query.edit_message_reply_markup(None)
+    await _send(update, [confirmed(snap, tr)])
+    return END if snap.notice is None else None
+
+
+async def cancel(update: Update, context: Context) -> object:
+    """/cancel or the Cancel button: drop the draft, write nothing, take the location keyboard away."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        had = await inspection.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+                                      clock=d.clock)
+    except DuplicateUpdate:
+        return END
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END
+    await reply(update, tr("inspect.cancelled" if had else "inspect.nothing_to_cancel"),
+                reply_markup=ReplyKeyboardRemove())
+    return END
+
+
+async def stray(update: Update, context: Context) -> object:
+    """Anything the current step does not take: say what is expected, stay at the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await inspection.resume(conv=conv_ref(update), uow=d.db.uow(), clock=d.clock)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END
+    if snap is None:
+        return END
+    await _send(update, [(tr("inspect.unexpected"), None), *prompt(snap, tr)])
+    return snap.step
+
+
+async def ignore(update: Update, context: Context) -> None:
+    """An edited message (a live location keeps editing its own): nothing to answer."""
+
+
+async def visits(update: Update, context: Context) -> None:
+    """/visits [unit code]: the latest inspections the person may read."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    user = update.effective_user
+    assert user is not None
+    code = context.args[0] if context.args else None
+    try:
+        items = await recent_visits(user.id, code, uow=d.db.uow(), clock=d.clock)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    await reply(update, visits_text(items, code, tr))
+
+
+def build_inspect_conversation() -> ConversationHandler:
+    new = filters.UpdateType.MESSAGE  # not edits: a live location keeps editing its message
+    text_only = new & filters.TEXT & ~filters.COMMAND
+    not_photos = new & (filters.VIDEO | filters.Sticker.ALL | filters.ANIMATION | filters.VIDEO_NOTE | filters.VOICE)
+    return ConversationHandler(
+        entry_points=[CommandHandler("inspect", begin)],
+        states={
+            Step.CHOOSE_UNIT: [
+                CallbackQueryHandler(choose_unit, pattern=r"^ins:u:\d+$"),
+                CallbackQueryHandler(page, pattern=r"^ins:pg:\d+$"),
+                MessageHandler(text_only, search),
+            ],
+            Step.CHOOSE_TARGET: [CallbackQueryHandler(choose_target, pattern=r"^ins:t:(\d+|g)$")],
+            Step.AWAIT_LOCATION: [
+                MessageHandler(new & (filters.LOCATION | filters.VENUE), location),
+                MessageHandler(text_only, no_location),
+            ],
+            Step.AWAIT_PHOTOS: [
+                MessageHandler(not_photos, not_a_photo),
+                MessageHandler(new & (filters.PHOTO | filters.Document.ALL), photo),
+                CommandHandler("done", done),
+                CallbackQueryHandler(done, pattern=r"^ins:done$"),
+            ],
+            Step.AWAIT_FINDINGS: [MessageHandler(text_only, findings)],
+            Step.AWAIT_VALUE: [
+                MessageHandler(text_only, value),
+                CommandHandler("skip", skip),
+                CallbackQueryHandler(skip, pattern=r"^ins:skip$"),
+            ],
+            Step.AWAIT_RATING: [CallbackQueryHandler(rate, pattern=r"^ins:r:[a-z]+$")],
+            Step.CONFIRM: [
+                CallbackQueryHandler(confirm, pattern=r"^ins:ok:\d+$"),
+                CallbackQueryHandler(cancel, pattern=r"^ins:cancel$"),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CommandHandler("inspect", begin),
+            # An old summary's Confirm answers like the first press and keeps the dialogue where it is.
+            CallbackQueryHandler(confirm, pattern=r"^ins:ok:\d+$"),
+            # Other features' commands and buttons still work in the middle of a visit.
+            MessageHandler(new & ~filters.COMMAND, stray),
+            MessageHandler(filters.UpdateType.EDITED, ignore),  # e.g. a live location moving
+            CallbackQueryHandler(stray, pattern=r"^ins:"),
+        ],
+        name=inspection.CONVERSATION,
+        persistent=True,
+        allow_reentry=True,
+    )
 
 
 def register(app: Application) -> None:
     """Add this feature's handlers (group 0)."""
+    app.add_handler(build_inspect_conversation())
+    # A Confirm pressed again after the dialogue ended answers like the first press.
+    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^ins:ok:\d+$"))
+    app.add_handler(CommandHandler("visits", visits))

@@ -205,7 +205,7 @@ def build_report_conversation() -> ConversationHandler:
             CommandHandler("cancel", cancel),
             CommandHandler("report", begin),
             # Other features' commands and buttons still work in the middle of a report.
-            MessageHandler(~filters.COMMAND, stray),
+            MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND, stray),
             CallbackQueryHandler(stray, pattern=r"^rep:"),
         ],
         name=reporting.CONVERSATION,

@@ -12,7 +12,7 @@ COMMON = ("start", "help", "me", "lang")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("invite", "notice", "visits", "history", "alerts"),
     Role.LEADER: ("alerts", "mute", "visits", "history"),
-    Role.CADRE: ("mytargets", "report", "history", "adjust", "rectify", "cancel"),
+    Role.CADRE: ("mytargets", "report", "history", "adjust", "rectify", "visits", "cancel"),
     Role.INSPECTOR: ("inspect", "visits", "rectify", "rectify_new", "history", "cancel"),
     Role.ASSESSOR: (),
 }

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.inspection import Inspection
 from models.reporting import ProgressReport, TargetAdjustment
 from models.tables import Assignment, Person, Target, Unit
 from services.pace import Pace, PacePlan, pace, parse_milestones
@@ -73,8 +74,21 @@ async def latest_reports(
 async def _verified_after(
     session: AsyncSession, reports: dict[int, ProgressReport], until: datetime | None
 ) -> dict[int, Decimal]:
-    """Values verified on site after the latest report (none until inspections exist)."""
-    return {}
+    """For each reported assignment, the value verified by its latest inspection (visited by ``until``,
+    with a verified value) that was visited after the report's confirmation."""
+    if not reports:
+        return {}
+    query = select(Inspection).where(
+        col(Inspection.assignment_id).in_(list(reports)), col(Inspection.verified_value).is_not(None)
+    )
+    if until is not None:
+        query = query.where(Inspection.visited_at <= until)
+    out: dict[int, Decimal] = {}
+    for inspection in (await session.exec(query.order_by(col(Inspection.visited_at), col(Inspection.id)))).all():
+        assert inspection.assignment_id is not None and inspection.verified_value is not None
+        if inspection.visited_at > reports[inspection.assignment_id].confirmed_at:
+            out[inspection.assignment_id] = inspection.verified_value  # later rows win: the latest visit
+    return out
 
 
 async def plan_as_of(
