@@ -100,7 +100,7 @@ def build_application(
     deps.bot_username = bot_username or settings.bot_username
     deps.delivery = DeliveryWorker(
         app.bot, db, clock, interval=settings.delivery_interval, per_chat_interval=settings.per_chat_interval,
-        max_attempts=settings.delivery_max_attempts,
+        max_attempts=settings.delivery_max_attempts, rate=settings.outbox_rate,
     )
     register_handlers(app)
     return app

@@ -1,25 +1,38 @@
 """The outbox: every message the bot sends on its own initiative is a row written in the
-transaction that decided it; the delivery worker (bot/delivery.py) sends the rows."""
+transaction that decided it; delivery workers (bot/delivery.py) send the rows.
+
+A worker *leases* a batch of rows (``lease_owner``, ``lease_expires_at``: one short committed
+transaction), sends them with no transaction open, then records each outcome, clearing the lease.
+A worker that dies leaves its leases behind; once they expire the rows are due again. So only rows
+in flight at a crash can be sent twice, and none is lost. On PostgreSQL the lease takes the rows
+with ``FOR UPDATE SKIP LOCKED`` so several workers share the outbox; on SQLite run one worker.
+
+Each chat's messages go in order: only the oldest pending row of a chat (its head) is eligible, so
+a row being sent or waiting for a retry holds back the ones behind it in that chat.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.i18n import normalise_language, th
 from models.db import UnitOfWork
-from models.enums import OutboxStatus
-from models.tables import OutboxMessage, Person
+from models.enums import OutboxStatus, Role
+from models.tables import OutboxMessage, Person, RoleMembership
 from services.clock import Clock
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
-# A row being sent is leased for this long; a crashed sender's rows come back after it.
+# How long a leased row is a worker's; a crashed worker's rows come back after it.
 LEASE = timedelta(minutes=2)
+UNREACHABLE_KIND = "delivery.unreachable"
 
 
 @dataclass(frozen=True)
@@ -85,94 +98,184 @@ async def enqueue_to_person(
     )
 
 
-async def claim_due(*, uow: UnitOfWork, clock: Clock, limit: int = 50) -> list[Delivery]:
-    """Lease due rows, oldest first: only the head (oldest pending row) of each chat, so each chat's
-    messages go in order and a row waiting for a retry holds back the ones behind it."""
+async def lease_due(
+    *, uow: UnitOfWork, clock: Clock, owner: str, limit: int = 50, skip_chats: Collection[int] = (),
+    lease: timedelta = LEASE,
+) -> list[Delivery]:
+    """Lease up to ``limit`` due rows for ``owner``, oldest first, at most one per chat (its head);
+    ``skip_chats``: chats the caller is pacing. The lease is committed before anything is sent."""
     now = clock.now()
+    # 1. Each chat's oldest pending row: one aggregate pass, a plan that stays cheap even when the
+    #    planner's statistics are stale (an alert tick has just added thousands of rows).
+    heads = select(func.min(OutboxMessage.id)).where(OutboxMessage.status == OutboxStatus.PENDING)
+    if skip_chats:
+        heads = heads.where(col(OutboxMessage.chat_id).not_in(list(skip_chats)))
+    heads = heads.group_by(col(OutboxMessage.chat_id))
     async with uow:
-        heads = (
-            select(func.min(OutboxMessage.id))
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
-            .group_by(col(OutboxMessage.chat_id))
+        session = uow.session
+        head_ids = sorted((await session.exec(heads)).all())
+        rows: list[OutboxMessage] = []
+        # 2. The due ones among them, by primary key, locked. PostgreSQL: rows another worker is
+        #    leasing right now are skipped, not waited for, and the conditions are checked again on
+        #    a row as that worker left it (a head sent meanwhile is no longer pending). SQLite ignores
+        #    FOR UPDATE; its BEGIN IMMEDIATE serialises the lease transactions of its one worker.
+        for start in range(0, len(head_ids), 500):
+            chunk = head_ids[start:start + 500]
+            rows += (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(
+                        col(OutboxMessage.id).in_(chunk),
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                        OutboxMessage.next_attempt_at <= now,
+                        or_(col(OutboxMessage.lease_expires_at).is_(None),
+                            col(OutboxMessage.lease_expires_at) <= now),
+                    )
+                    .order_by(col(OutboxMessage.id))
+                    .limit(limit - len(rows))
+                    .with_for_update(skip_locked=True, of=OutboxMessage)  # type: ignore[arg-type]
+                )
+            ).all()
+            if len(rows) >= limit:
+                break
+        if not rows:
+            return []
+        await session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_([row.id for row in rows]))
+            .values(lease_owner=owner[:64], lease_expires_at=now + lease, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
-        rows = (
-            await uow.session.exec(
-                select(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(heads), OutboxMessage.next_attempt_at <= now)
-                .order_by(col(OutboxMessage.id))
-                .limit(limit)
-            )
-        ).all()
-        result = []
-        for row in rows:
-            assert row.id is not None
-            delivery = Delivery(row.id, row.chat_id, row.text, row.parse_mode, row.reply_markup, row.attempts + 1)
-            # Lease: a concurrent worker no longer sees it as due; a crash returns it after LEASE.
-            claimed = await uow.session.exec(  # type: ignore[call-overload]
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.next_attempt_at == row.next_attempt_at)
-                .values(next_attempt_at=now + LEASE, attempts=delivery.attempts)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount == 1:
-                result.append(delivery)
         await uow.commit()
-        return result
+    return [
+        Delivery(r.id, r.chat_id, r.text, r.parse_mode, r.reply_markup, r.attempts + 1)  # type: ignore[arg-type]
+        for r in rows
+    ]
+
+
+def _mine(row_id: int, owner: str) -> Any:
+    return (OutboxMessage.id == row_id) & (OutboxMessage.lease_owner == owner[:64])
+
+
+_UNLEASED: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+
+
+async def _update(uow: UnitOfWork, where: Any, values: dict[str, Any]) -> int:
+    async with uow:
+        result = await uow.session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage).where(where).values(**values).execution_options(synchronize_session=False)
+        )
+        await uow.commit()
+        return int(result.rowcount or 0)
 
 
 async def mark_sent(row_id: int, message_id: int, *, uow: UnitOfWork, clock: Clock) -> None:
+    await mark_sent_many([(row_id, message_id)], uow=uow, clock=clock)
+
+
+async def mark_sent_many(sent: Sequence[tuple[int, int]], *, uow: UnitOfWork, clock: Clock) -> None:
+    """Telegram accepted these messages: record each row's message id, in one transaction. A sent
+    message is a fact, whoever leased the row (a row sent twice after an expired lease keeps the
+    first message id)."""
+    if not sent:
+        return
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.status != OutboxStatus.SENT.value)
+        .values(status=OutboxStatus.SENT.value, sent_at=clock.now(), telegram_message_id=bindparam("message_id"),
+                last_error=None, **_UNLEASED)
+    )
     async with uow:
-        await uow.session.exec(  # type: ignore[call-overload]
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(status=OutboxStatus.SENT, sent_at=clock.now(), telegram_message_id=message_id, last_error=None)
-        )
+        connection = await uow.session.connection()
+        await connection.execute(statement, [{"row_id": r, "message_id": m} for r, m in sent])
         await uow.commit()
+
+
+async def release(row_id: int, *, owner: str, uow: UnitOfWork) -> int:
+    """Hand a leased row back unsent (worker stopping): due again at once, the attempt not counted."""
+    return await _update(uow, _mine(row_id, owner), {"attempts": OutboxMessage.attempts - 1, **_UNLEASED})
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
 
 
 async def retry_later(
-    row_id: int, *, uow: UnitOfWork, clock: Clock, error: str, after: timedelta | None, attempts: int,
-    max_attempts: int,
+    row_id: int, *, owner: str, uow: UnitOfWork, clock: Clock, error: str, after: timedelta | None = None,
+    attempts: int, max_attempts: int,
 ) -> None:
-    """Put a row back for a later attempt: after ``after`` (429's retry_after) or with backoff."""
-    if after is None:
-        after = timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
-    values: dict[str, Any] = {"next_attempt_at": clock.now() + after, "last_error": error[:500]}
-    if max_attempts and attempts >= max_attempts:
-        values = {"status": OutboxStatus.FAILED, "last_error": error[:500]}
-    async with uow:
-        await uow.session.exec(  # type: ignore[call-overload]
-            update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-        )
-        await uow.commit()
+    """Put a row back for a later attempt. ``after`` is a 429's retry_after: the wait Telegram asked
+    for, and the attempt does not count. Otherwise (5xx, timeout) exponential backoff, and after
+    ``max_attempts`` attempts the row fails."""
+    values: dict[str, Any] = {"last_error": error[:500], **_UNLEASED}
+    if after is not None:
+        values |= {"next_attempt_at": clock.now() + after, "attempts": OutboxMessage.attempts - 1}
+    elif max_attempts and attempts >= max_attempts:
+        values |= {"status": OutboxStatus.FAILED}
+    else:
+        values |= {"next_attempt_at": clock.now() + backoff(attempts)}
+    await _update(uow, _mine(row_id, owner), values)
 
 
-async def give_up(row_id: int, *, uow: UnitOfWork, error: str) -> None:
+async def give_up(row_id: int, *, owner: str, uow: UnitOfWork, error: str) -> None:
     """A request Telegram will never accept (400): stop trying this row."""
-    async with uow:
-        await uow.session.exec(  # type: ignore[call-overload]
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(status=OutboxStatus.FAILED, last_error=error[:500])
-        )
-        await uow.commit()
+    await _update(uow, _mine(row_id, owner), {"status": OutboxStatus.FAILED, "last_error": error[:500], **_UNLEASED})
 
 
-async def mark_unreachable(row_id: int, chat_id: int, *, uow: UnitOfWork, clock: Clock, error: str) -> None:
-    """403: the user blocked the bot. Mark them unreachable and drop their pending rows."""
+async def mark_unreachable(chat_id: int, *, uow: UnitOfWork, clock: Clock, error: str) -> int:
+    """403: the user blocked the bot. Their pending rows stop, they are marked unreachable, and the
+    admins who joined hear of it once per blocking (one outbox row each, in their language).
+    Returns how many admins were told."""
     now = clock.now()
     async with uow:
-        await uow.session.exec(  # type: ignore[call-overload]
+        session = uow.session
+        await session.exec(  # type: ignore[call-overload]
             update(OutboxMessage)
             .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.UNREACHABLE, last_error=error[:500])
+            .values(status=OutboxStatus.UNREACHABLE, last_error=error[:500], **_UNLEASED)
+            .execution_options(synchronize_session=False)
         )
-        await uow.session.exec(  # type: ignore[call-overload]
-            update(Person)
-            .where(Person.telegram_user_id == chat_id, col(Person.unreachable_at).is_(None))
-            .values(unreachable_at=now)
-        )
+        person = (await session.exec(select(Person).where(Person.telegram_user_id == chat_id))).first()
+        told = 0
+        if person is not None and person.unreachable_at is None:
+            person.unreachable_at = now
+            session.add(person)
+            await session.flush()
+            if person.active:  # (nobody needs telling about someone who has left)
+                told = await _tell_admins(session, clock, person)
         await uow.commit()
+        return told
+
+
+async def _tell_admins(session: AsyncSession, clock: Clock, blocked: Person) -> int:
+    admins = (
+        await session.exec(
+            select(Person)
+            .join(RoleMembership, col(RoleMembership.person_id) == col(Person.id))
+            .where(
+                RoleMembership.role == Role.ADMIN.value,
+                col(Person.joined_at).is_not(None),
+                col(Person.telegram_user_id).is_not(None),
+                col(Person.unreachable_at).is_(None),
+                Person.active == True,  # noqa: E712
+                Person.id != blocked.id,
+            )
+            .distinct()
+            .order_by(col(Person.id))
+        )
+    ).all()
+    assert blocked.unreachable_at is not None
+    # One notice per blocking: a person who rejoins (which clears unreachable_at) and blocks again
+    # is a new event.
+    key = f"unreachable:{blocked.id}:{blocked.unreachable_at.isoformat()}"
+    told = 0
+    for admin in admins:
+        text = th("delivery.unreachable", normalise_language(admin.language), name=blocked.name, code=blocked.code)
+        if await enqueue_to_person(session, clock, admin, text=text, kind=UNREACHABLE_KIND, dedup_key=key,
+                                   parse_mode="HTML") is not None:
+            told += 1
+    return told
 
 
 async def backlog(*, uow: UnitOfWork) -> int:

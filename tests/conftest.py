@@ -40,10 +40,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit("CI=true but DUBAN_TEST_POSTGRES_URL is not set: PostgreSQL must be tested in CI", returncode=3)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres_only: a test of PostgreSQL-only behaviour (not run on SQLite)")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_kind" in metafunc.fixturenames:
         kinds = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
+        if metafunc.definition.get_closest_marker("postgres_only"):
+            kinds = ["postgres"] if PG_URL else []
         metafunc.parametrize("db_kind", kinds, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without PostgreSQL, PostgreSQL-only tests are deselected (there is nothing to run), not skipped."""
+    if PG_URL:
+        return
+    chosen = [i for i in items if not i.get_closest_marker("postgres_only")]
+    if len(chosen) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i.get_closest_marker("postgres_only")])
+        items[:] = chosen
 
 
 def _run(coro_fn) -> None:  # type: ignore[no-untyped-def]
