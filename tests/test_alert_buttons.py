@@ -42,7 +42,7 @@ async def test_acknowledge_edits_the_message_and_stops_the_escalation(bot) -> No
 
 
 async def test_details_and_ask_for_a_report(bot) -> None:
-    c, _ = await _alerted(bot)
+    await _alerted(bot)
     leader = bot.fake.user(400)
     message = leader.replies()[0]
     await leader.press_button(message, "详情 #1")
@@ -59,7 +59,7 @@ async def test_details_and_ask_for_a_report(bot) -> None:
 
 
 async def test_alerts_list_and_mute(bot) -> None:
-    c, _ = await _alerted(bot)
+    await _alerted(bot)
     leader = bot.fake.user(400)
     await leader.send_text("/alerts")
     listing = (await leader.wait_reply()).text
