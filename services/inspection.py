@@ -14,12 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
 from models.inspection import EvidenceFacts, Inspection, InspectionDraft, InspectionPhoto
-from models.reporting import EvidenceFile
 from models.tables import Assignment, Target, Unit
 from services import audit, conversations, updates
 from services.clock import Clock
 from services.errors import DomainError
 from services.evidence import PhotoFacts, distance_m, plausible_location
+from services.evidence_store import record_file
 from services.inspection_draft import (
     CONVERSATION,
     MAX_MATCHES,
@@ -215,16 +215,9 @@ async def add_photo(
         await updates.claim(s, update_id, clock)
         person, draft = await _current(s, conv, (Step.AWAIT_PHOTOS,), clock.tz)
         f = p.facts
-        evidence = (await s.exec(select(EvidenceFile).where(EvidenceFile.sha256 == f.sha256))).first()
-        if evidence is None:
-            evidence = EvidenceFile(sha256=f.sha256, size=f.size, mime_type=p.mime_type[:100],
-                                    storage_key=p.storage_key, telegram_file_id=p.telegram_file_id,
-                                    telegram_file_unique_id=p.telegram_file_unique_id,
-                                    uploaded_by_person_id=person.id, created_at=clock.now())
-            s.add(evidence)
-            await s.flush()
-            audit.record(s, clock, actor=f"person:{person.code}", action="evidence.store", entity="evidence",
-                         key=f.sha256, after={"size": f.size, "mime": p.mime_type, "kind": "inspection_photo"})
+        evidence = await record_file(s, clock, person, sha256=f.sha256, size=f.size, mime_type=p.mime_type,
+                                     storage_key=p.storage_key, telegram_file_id=p.telegram_file_id,
+                                     telegram_file_unique_id=p.telegram_file_unique_id, kind="inspection_photo")
         assert evidence.id is not None
         row = await s.get(EvidenceFacts, evidence.id)
         if row is None:

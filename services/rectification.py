@@ -27,6 +27,7 @@ from services import audit, conversations, outbox, updates
 from services.adjustments import parse_date
 from services.clock import Clock
 from services.errors import DomainError
+from services.evidence_store import record_file
 from services.people import active_person
 from services.report_draft import ConvRef
 from services.reporting import IncomingFile
@@ -242,16 +243,9 @@ async def advance(at: Step | None, value: str | IncomingFile | None, *, conv: Co
 
 
 async def _store(s: AsyncSession, clock: Clock, person: Person, f: IncomingFile, photos: list[int]) -> list[int]:
-    evidence = (await s.exec(select(EvidenceFile).where(EvidenceFile.sha256 == f.sha256))).first()
-    if evidence is None:
-        evidence = EvidenceFile(sha256=f.sha256, size=len(f.data), mime_type=f.mime_type[:100],
-                                storage_key=f.storage_key, telegram_file_id=f.telegram_file_id,
-                                telegram_file_unique_id=f.telegram_file_unique_id, uploaded_by_person_id=person.id,
-                                created_at=clock.now())
-        s.add(evidence)
-        await s.flush()
-        audit.record(s, clock, actor=f"person:{person.code}", action="evidence.store", entity="evidence",
-                     key=f.sha256, after={"size": len(f.data), "mime": f.mime_type, "kind": f.kind})
+    evidence = await record_file(s, clock, person, sha256=f.sha256, size=len(f.data), mime_type=f.mime_type,
+                                 storage_key=f.storage_key, telegram_file_id=f.telegram_file_id,
+                                 telegram_file_unique_id=f.telegram_file_unique_id, kind=f.kind)
     if evidence.id in photos:
         return photos
     if len(photos) >= MAX_PHOTOS:

@@ -13,11 +13,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
-from models.reporting import EvidenceFile, ProgressReport, ReportAttachment, ReportDraft
+from models.reporting import ProgressReport, ReportAttachment, ReportDraft
 from models.tables import Assignment, Person, Target, Unit
 from services import audit, conversations, updates
 from services.clock import Clock
 from services.errors import DomainError
+from services.evidence_store import record_file
 from services.people import cadre_unit_ids
 from services.progress import latest_reports
 from services.report_draft import (
@@ -203,16 +204,9 @@ async def add_file(
         s = uow.session
         await updates.claim(s, update_id, clock)
         person, draft = await _current(s, conv, (Step.AWAIT_FILES,))
-        evidence = (await s.exec(select(EvidenceFile).where(EvidenceFile.sha256 == f.sha256))).first()
-        if evidence is None:
-            evidence = EvidenceFile(sha256=f.sha256, size=len(f.data), mime_type=f.mime_type[:100],
-                                    storage_key=f.storage_key, telegram_file_id=f.telegram_file_id,
-                                    telegram_file_unique_id=f.telegram_file_unique_id,
-                                    uploaded_by_person_id=person.id, created_at=clock.now())
-            s.add(evidence)
-            await s.flush()
-            audit.record(s, clock, actor=f"person:{person.code}", action="evidence.store", entity="evidence",
-                         key=f.sha256, after={"size": len(f.data), "mime": f.mime_type, "kind": f.kind})
+        evidence = await record_file(s, clock, person, sha256=f.sha256, size=len(f.data), mime_type=f.mime_type,
+                                     storage_key=f.storage_key, telegram_file_id=f.telegram_file_id,
+                                     telegram_file_unique_id=f.telegram_file_unique_id, kind=f.kind)
         files = list(draft.attachments or [])
         if all(item["evidence_id"] != evidence.id for item in files):
             files.append({"evidence_id": evidence.id, "kind": f.kind, "file_name": f.file_name})

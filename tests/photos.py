@@ -28,7 +28,7 @@ def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
 
 
-def _dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
+def dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
     whole = int(degrees)
     minutes = int((degrees - whole) * 60)
     seconds = round(((degrees - whole) * 60 - minutes) * 60 * 10000)
@@ -51,8 +51,8 @@ def jpeg(seed: int = 1, *, taken: datetime | None = None, gps: tuple[float, floa
         }
     if gps is not None:
         tag = ExifTags.GPS
-        exif[ExifTags.IFD.GPSInfo] = {tag.GPSLatitudeRef: "N", tag.GPSLatitude: _dms(gps[0]),
-                                      tag.GPSLongitudeRef: "E", tag.GPSLongitude: _dms(gps[1])}
+        exif[ExifTags.IFD.GPSInfo] = {tag.GPSLatitudeRef: "N", tag.GPSLatitude: dms(gps[0]),
+                                      tag.GPSLongitudeRef: "E", tag.GPSLongitude: dms(gps[1])}
     out = io.BytesIO()
     options: dict[str, object] = {"quality": quality}
     if len(exif):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from PIL import ExifTags, Image, ImageDraw
+from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
 from services.evidence import (
@@ -31,34 +31,11 @@ from services.evidence import (
     plausible_location,
     site_for,
 )
+from tests.photos import dms, picture
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
 METRES_PER_DEGREE = 6371008.8 * math.pi / 180  # haversine's mean Earth radius
-
-
-def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
-    """A seeded "site photo": gradient background, random shapes, sensor noise."""
-    rng = np.random.default_rng(seed)
-    width, height = size
-    rows = np.linspace(0.0, 1.0, height)[:, None, None]
-    pixels = (rng.uniform(0, 255, 3) * (1 - rows) + rng.uniform(0, 255, 3) * rows) * np.ones((1, width, 1))
-    image = Image.fromarray(pixels.astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for _ in range(14):
-        x0, y0 = rng.uniform(-0.1, 0.9) * width, rng.uniform(-0.1, 0.9) * height
-        x1, y1 = x0 + rng.uniform(0.05, 0.4) * width, y0 + rng.uniform(0.05, 0.4) * height
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        (draw.rectangle if rng.random() < 0.6 else draw.ellipse)([x0, y0, x1, y1], fill=colour)
-    noisy = np.asarray(image, dtype=np.float64) + rng.normal(0, 4, (height, width, 3))
-    return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
-
-
-def dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
-    whole = int(degrees)
-    minutes = int((degrees - whole) * 60)
-    seconds = round(((degrees - whole) * 60 - minutes) * 60 * 10000)
-    return IFDRational(whole, 1), IFDRational(minutes, 1), IFDRational(seconds, 10000)
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 92, exif: Image.Exif | None = None) -> bytes:
