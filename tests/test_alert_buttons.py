@@ -73,3 +73,15 @@ async def test_alerts_list_and_mute(bot) -> None:
     assert "只有领导" in (await cadre.wait_reply()).text
     async with bot.db.uow() as uow:
         assert len((await uow.session.exec(select(Mute))).all()) == 1
+
+
+async def test_the_repeating_job_ticks_in_the_running_bot(rig) -> None:
+    from tests.botrig import running_bot
+
+    c = await county(rig.db, rig.clock)
+    a = await add_target(rig.db, c, "R", planned="1000", deadline=date(2026, 12, 31), title="生猪出栏")
+    await report(rig.db, a, "300", at(date(2026, 6, 30)), c["cadre"])
+    rig.clock.set(at(date(2026, 7, 1)))
+    async with running_bot(rig, tick_interval=0.2):  # the JobQueue's repeating tick, on the bot's clock
+        pushed = await rig.fake.user(200).wait_reply()
+    assert "生猪出栏" in pushed.text and "红色预警" in pushed.text
