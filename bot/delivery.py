@@ -146,6 +146,8 @@ class DeliveryWorker:
                 woken = await self._wait()
 
     async def _lease_and_start(self, limit: int, cooling: list[int]) -> int:
+        if not await outbox.any_due(uow=self.db.read_uow(), clock=self.clock):
+            return 0
         async with self._db_lock:
             batch = await outbox.lease_due(uow=self.db.uow(), clock=self.clock, owner=self.owner, limit=limit,
                                            skip_chats=cooling, lease=self.lease)

@@ -98,6 +98,20 @@ async def enqueue_to_person(
     )
 
 
+async def any_due(*, uow: UnitOfWork, clock: Clock) -> bool:
+    """Whether any row may be due now (a cheap read first, so an idle worker never takes the write lock)."""
+    now = clock.now()
+    async with uow:
+        found = await uow.session.exec(
+            select(OutboxMessage.id).where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                or_(col(OutboxMessage.lease_expires_at).is_(None), col(OutboxMessage.lease_expires_at) <= now),
+            ).limit(1)
+        )
+        return found.first() is not None
+
+
 async def lease_due(
     *, uow: UnitOfWork, clock: Clock, owner: str, limit: int = 50, skip_chats: Collection[int] = (),
     lease: timedelta = LEASE,
