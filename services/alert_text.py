@@ -13,7 +13,7 @@ from services.progress import Standing
 from services.values import format_value
 
 MAX_TEXT = 3800  # Telegram allows 4,096 characters; keep room for the acknowledgement lines
-MAX_ALERTS = 8  # buttons stay usable on a phone
+MAX_ALERTS = 30  # 3 buttons each: Telegram allows 100 buttons in a message
 ICON = {"info": "⏰", "yellow": "🟡", "red": "🔴", "overdue": "⛔"}
 
 
