@@ -218,3 +218,15 @@ async def test_an_overdue_rectification_item_reaches_its_owner_then_climbs(datab
     assert "硬化村道 200 米" in first.messages[0].text and "2026-09-10" in first.messages[0].text
     assert {m.person for m in (await run(database, at(date(2026, 9, 14)))).messages} == {c["leader"].code}
     assert {m.person for m in (await run(database, at(date(2026, 9, 15)))).messages} == {c["admin"].code}
+
+
+async def test_long_alerts_split_at_the_length_limit(database, clock) -> None:
+    c = await county(database, clock)
+    for i in range(20):
+        a = await add_target(database, c, f"L{i:02d}", planned="1000", deadline=date(2026, 12, 31),
+                             title=f"第{i}项" + "推进农村人居环境整治提升" * 12)
+        await report(database, a, "400", at(date(2026, 6, 30)), c["cadre"])
+    await run(database, at(date(2026, 7, 1)))
+    rows = [r for r in await outbox_rows(database) if r.chat_id == 200]
+    assert len(rows) >= 2 and all(len(r.text) <= 4096 for r in rows)
+    assert sum(len(r.reply_markup["inline_keyboard"]) for r in rows) == 20
