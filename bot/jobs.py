@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
 from config.settings import Settings
-from services import alerts
+from services import alerts, updates
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ def rules(settings: Settings) -> alerts.Rules:
 async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     d = context.bot_data
     result = await alerts.tick(d.clock.now(), uow=d.db.uow(), rules=rules(d.settings))
+    # The set of handled update ids only needs the last days (Telegram redelivers for 24 hours).
+    await updates.prune(uow=d.db.uow(), clock=d.clock, keep=timedelta(days=d.settings.handled_update_retention_days))
     if result.outbox_rows:
         log.info("tick: %s alerts, %s escalated, %s messages", result.alerts_created, result.escalated,
                  result.outbox_rows)
