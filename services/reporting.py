@@ -61,7 +61,7 @@ async def begin(
                 select(Assignment, Target, Unit)
                 .join(Target, col(Target.id) == col(Assignment.target_id))
                 .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-                .where(col(Assignment.unit_id).in_(units), Target.closed == False)  # noqa: E712
+                .where(col(Assignment.unit_id).in_(units))
                 .order_by(col(Target.deadline), col(Target.code))
             )
         ).all()
@@ -74,7 +74,8 @@ async def begin(
             if match is None:
                 raise DomainError("report.not_your_target")
             assert match.id is not None
-            return await _choose(s, clock, draft, person, match.id, conv, uow)
+            return await _choose(s, clock, draft, person, match.id, conv, uow)  # refuses a closed target
+        rows = [(a, t, u) for a, t, u in rows if not t.closed]
         if not rows:
             raise DomainError("report.nothing_to_report")
         await _move(s, clock, draft, Step.CHOOSE_TARGET, conv)

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from models.reporting import EvidenceFile, ProgressReport, ReportAttachment
-from models.tables import Assignment, AuditLog, Target
+from models.tables import Assignment, AuditLog, Person, Target
 from tests.factories import add_person, add_unit
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"site photo bytes" * 20
@@ -269,3 +269,25 @@ async def test_other_commands_work_in_the_middle_of_a_report(bot) -> None:
     assert "本单位目标" in (await cadre.wait_reply()).text
     await cadre.send_text("120")  # still at the value step
     assert "已识别为：120 万元" in (await cadre.wait_reply()).text
+
+
+async def test_a_closed_target_and_a_deactivated_person_are_refused(bot) -> None:
+    from services.people import deactivate
+
+    await seed(bot)
+    async with bot.db.uow() as uow:
+        target = (await uow.session.exec(select(Target).where(Target.code == "T2"))).one()
+        target.closed = True
+        uow.session.add(target)
+        await uow.commit()
+    cadre = bot.fake.user(200)
+    await cadre.send_text("/report T2")
+    assert "已关闭" in (await cadre.wait_reply()).text
+    await cadre.send_text("/report T1")
+    await cadre.wait_reply()
+    async with bot.db.uow() as uow:
+        code = (await uow.session.exec(select(Person.code).where(Person.telegram_user_id == 200))).one()
+    await deactivate(code, actor="cli", uow=bot.db.uow(), clock=bot.clock)
+    await cadre.send_text("120")  # mid-dialogue: access ended at once, nothing written
+    assert "已停用" in (await cadre.wait_reply()).text
+    assert await reports(bot) == []
