@@ -24,9 +24,9 @@ from telegram.ext import (
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import deps, reply, who
-from services import adjustments, conversations
-from services.adjustments import ConvRef, Request, Snapshot, Step, StepMismatch, shown
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from services import adjustments
+from services.adjustments import Request, Snapshot, Step, StepMismatch, shown
 from services.errors import DomainError, DuplicateUpdate
 from services.values import format_value
 
@@ -36,10 +36,6 @@ END = ConversationHandler.END
 _ENDING = {"adjust.no_draft", "person.deactivated", "error.not_registered"}
 
 
-def conv_ref(update: Update) -> ConvRef:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
 
 
 def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -143,14 +139,7 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the dialogue, write nothing."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        had = await adjustments.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
-                                       clock=d.clock)
-    except DuplicateUpdate:
-        return END
-    await reply(update, tr("adjust.cancelled" if had else "adjust.nothing_to_cancel"))
+    await cancel_dialogue(update, context, adjustments.cancel, "adjust.cancelled", "adjust.nothing_to_cancel")
     return END
 
 

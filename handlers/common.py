@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.deps import Context, Deps
 from config.i18n import Translator, normalise_language
-from services import people
+from services import conversations, people
+from services.errors import DomainError, DuplicateUpdate
 from services.people import Viewer
+from services.report_draft import ConvRef
 
 _answered: set[str] = set()
 _answered_order: deque[str] = deque()
@@ -66,3 +69,28 @@ async def reply(update: Update, text: str, **kwargs: object) -> None:
     message = update.effective_message
     if message is not None:
         await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)  # type: ignore[arg-type]
+
+
+def conv_ref(update: Update) -> ConvRef:
+    """Which dialogue an update belongs to: PTB's conversation key (chat, user), as stored."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
+
+
+async def cancel_dialogue(
+    update: Update, context: Context, cancel: Callable[..., Awaitable[bool]], done_key: str, none_key: str,
+    **reply_kwargs: object,
+) -> None:
+    """/cancel (or a Cancel button) in any dialogue: the service drops it in the update's transaction;
+    the user hears whether there was anything to drop. Nothing is written either way."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        had = await cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    await reply(update, tr(done_key if had else none_key), **reply_kwargs)

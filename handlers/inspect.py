@@ -17,12 +17,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import deps, reply, who
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
 from handlers.inspect_text import Message, confirmed, location_keyboard, prompt, visits_text
-from services import conversations, inspection
+from services import inspection
 from services.errors import DomainError, DuplicateUpdate
 from services.evidence import photo_facts
-from services.inspection import ConvRef, Snapshot, Step, StepMismatch
+from services.inspection import Snapshot, Step, StepMismatch
 from services.visits import recent_visits
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
@@ -30,10 +30,6 @@ END = ConversationHandler.END
 ENDING = ("inspect.no_draft", "person.deactivated", "error.not_registered", "inspect.not_inspector")
 
 
-def conv_ref(update: Update) -> ConvRef:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
 
 
 async def _send(update: Update, messages: list[Message]) -> None:
@@ -219,18 +215,8 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the draft, write nothing, take the location keyboard away."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        had = await inspection.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
-                                      clock=d.clock)
-    except DuplicateUpdate:
-        return END
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return END
-    await reply(update, tr("inspect.cancelled" if had else "inspect.nothing_to_cancel"),
-                reply_markup=ReplyKeyboardRemove())
+    await cancel_dialogue(update, context, inspection.cancel, "inspect.cancelled", "inspect.nothing_to_cancel",
+                          reply_markup=ReplyKeyboardRemove())
     return END
 
 

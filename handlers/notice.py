@@ -24,11 +24,10 @@ from telegram.ext import (
 from bot.deps import Context
 from config.i18n import Translator
 from handlers import notice_text
-from handlers.common import deps, reply, who
-from services import conversations, notices
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from services import notices
 from services.errors import DomainError, DuplicateUpdate
 from services.notices import EditStep, NoticeView
-from services.report_draft import ConvRef
 
 END = ConversationHandler.END
 MAX_FILE = 256 * 1024
@@ -36,10 +35,6 @@ MAX_FILE = 256 * 1024
 _ENDING = {"notice.no_edit", "notice.not_draft", "notice.not_admin", "person.deactivated", "error.not_registered"}
 
 
-def conv_ref(update: Update) -> ConvRef:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
 
 
 async def _show(update: Update, v: NoticeView, tr: Translator, lead: str = "") -> None:
@@ -167,14 +162,7 @@ async def edit_file(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel: drop the edit, change nothing."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        had = await notices.cancel_edit(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
-                                        clock=d.clock)
-    except DuplicateUpdate:
-        return END
-    await reply(update, tr("notice.edit_cancelled" if had else "notice.nothing_to_cancel"))
+    await cancel_dialogue(update, context, notices.cancel_edit, "notice.edit_cancelled", "notice.nothing_to_cancel")
     return END
 
 

@@ -20,11 +20,11 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import deps, reply, who
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
 from handlers.rectify_text import buttons, item_line, listing, prompt
-from services import conversations, rectification
+from services import rectification
 from services.errors import DomainError, DuplicateUpdate
-from services.rectification import ConvRef, IncomingFile, Snapshot, Step, StepMismatch
+from services.rectification import IncomingFile, Snapshot, Step, StepMismatch
 
 END = ConversationHandler.END
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
@@ -34,10 +34,6 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto takes up to 10 MB; larger images
 _ENDING = {"rect.no_draft", "person.deactivated", "error.not_registered"}
 
 
-def conv_ref(update: Update) -> ConvRef:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
 
 
 def _numbers(update: Update) -> tuple[int, int | None]:
@@ -149,14 +145,7 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the dialogue, write nothing."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        had = await rectification.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
-                                         clock=d.clock)
-    except DuplicateUpdate:
-        return END
-    await reply(update, tr("rect.cancelled" if had else "rect.nothing_to_cancel"))
+    await cancel_dialogue(update, context, rectification.cancel, "rect.cancelled", "rect.nothing_to_cancel")
     return END
 
 

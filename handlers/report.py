@@ -16,20 +16,16 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import deps, reply, who
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
 from handlers.report_text import confirmed, prompt
-from services import conversations, reporting
+from services import reporting
 from services.errors import DomainError, DuplicateUpdate
-from services.reporting import ConvRef, Snapshot, Step, StepMismatch
+from services.reporting import Snapshot, Step, StepMismatch
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 END = ConversationHandler.END
 
 
-def conv_ref(update: Update) -> ConvRef:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
 
 
 async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
@@ -147,16 +143,7 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the draft, write nothing."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        had = await reporting.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return END
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return END
-    await reply(update, tr("report.cancelled" if had else "report.nothing_to_cancel"))
+    await cancel_dialogue(update, context, reporting.cancel, "report.cancelled", "report.nothing_to_cancel")
     return END
 
 
