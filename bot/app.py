@@ -27,6 +27,8 @@ from config.settings import Settings
 from handlers import (
     adjust,
     alerts,
+    appeal,
+    assess,
     errors,
     guard,
     help,
@@ -36,9 +38,13 @@ from handlers import (
     lang,
     mytargets,
     notice,
+    portfolio,
+    ranking,
     rectify,
     report,
+    score,
     start,
+    survey,
 )
 from handlers.menu import publish_public_menu
 from models.db import Database
@@ -70,6 +76,12 @@ def register_handlers(app: Application) -> None:
     inspect.register(app)
     rectify.register(app)
     notice.register(app)
+    survey.register(app)
+    assess.register(app)
+    appeal.register(app)
+    ranking.register(app)
+    score.register(app)
+    portfolio.register(app)
     # New messages only: a live location keeps sending edits, which are not questions.
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, guard.unknown))
     app.add_handler(TypeHandler(Update, guard.after), group=100)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot import cli_ops
+from bot import cli_assess, cli_ops, cli_prod
 from config.i18n import t
 from config.settings import Settings, SettingsError, load_settings
 from models.db import Database
@@ -213,8 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=cmd_migrate)
-    sub.add_parser("run", help="migrate, then run the bot (polling)").set_defaults(func=cmd_run)
+    p = sub.add_parser("migrate", help="create or upgrade the database")
+    p.add_argument("--counties", metavar="FILE", help="migrate every county's database listed in this counties file")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("run", help="migrate, then run the bot (polling unless --webhook)")
+    p.add_argument("--webhook", metavar="URL", help="serve a webhook at this public URL (e.g. https://example.org/duban)")
+    p.add_argument("--counties", metavar="FILE", help="serve every county of this counties file (TOML)")
+    p.set_defaults(func=cmd_run)
 
     plan = sub.add_parser("plan", help="the yearly plan workbook").add_subparsers(dest="sub", required=True)
     p = plan.add_parser("template", help="write an empty plan workbook with examples")
@@ -248,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_invite_revoke)
 
     cli_ops.add_parsers(sub)
+    cli_assess.add_parsers(sub)
+    cli_prod.add_parsers(sub)
 
     person = sub.add_parser("person", help="people").add_subparsers(dest="sub", required=True)
     p = person.add_parser("deactivate", help="end a person's access at once (history kept)")

@@ -1,0 +1,134 @@
+"""Tables of the year-end assessment (考核考评): the round and its rules, peer and inspection scores,
+the public satisfaction survey, bonus/deduction/veto items, appeals during public notice (公示), and
+the frozen results."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.tables import _dec, _fk, _json, _ts
+
+
+class AssessmentRound(SQLModel, table=True):
+    """One county year's assessment. status: open (scoring under way) → published (公示, appeals
+    allowed until appeal_until) → closed (frozen: results never change again unless reopened)."""
+
+    __tablename__ = "assessment_rounds"
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(unique=True, index=True)
+    status: str = Field(default="open", max_length=16)
+    rules_toml: str = Field(sa_column=Column(Text, nullable=False))  # the rules text the round uses
+    rules_hash: str = Field(max_length=64)  # sha256 of rules_toml
+    cutoff: date  # data cut-off: reports and visits on or before this day count
+    opened_at: datetime = _ts()
+    published_at: datetime | None = _ts(nullable=True)
+    appeal_until: datetime | None = _ts(nullable=True)
+    closed_at: datetime | None = _ts(nullable=True)
+    reopened_at: datetime | None = _ts(nullable=True)
+
+
+class PeerScore(SQLModel, table=True):
+    """One scorer's score of one unit: kind "peer" (交叉考核, assessors of the same class) or
+    "inspection" (巡察考核, inspection-group members). Drawn at ``assess open``; score stays None
+    until the scorer confirms."""
+
+    __tablename__ = "peer_scores"
+    __table_args__ = (UniqueConstraint("year", "kind", "scorer_person_id", "unit_id", name="uq_peer_score"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    kind: str = Field(max_length=16)  # peer / inspection
+    scorer_person_id: int = _fk("people.id", nullable=False, ondelete="CASCADE")
+    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    score: Decimal | None = _dec()
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    drawn_at: datetime = _ts()
+    submitted_at: datetime | None = _ts(nullable=True)
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class SurveyLink(SQLModel, table=True):
+    """The public survey deep link of one unit for one year (``/start s_<token>``)."""
+
+    __tablename__ = "survey_links"
+    __table_args__ = (UniqueConstraint("year", "unit_id", name="uq_survey_link"),)
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True, index=True)
+    year: int = Field(index=True)
+    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    created_at: datetime = _ts()
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One answer (满意 / 基本满意 / 不满意) per Telegram account per unit per year. The account is kept
+    only as a keyed hash (respondent), enough to refuse a second answer."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("year", "unit_id", "respondent", name="uq_survey_response"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    respondent: str = Field(max_length=64)
+    answer: str = Field(max_length=16)  # satisfied / basic / unsatisfied
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    answered_at: datetime = _ts()
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class AssessmentItem(SQLModel, table=True):
+    """A bonus (加分), deduction (扣分), one-vote veto (一票否决) or appeal correction recorded by the
+    office with reason and evidence. Revoked items are kept (revoked_at set), never deleted."""
+
+    __tablename__ = "assessment_items"
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    kind: str = Field(max_length=16)  # bonus / deduction / veto / correction
+    points: Decimal | None = _dec()  # bonus/deduction/correction; None for a veto
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    appeal_id: int | None = _fk("appeals.id")
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+    revoked_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Appeal(SQLModel, table=True):
+    """An objection a cadre raises during public notice; the office accepts (with a correction) or
+    rejects, with a reason either way."""
+
+    __tablename__ = "appeals"
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    person_id: int = _fk("people.id", nullable=False, ondelete="CASCADE")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending / accepted / rejected
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
+
+
+class AssessmentResult(SQLModel, table=True):
+    """A unit's computed result as published or as frozen at close. ``data`` holds the whole breakdown
+    (assignments with ratio and points, components, items, survey, grade, flags) so that a closed
+    round is shown exactly as frozen, whatever is reported later."""
+
+    __tablename__ = "assessment_results"
+    __table_args__ = (UniqueConstraint("year", "unit_id", name="uq_assessment_result"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    unit_class: str = Field(default="", max_length=32)
+    total: Decimal = _dec(nullable=False)
+    rank: int
+    grade: str = Field(max_length=16)
+    data: dict[str, Any] | None = _json()
+    computed_at: datetime = _ts()
