@@ -45,20 +45,41 @@ def setup_logging(level: int = logging.INFO) -> None:
 # --- migrate / run ---------------------------------------------------------------------------------
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
+    if args.counties:
+        from bot.counties import migrate_counties
+
+        await migrate_counties(Path(args.counties), settings)
+        return
     await upgrade(db.engine)
     print(t("cli.migrated", settings.locale))
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop_event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_event.set)
+    return stop_event
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     from bot.app import build_application, start_polling, stop
 
+    if args.counties:
+        from bot.service import run_counties
+
+        await run_counties(Path(args.counties), settings, webhook_url=args.webhook, stop_event=stop_on_signals())
+        return
     settings.require_token()
     await upgrade(db.engine)
+    if args.webhook:
+        from bot.webhook import run_webhook
+
+        await run_webhook(settings, db, clock, args.webhook, stop_event=stop_on_signals())
+        return
     app = build_application(settings, db, clock, bot_username=await _known_username(settings, db))
-    stop_event = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop_event.set)
+    stop_event = stop_on_signals()
     await start_polling(app)
     log.info("Duban is running (polling); press Ctrl+C to stop")
     try:

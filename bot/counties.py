@@ -24,6 +24,9 @@ class County:
     token_env: str
     database_url: str
     bot_username: str | None = None
+    # Optional: a local Bot API server for this county (default: DUBAN_BOT_API_BASE_URL / _FILE_URL).
+    bot_api_base_url: str | None = None
+    bot_api_file_url: str | None = None
 
     def token(self, environ: Mapping[str, str] = os.environ) -> str:
         return environ[self.token_env]
