@@ -1,10 +1,156 @@
 """Cross assessment (交叉考核) and inspection assessment (巡察考核): the scoring conversation
-of assessors and inspection-group members, /assess."""
+of assessors and inspection-group members, /assess. Transport only: the rules are in
+services/peer_scoring.py (the draw in services/peer_draw.py).
+
+/assess (or the button ``as:list`` of the invitation) lists the scorer's units, still to score first. One
+dialogue ``assess`` (states are services.peer_scoring.Step): ``as:u:<row>`` picks a unit → SCORE (typed
+0–100; an inspected unit shows the year's visits) → COMMENT (typed, or Skip ``as:skip``) → CONFIRM (Confirm
+``as:y:<serial>`` / Edit ``as:e`` / Cancel ``as:x``). /cancel anywhere.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.deps import Context
+from config.i18n import Translator
+from handlers.assess_text import listing, prompt
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from services import peer_scoring
+from services.errors import DomainError, DuplicateUpdate
+from services.peer_scoring import Snapshot, Step, StepMismatch
+
+END = ConversationHandler.END
+# Refusals after which there is no dialogue to stay in; any other keeps the step.
+_ENDING = {"peer.no_draft", "peer.not_yours", "peer.own_unit", "peer.no_round", "peer.round_not_open",
+           "peer.no_role_peer", "peer.no_role_inspection", "person.deactivated", "error.not_registered"}
+
+
+async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
+    text, markup = prompt(snap, tr)
+    await reply(update, text, reply_markup=markup)
+    return END if snap.step == Step.DONE else snap.step
+
+
+async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
+    """Run one step of the service and show where the dialogue now stands; refusals keep the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except StepMismatch as exc:  # an old button: show the step the dialogue is at
+        return await _show(update, exc.snapshot, tr)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END if exc.key in _ENDING else None
+    return await _show(update, snap, tr)
+
+
+async def list_tasks(update: Update, context: Context) -> None:
+    """/assess or the button ``as:list``: the units to score (still to score first)."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    assert update.effective_user is not None
+    try:
+        tasks = await peer_scoring.my_tasks(user_id=update.effective_user.id, uow=d.db.read_uow())
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    text, markup = listing(tasks, tr)
+    await reply(update, text, reply_markup=markup)
+
+
+async def pick(update: Update, context: Context) -> object:
+    """``as:u:<row>``: begin scoring that unit."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    return await _step(update, context, peer_scoring.begin, int(update.callback_query.data.rsplit(":", 1)[1]))
+
+
+def _text_at(step: Step) -> Callable[[Update, Context], Awaitable[object]]:
+    async def handle(update: Update, context: Context) -> object:
+        assert update.effective_message is not None
+        return await _step(update, context, peer_scoring.advance, step, update.effective_message.text or "")
+    return handle
+
+
+async def skip(update: Update, context: Context) -> object:
+    """Skip on the comment question: no comment."""
+    return await _step(update, context, peer_scoring.advance, Step.COMMENT, None)
+
+
+async def edit(update: Update, context: Context) -> object:
+    return await _step(update, context, peer_scoring.edit)
+
+
+async def confirm(update: Update, context: Context) -> object:
+    """Confirm: the only step that writes a score. Also answers a second press after the end."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    result = await _step(update, context, peer_scoring.confirm, int(query.data.rsplit(":", 1)[1]))
+    if result == END and query.message is not None:
+        with contextlib.suppress(BadRequest):  # already without buttons (a second press)
+            await query.edit_message_reply_markup(None)
+    return result
+
+
+async def cancel(update: Update, context: Context) -> object:
+    """/cancel or the Cancel button: drop the dialogue, write nothing."""
+    await cancel_dialogue(update, context, peer_scoring.cancel, "peer.cancelled", "peer.nothing_to_cancel")
+    return END
+
+
+async def stray(update: Update, context: Context) -> object:
+    """Anything the current step does not take: say what is expected, stay at the step."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        await peer_scoring.advance(None, None, conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
+    except StepMismatch as exc:
+        await reply(update, tr("peer.unexpected"))
+        return await _show(update, exc.snapshot, tr)
+    except DomainError as exc:
+        if exc.key != "peer.no_draft" or update.callback_query is not None:  # an old button: say so
+            await reply(update, tr(exc.key, **exc.params))
+    return END
+
+
+def build_conversation() -> ConversationHandler:
+    text_only = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(pick, pattern=r"^as:u:\d+$")],
+        states={
+            Step.SCORE: [MessageHandler(text_only, _text_at(Step.SCORE))],
+            Step.COMMENT: [MessageHandler(text_only, _text_at(Step.COMMENT)),
+                           CallbackQueryHandler(skip, pattern=r"^as:skip$")],
+            Step.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^as:y:\d+$"),
+                           CallbackQueryHandler(edit, pattern=r"^as:e$")],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(cancel, pattern=r"^as:x$"),
+            # Only what is meant for this dialogue: other features' commands and buttons still work in it.
+            MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, stray),
+            CallbackQueryHandler(stray, pattern=r"^as:(skip|e|y:\d+)$"),
+        ],
+        name=peer_scoring.CONVERSATION,
+        persistent=True,
+        allow_reentry=True,
+    )
 
 
 def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
+    """Add this feature's handlers (group 0). The list comes first, so that it works in the middle of a
+    dialogue; a Confirm or Cancel pressed after the dialogue ended is answered after it."""
+    app.add_handler(CommandHandler("assess", list_tasks, filters.ChatType.PRIVATE))
+    app.add_handler(CallbackQueryHandler(list_tasks, pattern=r"^as:list$"))
+    app.add_handler(build_conversation())
+    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^as:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(cancel, pattern=r"^as:x$"))
+    app.add_handler(CallbackQueryHandler(stray, pattern=r"^as:(skip|e)$"))

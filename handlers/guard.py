@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.deps import Context
+from handlers import survey
 from handlers.common import deps, forget, reply, who
 from models.enums import Role
 from services import people, updates
@@ -43,6 +44,8 @@ async def before(update: Update, context: Context) -> None:
         return  # group features decide for themselves
     if _command(update) in PUBLIC:
         return
+    if (viewer is None or not viewer.active) and await survey.lets_through(update, context):
+        return  # the public survey: anyone answers, registered or not
     if viewer is None:
         await reply(update, tr("start.unregistered"))
     elif not viewer.active:

@@ -9,7 +9,8 @@ from config.i18n import Translator
 from handlers.common import deps, display_name, language_of, reply, who
 from handlers.help import menu_text
 from handlers.menu import publish_personal_menu
-from services import invitations
+from handlers.survey import start_link
+from services import invitations, survey
 from services.errors import DomainError, DuplicateUpdate
 from services.people import Viewer
 
@@ -20,10 +21,10 @@ async def start(update: Update, context: Context) -> None:
     if payload.startswith(invitations.PAYLOAD_PREFIX):
         await _join(update, context, payload.removeprefix(invitations.PAYLOAD_PREFIX))
         return
-    viewer, tr = await who(update, context)
-    if payload.startswith("s_"):
-        await reply(update, tr("survey.not_open"))
+    if payload.startswith(survey.PAYLOAD_PREFIX):
+        await start_link(update, context, payload.removeprefix(survey.PAYLOAD_PREFIX))
         return
+    viewer, tr = await who(update, context)
     if viewer is None:
         await reply(update, tr("start.unregistered"))
         return

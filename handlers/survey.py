@@ -1,10 +1,144 @@
 """The public satisfaction survey (群众满意度): /start s_<token> and the answer buttons, for
-anyone, without registering."""
+anyone, without registering. Transport only: the rules are in services/survey.py.
+
+``/start s_<token>`` (routed here by handlers/start.py) shows the unit and year with three buttons
+``sv:a:<token>:<s|b|u>`` (满意 / 基本满意 / 不满意). An answer opens the dialogue ``survey`` (state
+``comment``): the next text message is an optional comment, or Skip ``sv:skip``. The gate
+(handlers/guard.py) lets strangers through for exactly these updates: see ``lets_through``.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+import contextlib
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+
+from bot.deps import Context
+from config.i18n import Translator
+from handlers.common import conv_ref, deps, reply, who
+from services import conversations, survey
+from services.errors import DomainError, DuplicateUpdate
+
+END = ConversationHandler.END
+COMMENT = "comment"
+CALLBACK_PREFIX = "sv:"
+
+
+def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row]
+                                 for row in rows])
+
+
+async def lets_through(update: Update, context: Context) -> bool:
+    """For the gate: is this update of a stranger (or a deactivated person) part of the public survey?
+    The answer buttons, and a plain text message of someone whose answer waits for its comment.
+    (``/start s_…`` is a public command already.)"""
+    chat, query, message = update.effective_chat, update.callback_query, update.message
+    if chat is None or chat.type != "private":
+        return False
+    if query is not None:
+        return (query.data or "").startswith(CALLBACK_PREFIX)
+    if message is None or not message.text or message.text.startswith("/"):
+        return False
+    key = conversations.key_text((chat.id, update.effective_user.id if update.effective_user else 0))
+    return await survey.awaiting_comment(key, uow=deps(context).db.read_uow())
+
+
+async def start_link(update: Update, context: Context, token: str) -> None:
+    """``/start s_<token>``: the question with its three answers, or why it cannot be answered."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    assert update.effective_user is not None
+    try:
+        view = await survey.open_link(token, telegram_user_id=update.effective_user.id, uow=d.db.uow(),
+                                      clock=d.clock)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    if view.answered_on is not None:
+        await reply(update, tr("survey.already", unit=view.unit_name, year=view.year,
+                               date=view.answered_on.isoformat()))
+        return
+    rows = [[(Translator(tr.lang, html=False)(f"survey.answer.{a}"), f"sv:a:{token}:{a[0]}")] for a in survey.ANSWERS]
+    await reply(update, tr("survey.question", unit=view.unit_name, year=view.year), reply_markup=_buttons(*rows))
+
+
+async def answer(update: Update, context: Context) -> object:
+    """``sv:a:<token>:<s|b|u>``: record the answer, then offer the optional comment."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    d = deps(context)
+    _, tr = await who(update, context)
+    _, _, token, choice = [*query.data.split(":"), "", ""][:4]
+    try:
+        view = await survey.answer(token, choice, conv=conv_ref(update), update_id=update.update_id,
+                                   uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return END
+    with contextlib.suppress(BadRequest):  # the question keeps its text, shows the choice, loses its buttons
+        assert query.message is not None
+        chosen = Translator(tr.lang, html=False)(f"survey.answer.{view.answer}")
+        await query.edit_message_text(tr("survey.recorded", unit=view.unit_name, year=view.year, answer=chosen),
+                                      parse_mode=ParseMode.HTML, reply_markup=None)
+    await reply(update, tr("survey.thanks", unit=view.unit_name), reply_markup=_buttons(
+        [(tr("survey.btn_skip"), "sv:skip")]))
+    return COMMENT
+
+
+async def _comment(update: Update, context: Context, text: str | None) -> object:
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        outcome, _unit = await survey.comment(text, conv=conv_ref(update), update_id=update.update_id,
+                                              uow=d.db.uow(), clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except DomainError as exc:
+        if exc.key == "survey.comment_long":
+            await reply(update, tr(exc.key, **exc.params))
+            return None
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        return END
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(None)
+    await reply(update, tr(f"survey.comment_{outcome}"))
+    return END
+
+
+async def comment_text(update: Update, context: Context) -> object:
+    """The next text message after an answer: its comment."""
+    assert update.effective_message is not None
+    return await _comment(update, context, update.effective_message.text or "")
+
+
+async def skip(update: Update, context: Context) -> object:
+    """Skip: no comment."""
+    return await _comment(update, context, None)
+
+
+def build_conversation() -> ConversationHandler:
+    private = filters.ChatType.PRIVATE
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(answer, pattern=r"^sv:a:[A-Za-z0-9_-]{1,40}:[sbu]$")],
+        states={COMMENT: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, comment_text),
+                          CallbackQueryHandler(skip, pattern=r"^sv:skip$")]},
+        fallbacks=[],
+        name=survey.CONVERSATION,
+        persistent=True,
+        allow_reentry=True,
+    )
 
 
 def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
+    """Add this feature's handlers (group 0); a Skip pressed after the comment is answered quietly."""
+    app.add_handler(build_conversation())
+    app.add_handler(CallbackQueryHandler(skip, pattern=r"^sv:skip$"))

@@ -13,8 +13,8 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("invite", "notice", "visits", "history", "alerts"),
     Role.LEADER: ("alerts", "mute", "visits", "history"),
     Role.CADRE: ("mytargets", "report", "history", "adjust", "rectify", "visits", "cancel"),
-    Role.INSPECTOR: ("inspect", "visits", "rectify", "rectify_new", "history", "cancel"),
-    Role.ASSESSOR: (),
+    Role.INSPECTOR: ("inspect", "visits", "rectify", "rectify_new", "history", "assess", "cancel"),
+    Role.ASSESSOR: ("assess", "cancel"),
 }
 # What an unregistered user sees in the menu.
 PUBLIC = ("start", "help", "lang")
