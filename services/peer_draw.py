@@ -92,7 +92,7 @@ async def _round(s: AsyncSession, year: int, rules_text: str | None, cutoff: dat
                      after={"status": "open", "rules_hash": rnd.rules_hash, "cutoff": rnd.cutoff, "seed": seed})
         return rnd, rules, True
     if rnd.status != "open":
-        raise DomainError("peer.round_exists", year=year, status=rnd.status)
+        raise DomainError("peer.round_exists", year=year)
     if rules_text is not None and parse_rules(rules_text).hash != rnd.rules_hash:
         raise DomainError("peer.round_rules_differ", year=year)
     if cutoff is not None and cutoff != rnd.cutoff:
