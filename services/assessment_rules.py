@@ -84,11 +84,16 @@ class RulesError(Exception):
         self.problems = problems
 
 
-def _problems(where: str, exc: ValidationError) -> list[str]:
+def _problems(where: str, exc: ValidationError, only: set[str] | None = None) -> list[str]:
+    """One line per problem; ``only``: report just the problems of these top-level keys (a class
+    table does not repeat the problems it inherits from an invalid [default])."""
     out = []
     for err in exc.errors():
+        if only is not None and (not err["loc"] or str(err["loc"][0]) not in only):
+            continue
         loc = ".".join(str(p) for p in err["loc"])
-        out.append(f"{where}{'.' + loc if loc else ''}: {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")
+        out.append(f"{where}{'.' + loc if loc else ''}: {message}")
     return out
 
 
@@ -126,7 +131,7 @@ def parse_rules(text: str) -> Rules:
         try:
             classes[name] = ClassRules.model_validate(merged)
         except ValidationError as exc:
-            problems += _problems(f'classes."{name}"', exc)
+            problems += _problems(f'classes."{name}"', exc, only=set(table) if default is None else None)
     if problems or default is None:
         raise RulesError(problems)
     return Rules(text=text, default=default, classes=classes)

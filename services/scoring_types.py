@@ -22,14 +22,16 @@ class AssignmentLine:
     measure: str
     mode: str  # zero_base / continuous
     direction: str  # higher / lower
-    baseline: Decimal  # the baseline the ratio used (zero-base: the value at the year's start)
+    baseline: Decimal  # the assignment's baseline (zero-base: reports before the year's start are ignored)
     planned: Decimal
     value: Decimal | None  # the effective value at the cut-off; None: nothing reported
     ratio: Decimal | None  # unclamped; None when it cannot be computed (see note)
     weight: Decimal
     points: Decimal  # weight × min(max(ratio, 0), cap)
     complete: bool  # ratio ≥ 1
-    note: str = ""  # e.g. "planned_equals_baseline", "no_report"
+    note: str = ""  # "", "no_report", "planned_equals_baseline" or "plan_behind_baseline"
+    claimed: Decimal | None = None  # the latest report's value at the cut-off (None: no report counted)
+    verified: bool = False  # value is an inspection's verified value, lower than claimed
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class SurveyStats:
     rate: Decimal | None = None  # (satisfied + basic) / answers; None without answers
     veto: bool = False  # below the threshold with at least the minimum answers
     below_minimum: bool = True  # fewer answers than the minimum: the rate does not veto
+    threshold: Decimal | None = None  # the class's survey_threshold used
+    min_answers: int = 0  # the class's survey_min_answers used
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,13 @@ class UnitResult:
     vetoed: bool  # a one-vote veto or the survey veto
     bottom: bool  # flagged for leadership review (排名后三位)
     failed_targets: list[str] = field(default_factory=list)  # target codes below plan: leaders explain
+    # Component weights as applied: the rules' weights, redistributed over the components that have
+    # scores ({"completion": .., "peer": .., "inspection": ..}; a missing component has weight 0).
+    weights: dict[str, Decimal] = field(default_factory=dict)
+    veto_reasons: list[str] = field(default_factory=list)  # "item" (一票否决) and/or "survey"
+    bonus_claimed: Decimal = Decimal(0)  # sum of the bonus items before the limit
+    deduction_claimed: Decimal = Decimal(0)  # sum of the deduction items before the limit
+    band: str = ""  # the grade of the total's band alone (before the veto and the top-grade quota)
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,8 @@ def from_json(data: dict[str, Any]) -> UnitResult:
     def line(d: dict[str, Any]) -> AssignmentLine:
         return AssignmentLine(**{**d, "baseline": Decimal(d["baseline"]), "planned": Decimal(d["planned"]),
                                  "value": _dec(d["value"]), "ratio": _dec(d["ratio"]),
-                                 "weight": Decimal(d["weight"]), "points": Decimal(d["points"])})
+                                 "weight": Decimal(d["weight"]), "points": Decimal(d["points"]),
+                                 "claimed": _dec(d.get("claimed"))})
 
     def item(d: dict[str, Any]) -> ItemLine:
         return ItemLine(**{**d, "points": _dec(d["points"])})
@@ -146,7 +158,11 @@ def from_json(data: dict[str, Any]) -> UnitResult:
         "correction": Decimal(data["correction"]),
         "items": [item(x) for x in data["items"]],
         "vetoes": [item(x) for x in data["vetoes"]],
-        "survey": SurveyStats(**{**survey, "rate": _dec(survey["rate"])}),
+        "survey": SurveyStats(**{**survey, "rate": _dec(survey["rate"]), "threshold": _dec(survey.get("threshold"))}),
         "total": Decimal(data["total"]),
         "failed_targets": list(data.get("failed_targets", [])),
+        "weights": {k: Decimal(v) for k, v in data.get("weights", {}).items()},
+        "veto_reasons": list(data.get("veto_reasons", [])),
+        "bonus_claimed": Decimal(data.get("bonus_claimed", "0")),
+        "deduction_claimed": Decimal(data.get("deduction_claimed", "0")),
     })
