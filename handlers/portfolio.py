@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.deps import Context
+from handlers.common import deps, reply, who
+from services import portfolio as service
+from services.errors import DomainError
+
+
+async def portfolio(update: Update, context: Context) -> None:
+    d = deps(context)
+    _, tr = await who(update, context)
+    user = update.effective_user
+    assert user is not None
+    try:
+        p = await service.portfolio(user.id, uow=d.db.read_uow(), clock=d.clock)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    for part in service.render(p, tr):
+        await reply(update, part)
 
 
 def register(app: Application) -> None:
     """Add this feature's handlers (group 0)."""
+    app.add_handler(CommandHandler("portfolio", portfolio))

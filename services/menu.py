@@ -10,9 +10,9 @@ from models.enums import Role
 COMMON = ("start", "help", "me", "lang")
 # Commands per role, in menu order (only commands that exist).
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: ("invite", "notice", "visits", "history", "alerts"),
-    Role.LEADER: ("alerts", "mute", "visits", "history"),
-    Role.CADRE: ("mytargets", "report", "history", "adjust", "rectify", "visits", "cancel"),
+    Role.ADMIN: ("invite", "notice", "visits", "history", "alerts", "ranking", "score"),
+    Role.LEADER: ("portfolio", "alerts", "mute", "visits", "history", "ranking", "score"),
+    Role.CADRE: ("mytargets", "report", "history", "adjust", "rectify", "visits", "score", "appeal", "cancel"),
     Role.INSPECTOR: ("inspect", "visits", "rectify", "rectify_new", "history", "assess", "cancel"),
     Role.ASSESSOR: ("assess", "cancel"),
 }
