@@ -17,11 +17,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import jobs
+from bot import jobs, logs, metrics
 from bot.delivery import DeliveryWorker
 from bot.deps import Deps
 from bot.persistence import DbPersistence
-from bot.processor import PerChatUpdateProcessor
+from bot.processor import PerChatUpdateProcessor, instrument_handlers
 from bot.ratelimit import RateLimiter
 from config.settings import Settings
 from handlers import (
@@ -86,25 +86,35 @@ def register_handlers(app: Application) -> None:
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, guard.unknown))
     app.add_handler(TypeHandler(Update, guard.after), group=100)
     app.add_error_handler(errors.on_error)
+    instrument_handlers(app)  # last: every handler's update line and metrics name it
 
 
 def build_application(
-    settings: Settings, db: Database, clock: Clock, *, bot_username: str | None = None
+    settings: Settings, db: Database, clock: Clock, *, bot_username: str | None = None, webhook: bool = False,
+    county: str | None = None,
 ) -> Application:
-    """The bot for one county: polling by default (the caller starts the updater)."""
-    app = (
+    """The bot for one county: polling by default (the caller starts the updater); ``webhook``: no
+    updater, updates arrive on ``app.update_queue`` (bot/web.py). ``county``: the label of its
+    metrics and log lines (default "default")."""
+    county = county or metrics.DEFAULT_COUNTY
+    token = settings.require_token()
+    logs.add_secret(token)
+    builder = (
         ApplicationBuilder()
-        .token(settings.require_token())
+        .token(token)
         .base_url(settings.bot_api_base_url)
         .base_file_url(settings.bot_api_file_url)
         .defaults(Defaults(tzinfo=settings.tz))
         .context_types(ContextTypes(bot_data=Deps))
-        .rate_limiter(RateLimiter(max_retries=3))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .rate_limiter(RateLimiter(max_retries=3, county=county))
+        .concurrent_updates(PerChatUpdateProcessor(county=county))
         .persistence(DbPersistence(db, clock))
-        .build()
     )
+    if webhook:
+        builder = builder.updater(None)
+    app = builder.build()
     deps: Deps = app.bot_data
+    deps.county = county
     deps.settings = settings
     deps.db = db
     deps.clock = clock
@@ -112,7 +122,7 @@ def build_application(
     deps.bot_username = bot_username or settings.bot_username
     deps.delivery = DeliveryWorker(
         app.bot, db, clock, interval=settings.delivery_interval, per_chat_interval=settings.per_chat_interval,
-        max_attempts=settings.delivery_max_attempts, rate=settings.outbox_rate,
+        max_attempts=settings.delivery_max_attempts, rate=settings.outbox_rate, county=county,
     )
     register_handlers(app)
     return app
@@ -147,8 +157,23 @@ async def start_polling(app: Application, *, poll_timeout: int = 10) -> None:
     await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
 
 
+async def start_webhook(app: Application, *, url: str, secret: str) -> None:
+    """Start one county's bot in webhook mode (built with ``webhook=True`` and already mounted on a
+    ``bot.web.WebServer``), then tell Telegram where to send its updates. Updates that waited at
+    Telegram while we were away are delivered (``drop_pending_updates=False``)."""
+    logs.add_secret(secret)
+    await app.initialize()
+    await on_start(app)
+    await app.start()
+    await app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES,
+                              drop_pending_updates=False)
+    log.info("webhook set", extra={"county": app.bot_data.county})
+
+
 async def stop(app: Application) -> None:
-    """A clean stop: confirm what was handled, drain, close."""
+    """A clean stop: confirm what was handled, drain, close. (Webhook mode leaves the webhook set:
+    Telegram keeps the updates that come meanwhile, up to 24 hours, and delivers them when we are
+    back; switching to polling deletes it.)"""
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -29,6 +29,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot import metrics
 from bot.ratelimit import NO_RETRY, TokenBucket
 from models.db import Database
 from services import outbox
@@ -50,7 +51,9 @@ class DeliveryWorker:
         max_attempts: int = 8, rate: float = DEFAULT_RATE, owner: str | None = None, batch_size: int | None = None,
         send_timeout: float | None = None, lease: timedelta = outbox.LEASE, stop_grace: float = 5.0,
         bucket: TokenBucket | None = None, monotonic: Callable[[], float] = time.monotonic,
+        county: str = metrics.DEFAULT_COUNTY,
     ) -> None:
+        self.county = county
         self.bot = bot
         self.db = db
         self.clock = clock
@@ -94,6 +97,11 @@ class DeliveryWorker:
         (tests, clean shutdown)."""
         self.wake()
         await asyncio.wait_for(self._idle.wait(), timeout)
+
+    @property
+    def running(self) -> bool:
+        """The worker's loop is alive (for /healthz)."""
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         if self._task is None:
@@ -236,6 +244,7 @@ class DeliveryWorker:
             after = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
             log.warning("outbox %s: 429, retry after %s", row.id, after)
             self.rate_limited_count += 1
+            metrics.OUTBOX_FAILED.labels(self.county, "retry").inc()
             async with self._db_lock:
                 await outbox.retry_later(row.id, owner=self.owner, uow=uow(), clock=self.clock, error=str(exc),
                                          after=after, attempts=row.attempts, max_attempts=self.max_attempts)
@@ -243,6 +252,7 @@ class DeliveryWorker:
         except Forbidden as exc:
             log.info("outbox %s: chat %s blocked the bot", row.id, row.chat_id)
             self.error_count += 1
+            metrics.OUTBOX_FAILED.labels(self.county, "blocked").inc()
             async with self._db_lock:
                 told = await outbox.mark_unreachable(row.chat_id, uow=uow(), clock=self.clock, error=str(exc))
             if told:
@@ -251,12 +261,14 @@ class DeliveryWorker:
         except BadRequest as exc:
             log.error("outbox %s: refused by Telegram: %s", row.id, exc)
             self.error_count += 1
+            metrics.OUTBOX_FAILED.labels(self.county, "refused").inc()
             async with self._db_lock:
                 await outbox.give_up(row.id, owner=self.owner, uow=uow(), error=str(exc))
             return
         except (NetworkError, TelegramError) as exc:  # 5xx, timeouts, connection errors
             log.warning("outbox %s: attempt %s failed: %s", row.id, row.attempts, exc)
             self.error_count += 1
+            metrics.OUTBOX_FAILED.labels(self.county, "retry").inc()
             async with self._db_lock:
                 await outbox.retry_later(row.id, owner=self.owner, uow=uow(), clock=self.clock, error=str(exc),
                                          attempts=row.attempts, max_attempts=self.max_attempts)
@@ -266,6 +278,7 @@ class DeliveryWorker:
                 self._last_sent[row.chat_id] = self._monotonic()
         await self._mark_sent(row.id, message.message_id)
         self.sent_count += 1
+        metrics.OUTBOX_SENT.labels(self.county).inc()
 
     async def _mark_sent(self, row_id: int, message_id: int) -> None:
         """Record a sent row; returns once committed (with the marks that came in meanwhile)."""

@@ -24,10 +24,15 @@ class Deps:
     delivery: DeliveryWorker
     storage: Storage
     bot_username: str | None = None
+    # The county this Application serves: the ``county`` label of its metrics and log lines.
+    county: str = "default"
 
     def __init__(self) -> None:
         # The viewer of each update in flight, looked up once by the gate (handlers/guard.py).
         self.viewers: dict[int, Viewer | None] = {}
+        # The scheduler, for /healthz: when (time.monotonic()) it was started and last ticked.
+        self.scheduler_started: float | None = None
+        self.last_tick: float | None = None
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, Deps]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
+from sqlalchemy import func
+from sqlmodel import select
 from telegram.ext import Application, ContextTypes
 
+from bot import metrics
 from config.settings import Settings
+from models.alerting import Alert
+from models.db import Database
 from services import alerts, updates
 
 log = logging.getLogger(__name__)
@@ -20,19 +26,45 @@ def rules(settings: Settings) -> alerts.Rules:
 
 async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     d = context.bot_data
-    result = await alerts.tick(d.clock.now(), uow=d.db.uow(), rules=rules(d.settings))
+    started = time.monotonic()
+    d.last_tick = started
+    # Lag: how long after its scheduled instant this run began (a busy event loop, or a previous
+    # tick that overran, shows here). APScheduler has already moved next_run_time one interval on.
+    job = getattr(context.job, "job", None)
+    next_run = getattr(job, "next_run_time", None)
+    if next_run is not None:
+        scheduled = next_run.timestamp() - d.settings.tick_interval
+        metrics.TICK_LAG.labels(d.county).set(max(0.0, time.time() - scheduled))
+    now = d.clock.now()
+    result = await alerts.tick(now, uow=d.db.uow(), rules=rules(d.settings))
     # The set of handled update ids only needs the last days (Telegram redelivers for 24 hours).
     await updates.prune(uow=d.db.uow(), clock=d.clock, keep=timedelta(days=d.settings.handled_update_retention_days))
+    if result.alerts_created:
+        for level, n in (await _created_by_level(d.db, now)).items():
+            metrics.ALERTS_CREATED.labels(d.county, level).inc(n)
     if result.outbox_rows:
         log.info("tick: %s alerts, %s escalated, %s messages", result.alerts_created, result.escalated,
                  result.outbox_rows)
         d.delivery.wake()
+    d.last_tick = time.monotonic()
+    metrics.TICK_LAST.labels(d.county).set(time.time())
+    metrics.TICK_DURATION.labels(d.county).observe(d.last_tick - started)
+
+
+async def _created_by_level(db: Database, now: datetime) -> dict[str, int]:
+    """The alerts this tick created (created_at is the tick's instant), by level."""
+    async with db.read_uow() as uow:
+        rows = await uow.session.exec(
+            select(Alert.level, func.count()).where(Alert.created_at == now).group_by(Alert.level)
+        )
+        return {level: int(n) for level, n in rows.all()}
 
 
 def schedule(app: Application, settings: Settings) -> None:
     """Every ``DUBAN_TICK_INTERVAL`` seconds (0: off); a late or missed tick is simply run late."""
     if settings.tick_interval <= 0 or app.job_queue is None:
         return
+    app.bot_data.scheduler_started = time.monotonic()
     app.job_queue.run_repeating(
         tick_job, interval=settings.tick_interval, first=1.0, name="tick",
         job_kwargs={"misfire_grace_time": 3600, "coalesce": True, "max_instances": 1},

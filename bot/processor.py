@@ -1,38 +1,114 @@
-"""Updates of different chats run concurrently; the updates of one chat run one at a time, in order."""
+"""Updates of different chats run concurrently; the updates of one chat run one at a time, in order.
+
+This is also where every update is measured: one log line (bot/logs.py) and the update metrics
+(bot/metrics.py) per update, with the handler that ran -- recorded by the wrappers that
+``instrument_handlers`` puts around every handler callback of the Application. A webhook request
+may wait here for its update to be handled (``handled(update_id)``) so that Telegram redelivers
+an update whose process died before handling it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextvars
+import functools
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, BaseUpdateProcessor, ConversationHandler
+
+from bot import logs, metrics
+
+# The handlers that ran for the update being processed, and whether one failed: set per update.
+_TRACE: contextvars.ContextVar[_Trace | None] = contextvars.ContextVar("duban_update_trace", default=None)
+# The gate's handlers: they run for every update, so they name the update only when they stopped it.
+GATE = ("guard.before", "guard.after")
+
+
+class _Trace:
+    __slots__ = ("error", "ran", "stopped_by")
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self.error = False
+        self.stopped_by: str | None = None
+
+    def outcome(self) -> tuple[str, str]:
+        """(handler, outcome) for the log line and the metrics."""
+        features = [name for name in self.ran if name not in GATE]
+        name = features[0] if features else (self.stopped_by or "none")
+        if self.error:
+            return name, "error"
+        if self.stopped_by is not None and not features:
+            return name, "stopped"
+        return name, "ok" if features else "unhandled"
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """One lock per chat (``concurrent_updates(True)`` alone would let a chat's messages race)."""
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(self, max_concurrent_updates: int = 64, *, county: str = metrics.DEFAULT_COUNTY) -> None:
         super().__init__(max_concurrent_updates)
+        self.county = county
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+
+    def handled(self, update_id: int) -> asyncio.Future[None]:
+        """A future resolved once the update with this id has been processed (whatever the outcome)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(update_id, []).append(future)
+        return future
+
+    def forget(self, update_id: int, future: asyncio.Future[None]) -> None:
+        waiting = self._waiters.get(update_id)
+        if waiting and future in waiting:
+            waiting.remove(future)
+            if not waiting:
+                del self._waiters[update_id]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat_id = _chat_key(update)
-        if chat_id is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        metrics.UPDATES_RECEIVED.labels(self.county).inc()
         try:
-            async with lock:
-                await coroutine
+            if chat_id is None:
+                await self._measured(update, coroutine)
+                return
+            lock = self._locks.setdefault(chat_id, asyncio.Lock())
+            self._users[chat_id] = self._users.get(chat_id, 0) + 1
+            try:
+                async with lock:
+                    await self._measured(update, coroutine)
+            finally:
+                self._users[chat_id] -= 1
+                if self._users[chat_id] == 0:
+                    del self._users[chat_id]
+                    self._locks.pop(chat_id, None)
         finally:
-            self._users[chat_id] -= 1
-            if self._users[chat_id] == 0:
-                del self._users[chat_id]
-                self._locks.pop(chat_id, None)
+            if isinstance(update, Update):
+                for future in self._waiters.pop(update.update_id, []):
+                    if not future.done():
+                        future.set_result(None)
+
+    async def _measured(self, update: object, coroutine: Awaitable[Any]) -> None:
+        trace = _Trace()
+        token = _TRACE.set(trace)
+        started = time.perf_counter()
+        try:
+            await coroutine
+        except BaseException:
+            trace.error = True
+            raise
+        finally:
+            _TRACE.reset(token)
+            duration = time.perf_counter() - started
+            name, outcome = trace.outcome()
+            metrics.UPDATES_HANDLED.labels(self.county, name, outcome).inc()
+            metrics.UPDATE_DURATION.labels(self.county, name).observe(duration)
+            update_id = update.update_id if isinstance(update, Update) else None
+            logs.log_update(self.county, update_id, _kind(update), name, outcome, duration)
 
     async def initialize(self) -> None:
         pass
@@ -49,3 +125,62 @@ def _chat_key(update: object) -> int | None:
     if update.effective_user is not None:
         return update.effective_user.id
     return None
+
+
+def _kind(update: object) -> str:
+    if not isinstance(update, Update):
+        return type(update).__name__
+    for name in ("message", "edited_message", "callback_query", "my_chat_member", "chat_member"):
+        if getattr(update, name, None) is not None:
+            return name
+    return "other"
+
+
+# --- which handler ran ------------------------------------------------------------------------------
+
+def handler_name(callback: Callable[..., Any]) -> str:
+    """``<feature module>.<function>``, e.g. ``report.on_value`` (a bounded set: a metrics label)."""
+    module = (getattr(callback, "__module__", None) or "?").rsplit(".", 1)[-1]
+    return f"{module}.{getattr(callback, '__qualname__', type(callback).__name__)}"
+
+
+def _traced(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    if getattr(callback, "_duban_traced", False):
+        return callback
+    name = handler_name(callback)
+
+    @functools.wraps(callback)
+    async def traced(update: object, context: Any) -> Any:
+        trace = _TRACE.get()
+        if trace is not None:
+            trace.ran.append(name)
+        try:
+            return await callback(update, context)
+        except ApplicationHandlerStop:
+            if trace is not None:
+                trace.stopped_by = name
+            raise
+        except Exception:
+            if trace is not None:
+                trace.error = True
+            raise
+
+    traced._duban_traced = True  # type: ignore[attr-defined]
+    return traced
+
+
+def _instrument(handler: BaseHandler[Any, Any, Any]) -> None:
+    if isinstance(handler, ConversationHandler):
+        for inner in [*handler.entry_points, *handler.fallbacks,
+                      *(h for hs in handler.states.values() for h in hs)]:
+            _instrument(inner)
+        return
+    handler.callback = _traced(handler.callback)
+
+
+def instrument_handlers(app: Application) -> None:
+    """Wrap every handler callback (conversations: their inner handlers) so the update's line and
+    metrics name the handler that ran. Call after the last ``add_handler``."""
+    for group in app.handlers.values():
+        for handler in group:
+            _instrument(handler)

@@ -18,12 +18,28 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
+
+from bot import metrics
 
 NO_RETRY = -1
 
 
 class RateLimiter(AIORateLimiter):
+    """Also counts every 429 answer (``duban_telegram_429_total{county}``), retried or not."""
+
+    def __init__(self, *args: Any, county: str = metrics.DEFAULT_COUNTY, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._county = county
+
+    async def _run_request(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return await super()._run_request(*args, **kwargs)
+        except RetryAfter:
+            metrics.TELEGRAM_429.labels(self._county).inc()
+            raise
+
     async def process_request(  # type: ignore[override]
         self, callback: Any, args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
         rate_limit_args: int | None,

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     ack_timeout_working_days: int = 1
     # How long handled update ids are kept (Telegram redelivers for at most 24 hours).
     handled_update_retention_days: int = 7
+    # Webhook mode (``duban run --webhook URL``): the shared secret Telegram sends back in every request
+    # (each county's own secret is derived from it), where our web server listens (behind a reverse
+    # proxy that terminates TLS: loopback by default), and the largest request body accepted.
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_max_body: int = 1024 * 1024
+    # Log lines: "text" for people at a terminal, "json" (one object a line) for log collectors.
+    log_format: str = "text"
 
     @field_validator("token")
     @classmethod
@@ -140,6 +149,45 @@ class Settings(BaseSettings):
     def _positive(cls, v: int) -> int:
         if v < 1:
             raise ValueError("must be at least 1")
+        return v
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None
+        if len(v.get_secret_value().strip()) < 16:
+            raise ValueError("is too short: use at least 16 random characters (e.g. from `openssl rand -hex 32`)")
+        return SecretStr(v.get_secret_value().strip())
+
+    @field_validator("webhook_host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        v = v.strip().strip("[]")
+        if not re.fullmatch(r"[A-Za-z0-9.:_-]+", v):
+            raise ValueError("must be a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
+        return v
+
+    @field_validator("webhook_port")
+    @classmethod
+    def _port(cls, v: int) -> int:
+        if not 0 <= v <= 65535:
+            raise ValueError("must be a TCP port number (1-65535; 0 picks a free port)")
+        return v
+
+    @field_validator("webhook_max_body")
+    @classmethod
+    def _max_body(cls, v: int) -> int:
+        if v < 1024:
+            raise ValueError("must be at least 1024 bytes (Telegram's updates are up to a few kilobytes)")
+        return v
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in ("text", "json"):
+            raise ValueError("must be text or json")
         return v
 
     @property

@@ -113,6 +113,7 @@ class FakeBotAPI(MethodsMixin):
         self.chat_actions: list[tuple[Any, str]] = []
         self.files: dict[str, FakeFile] = {}
         self.webhook: dict | None = None
+        self.webhook_attempts: list[tuple[int, int]] = []  # (update_id, HTTP status; 0: no connection)
         # updates
         self.first_update_id = first_update_id
         self.updates: list[dict] = []  # every update ever queued
@@ -153,6 +154,8 @@ class FakeBotAPI(MethodsMixin):
     async def stop(self) -> None:
         self._closing.set()  # releases long polls and injected delays at once
         await self._notify()
+        if getattr(self, "_pusher", None) is not None:  # webhook delivery (tests/fakebot_webhook.py)
+            await self._pusher.stop()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()

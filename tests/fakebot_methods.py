@@ -408,6 +408,11 @@ class MethodsMixin(_Base):
         self.webhook = dict(p) if p.get("url") else None
         if p.get("drop_pending_updates"):
             self.pending_updates = []
+        if self.webhook:  # POST every pending and new update to it (tests/fakebot_webhook.py)
+            from tests.fakebot_webhook import WebhookPusher
+
+            self._pusher = getattr(self, "_pusher", None) or WebhookPusher(self)
+            self._pusher.ensure_running()
         return True
 
     def _m_getWebhookInfo(self, p: dict) -> dict:

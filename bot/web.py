@@ -1,0 +1,299 @@
+"""Our own web server for webhook mode (aiohttp): the webhook of every county served by this
+process, ``GET /healthz`` and ``GET /metrics``.
+
+A county's Application (built with ``webhook=True``: no updater) is *mounted* at a path with its
+secret. ``POST <path>``:
+
+* the ``X-Telegram-Bot-Api-Secret-Token`` header must equal the county's secret
+  (``hmac.compare_digest``); wrong or missing → 403, the body is not even read;
+* a body over ``DUBAN_WEBHOOK_MAX_BODY`` → 413; not JSON, or JSON that is not an update → 400
+  (logged without the body; the server keeps serving);
+* a good update goes on ``app.update_queue`` and the answer waits until it has been handled (up to
+  ``ack_timeout``), so an update whose process dies first is not confirmed and Telegram delivers it
+  again (the handled-update-id set makes that harmless) → 200;
+* a path that is unmounted or held by another process (``standby``) → 503, nothing queued:
+  Telegram tries again later; an unknown path → 404.
+
+``/healthz`` and ``/metrics`` are meant for the monitoring on the private network; the reverse
+proxy forwards only the webhook paths (see README "Running in production").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+from telegram import Update
+from telegram.ext import Application
+
+from bot import metrics
+from bot.deps import Deps
+from bot.processor import PerChatUpdateProcessor
+from config.settings import Settings, SettingsError
+from services import outbox
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+CHECK_TIMEOUT = 3.0  # seconds for each database check of /healthz and /metrics
+
+
+def webhook_secret(settings: Settings, county_code: str = "") -> str:
+    """The secret Telegram must send for this county: HMAC-SHA256(DUBAN_WEBHOOK_SECRET, county code)
+    in hex (64 characters of Telegram's allowed 1-256 of ``A-Za-z0-9_-``), so one setting serves
+    every county and a county's secret says nothing about another's."""
+    if settings.webhook_secret is None:
+        raise SettingsError(
+            "DUBAN_WEBHOOK_SECRET is not set: webhook mode needs a random secret of at least 16 characters "
+            "(e.g. `openssl rand -hex 32`) in DUBAN_WEBHOOK_SECRET (or in .env)"
+        )
+    key = settings.webhook_secret.get_secret_value().encode()
+    return hmac.new(key, f"duban-webhook:{county_code}".encode(), hashlib.sha256).hexdigest()
+
+
+def normalize_path(path: str) -> str:
+    """``/duban/`` → ``/duban``; ``""`` → ``/``."""
+    path = "/" + path.strip().strip("/")
+    return path
+
+
+@dataclass
+class _Mount:
+    key: str
+    app: Application
+    path: str
+    secret: bytes
+
+
+class WebServer:
+    """One per process; see the module docstring."""
+
+    def __init__(self, settings: Settings, *, host: str, port: int, base_path: str, ack_timeout: float = 25.0) -> None:
+        self.settings = settings
+        self.host = host
+        self._port = port
+        self.base_path = normalize_path(base_path)
+        self.ack_timeout = ack_timeout
+        self._mounts: dict[str, _Mount] = {}  # by key (county code)
+        self._by_path: dict[str, _Mount] = {}
+        self._held: dict[str, str] = {}  # path -> key of a county not (or no longer) active here: 503
+        self._standby: dict[str, str] = {}  # key -> path: counties another process serves
+        self._runner: web.AppRunner | None = None
+
+    # ------------------------------------------------------------------ counties
+    def path_for(self, key: str) -> str:
+        """The conventional webhook path of a county: ``<base_path>/<key>``."""
+        return f"{self.base_path.rstrip('/')}/{key}"
+
+    def mount(self, key: str, app: Application, *, path: str, secret: str) -> None:
+        """Serve ``POST path`` for this Application (the county is active in this process)."""
+        path = normalize_path(path)
+        label = getattr(app.bot_data, "county", None)
+        if label != key:
+            log.warning("county %s is mounted with an Application labelled %r: build it with "
+                        "build_application(..., county=%r) so its metrics and logs name it", key, label, key)
+        other = self._by_path.get(path)
+        if other is not None and other.key != key:
+            raise ValueError(f"path {path} is already mounted for {other.key}")
+        self.unmount(key)
+        mount = _Mount(key, app, path, secret.encode())
+        self._mounts[key] = mount
+        self._by_path[path] = mount
+        self._held.pop(path, None)
+        self._standby.pop(key, None)
+        metrics.COUNTY_ACTIVE.labels(key).set(1)
+
+    def unmount(self, key: str) -> None:
+        """Stop serving the county here: its path answers 503 (Telegram retries), nothing is queued."""
+        mount = self._mounts.pop(key, None)
+        if mount is None:
+            return
+        self._by_path.pop(mount.path, None)
+        self._held[mount.path] = key
+        metrics.COUNTY_ACTIVE.labels(key).set(0)
+        with contextlib.suppress(KeyError):
+            metrics.OUTBOX_BACKLOG.remove(mount.app.bot_data.county)
+
+    def standby(self, key: str, path: str) -> None:
+        """Mark a county served by another process (failover): its path answers 503 here and
+        /healthz lists it under ``standby``."""
+        if key in self._mounts:
+            self.unmount(key)
+        path = normalize_path(path)
+        self._held[path] = key
+        self._standby[key] = path
+        metrics.COUNTY_ACTIVE.labels(key).set(0)
+
+    @property
+    def active(self) -> list[str]:
+        return list(self._mounts)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        app = web.Application(client_max_size=self.settings.webhook_max_body)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_post("/{path:.*}", self._webhook)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self._port).start()
+        log.info("web server listening on %s:%s", self.host, self.port)
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when 0 was asked for)."""
+        if self._runner is None or not self._runner.addresses:
+            return self._port
+        return int(self._runner.addresses[0][1])
+
+    # ------------------------------------------------------------------ the webhook
+    def _reject(self, key: str, status: int, reason: str, request: web.Request) -> web.Response:
+        metrics.WEBHOOK_REQUESTS.labels(key, str(status)).inc()
+        level = logging.INFO if status == 503 else logging.WARNING
+        log.log(level, "webhook request refused", extra={
+            "county": key, "status": status, "reason": reason, "path": request.path,
+            "remote": request.headers.get("X-Forwarded-For", request.remote or ""),
+            "content_length": request.content_length})
+        return web.json_response({"ok": False, "error": reason}, status=status)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        path = normalize_path(request.path)
+        mount = self._by_path.get(path)
+        if mount is None:
+            held = self._held.get(path)
+            if held is not None:
+                return self._reject(held, 503, "county not active in this process", request)
+            return self._reject("unknown", 404, "unknown path", request)
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            return self._reject(mount.key, 403, "secret token missing", request)
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), mount.secret):
+            return self._reject(mount.key, 403, "wrong secret token", request)
+        limit = self.settings.webhook_max_body
+        if request.content_length is not None and request.content_length > limit:
+            return self._reject(mount.key, 413, f"body over {limit} bytes", request)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._reject(mount.key, 413, f"body over {limit} bytes", request)
+        update = self._parse(body, mount)
+        if isinstance(update, str):
+            return self._reject(mount.key, 400, update, request)
+        processor = mount.app.update_processor
+        done = processor.handled(update.update_id) if isinstance(processor, PerChatUpdateProcessor) else None
+        await mount.app.update_queue.put(update)
+        metrics.WEBHOOK_REQUESTS.labels(mount.key, "200").inc()
+        if done is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(done), self.ack_timeout)
+            except TimeoutError:
+                log.warning("update %s not handled within %s s; confirmed anyway", update.update_id,
+                            self.ack_timeout, extra={"county": mount.key})
+                assert isinstance(processor, PerChatUpdateProcessor)
+                processor.forget(update.update_id, done)
+        return web.json_response({"ok": True})
+
+    @staticmethod
+    def _parse(body: bytes, mount: _Mount) -> Update | str:
+        """The update, or why the body is not one."""
+        try:
+            data = json.loads(body)
+        except ValueError:  # (UnicodeDecodeError is a ValueError)
+            return "body is not JSON"
+        except RecursionError:
+            return "JSON nested too deeply"
+        if not isinstance(data, dict):
+            return "JSON is not an update (not an object)"
+        update_id = data.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
+            return "JSON is not an update (no update_id)"
+        try:
+            update = Update.de_json(data, mount.app.bot)
+        except Exception as exc:  # PTB raises KeyError/TypeError/ValueError on malformed objects
+            return f"JSON is not an update ({type(exc).__name__})"
+        if update is None:
+            return "JSON is not an update"
+        return update
+
+    # ------------------------------------------------------------------ health and metrics
+    async def _healthz(self, request: web.Request) -> web.Response:
+        keys = list(self._mounts)
+        checks = await asyncio.gather(*(self._county_health(self._mounts[k]) for k in keys))
+        counties = dict(zip(keys, checks, strict=True))
+        ok = all(c["ok"] for c in counties.values())
+        body = {"ok": ok, "counties": counties, "standby": sorted(self._standby)}
+        return web.json_response(body, status=200 if ok else 503)
+
+    async def _county_health(self, mount: _Mount) -> dict[str, Any]:
+        deps: Deps = mount.app.bot_data
+        database, backlog = await _database_and_backlog(deps)
+        scheduler, age = _scheduler(mount.app, deps)
+        delivery = "running" if deps.delivery.running else "stopped"
+        ok = database == "ok" and scheduler in ("ok", "disabled") and delivery == "running"
+        return {"ok": ok, "database": database, "scheduler": scheduler,
+                "last_tick_age_seconds": None if age is None else round(age, 1), "outbox_backlog": backlog,
+                "delivery": delivery}
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        await asyncio.gather(*(self._refresh_backlog(m) for m in list(self._mounts.values())))
+        body, content_type = metrics.render(request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    @staticmethod
+    async def _refresh_backlog(mount: _Mount) -> None:
+        deps: Deps = mount.app.bot_data
+        try:
+            n = await asyncio.wait_for(outbox.backlog(uow=deps.db.read_uow()), CHECK_TIMEOUT)
+        except Exception as exc:
+            log.warning("outbox backlog of %s unavailable: %s", mount.key, type(exc).__name__)
+            with contextlib.suppress(KeyError):
+                metrics.OUTBOX_BACKLOG.remove(deps.county)
+            return
+        metrics.OUTBOX_BACKLOG.labels(deps.county).set(n)
+
+
+async def _database_and_backlog(deps: Deps) -> tuple[str, int | None]:
+    async def select_one() -> None:
+        async with deps.db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(select_one(), CHECK_TIMEOUT)
+        backlog = await asyncio.wait_for(outbox.backlog(uow=deps.db.read_uow()), CHECK_TIMEOUT)
+    except TimeoutError:
+        return "timeout", None
+    except Exception as exc:  # the reason's type only: messages may name hosts or users
+        return f"error: {type(exc).__name__}", None
+    metrics.OUTBOX_BACKLOG.labels(deps.county).set(backlog)
+    return "ok", backlog
+
+
+def stale_after(interval: float) -> float:
+    """Seconds without a tick after which the scheduler counts as stuck."""
+    return max(3 * interval, interval + 30.0)
+
+
+def _scheduler(app: Application, deps: Deps) -> tuple[str, float | None]:
+    interval = deps.settings.tick_interval
+    if interval <= 0:
+        return "disabled", None
+    started = deps.scheduler_started
+    queue = app.job_queue
+    if started is None or queue is None or not queue.scheduler.running:
+        return "stopped", None
+    age = time.monotonic() - (deps.last_tick if deps.last_tick is not None else started)
+    return ("ok" if age <= stale_after(interval) else "stale"), age

@@ -1,0 +1,67 @@
+"""``duban run --webhook URL``: one county served through Telegram's webhook instead of polling.
+
+Telegram POSTs each update to URL (https, behind a reverse proxy that forwards URL's path to
+``DUBAN_WEBHOOK_HOST:DUBAN_WEBHOOK_PORT``); bot/web.py checks the secret and queues the update.
+On stop the webhook is left set: Telegram keeps what comes meanwhile (up to 24 hours) and delivers
+it when the bot is back. ``duban run`` without --webhook (polling) deletes the webhook itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+from bot import metrics
+from bot.app import build_application, start_webhook, stop
+from bot.web import WebServer, webhook_secret
+from config.settings import Settings
+from models.db import Database
+from services import kv
+from services.clock import Clock
+
+log = logging.getLogger("duban")
+
+
+def webhook_path(url: str) -> str:
+    """The path part of the public webhook URL (what our server serves); ValueError if the URL is not
+    an absolute http(s) URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(url)
+    return parts.path or "/"
+
+
+def check_webhook(settings: Settings, url: str) -> tuple[str, str]:
+    """(path, secret) for ``run --webhook URL``; UsageError for a bad URL, SettingsError without
+    DUBAN_WEBHOOK_SECRET (both exit 2 with one clear line)."""
+    from bot.cli import UsageError
+
+    try:
+        path = webhook_path(url)
+    except ValueError:
+        raise UsageError(f"--webhook {url!r} is not a public URL such as https://example.org/duban") from None
+    return path, webhook_secret(settings)
+
+
+async def run_webhook(settings: Settings, db: Database, clock: Clock, url: str, *, stop_event: asyncio.Event) -> None:
+    """Serve one county by webhook until ``stop_event`` is set, then stop cleanly."""
+    path, secret = check_webhook(settings, url)
+    if urlsplit(url).scheme != "https":
+        log.warning("the webhook URL is not https: Telegram only delivers to https URLs")
+    username = settings.bot_username or await kv.get(kv.BOT_USERNAME, uow=db.uow())
+    app = build_application(settings, db, clock, bot_username=username, webhook=True)
+    server = WebServer(settings, host=settings.webhook_host, port=settings.webhook_port, base_path=path)
+    server.mount(metrics.DEFAULT_COUNTY, app, path=path, secret=secret)
+    await server.start()
+    try:
+        await start_webhook(app, url=url, secret=secret)
+        log.info("Duban is running (webhook %s, listening on %s:%s); press Ctrl+C to stop", url,
+                 settings.webhook_host, server.port)
+        await stop_event.wait()
+    finally:
+        server.unmount(metrics.DEFAULT_COUNTY)  # stragglers get 503: Telegram delivers them again later
+        try:
+            await stop(app)
+        finally:
+            await server.stop()
