@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from bot.jobs import rules
+from bot.jobs import rules, scheduled_work
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
@@ -33,16 +33,20 @@ def parse_at(text: str | None, settings: Settings, clock: Clock) -> datetime:
 
 
 async def cmd_jobs_tick(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    """One scheduler tick at ``--at`` (default now), exactly as the running bot would do it."""
+    """One scheduler tick at ``--at`` (default now), exactly as the running bot would do it (``--dry-run``:
+    the alerts it would send, rolled back; the weekly digest is not part of a dry run)."""
     moment = parse_at(args.at, settings, clock)
-    result = await alerts.tick(moment, uow=db.uow(), rules=rules(settings), dry_run=args.dry_run)
     if args.dry_run:
+        result = await alerts.tick(moment, uow=db.uow(), rules=rules(settings), dry_run=True)
         for m in result.messages:
             print(json.dumps({"person": m.person, "chat_id": m.chat_id, "kind": m.kind, "level": m.level,
                               "key": m.key, "text": m.text}, ensure_ascii=False))
         return
+    result, digests = await scheduled_work(moment, db=db, settings=settings, clock=clock)
     print(t("cli.ticked", settings.locale, at=moment.isoformat(timespec="minutes"), alerts=result.alerts_created,
             escalated=result.escalated, messages=result.outbox_rows))
+    if digests:
+        print(t("cli.digests", settings.locale, count=digests))
 
 
 async def cmd_calendar_load(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:

@@ -14,7 +14,8 @@ from bot import metrics
 from config.settings import Settings
 from models.alerting import Alert
 from models.db import Database
-from services import alerts, updates
+from services import alerts, portfolio, updates
+from services.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +37,29 @@ async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         scheduled = next_run.timestamp() - d.settings.tick_interval
         metrics.TICK_LAG.labels(d.county).set(max(0.0, time.time() - scheduled))
     now = d.clock.now()
-    result = await alerts.tick(now, uow=d.db.uow(), rules=rules(d.settings))
+    result, digests = await scheduled_work(now, db=d.db, settings=d.settings, clock=d.clock)
     # The set of handled update ids only needs the last days (Telegram redelivers for 24 hours).
     await updates.prune(uow=d.db.uow(), clock=d.clock, keep=timedelta(days=d.settings.handled_update_retention_days))
     if result.alerts_created:
         for level, n in (await _created_by_level(d.db, now)).items():
             metrics.ALERTS_CREATED.labels(d.county, level).inc(n)
-    if result.outbox_rows:
-        log.info("tick: %s alerts, %s escalated, %s messages", result.alerts_created, result.escalated,
-                 result.outbox_rows)
+    if result.outbox_rows or digests:
+        log.info("tick: %s alerts, %s escalated, %s messages, %s weekly digests", result.alerts_created,
+                 result.escalated, result.outbox_rows, digests)
         d.delivery.wake()
     d.last_tick = time.monotonic()
     metrics.TICK_LAST.labels(d.county).set(time.time())
     metrics.TICK_DURATION.labels(d.county).observe(d.last_tick - started)
+
+
+async def scheduled_work(
+    moment: datetime, *, db: Database, settings: Settings, clock: Clock
+) -> tuple[alerts.TickResult, int]:
+    """Everything the scheduler does at ``moment``: reminders, alerts, escalation, then the leaders'
+    Monday digest (once per ISO week). The running bot and ``duban jobs tick`` both call this."""
+    result = await alerts.tick(moment, uow=db.uow(), rules=rules(settings))
+    digests = await portfolio.weekly_digest(moment, uow=db.uow(), clock=clock)
+    return result, digests
 
 
 async def _created_by_level(db: Database, now: datetime) -> dict[str, int]:
