@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     ack_timeout_working_days: int = 1
     # How long handled update ids are kept (Telegram redelivers for at most 24 hours).
     handled_update_retention_days: int = 7
+    # PostgreSQL connections per county database per process (pool + overflow); SQLite ignores them.
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=5, ge=0, le=100)
     # Webhook mode (``duban run --webhook URL``): the shared secret Telegram sends back in every request
     # (each county's own secret is derived from it), where our web server listens (behind a reverse
     # proxy that terminates TLS: loopback by default), and the largest request body accepted.

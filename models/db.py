@@ -103,9 +103,12 @@ class UnitOfWork:
 class Database:
     """The engine and session factory of one county's database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 5) -> None:
+        """``pool_size``/``max_overflow`` bound the PostgreSQL connections of this county's database in
+        this process (many counties share one server: see DUBAN_DB_POOL_SIZE in the README)."""
         self.url = url
-        self.engine = make_engine(url)
+        pool = {} if url.startswith("sqlite") else {"pool_size": pool_size, "max_overflow": max_overflow}
+        self.engine = make_engine(url, **pool)
         self.session_factory = make_session_factory(self.engine)
         self.read_engine = make_engine(url, readonly=True) if url.startswith("sqlite") else self.engine
         self.read_session_factory = make_session_factory(self.read_engine)
