@@ -36,10 +36,14 @@ Command = Callable[[argparse.Namespace, Settings, Database, Clock], Awaitable[No
 
 
 def setup_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    """Text lines, or JSON with DUBAN_LOG_FORMAT=json (bot/logs.py: no token, no message text)."""
+    from bot.logs import setup
+
+    try:
+        fmt = load_settings().log_format
+    except SettingsError:  # reported by main() once logging is set up
+        fmt = "text"
+    setup(level, fmt)
 
 
 # --- migrate / run ---------------------------------------------------------------------------------
@@ -64,28 +68,27 @@ def stop_on_signals() -> asyncio.Event:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    from bot.app import build_application, start_polling, stop
-
     if args.counties:
         from bot.service import run_counties
 
         await run_counties(Path(args.counties), settings, webhook_url=args.webhook, stop_event=stop_on_signals())
         return
     settings.require_token()
+    if args.webhook:
+        from bot.webhook import check_webhook
+
+        check_webhook(settings, args.webhook)  # a missing secret or a bad URL: refused before anything starts
     await upgrade(db.engine)
     if args.webhook:
         from bot.webhook import run_webhook
 
         await run_webhook(settings, db, clock, args.webhook, stop_event=stop_on_signals())
         return
-    app = build_application(settings, db, clock, bot_username=await _known_username(settings, db))
-    stop_event = stop_on_signals()
-    await start_polling(app)
-    log.info("Duban is running (polling); press Ctrl+C to stop")
-    try:
-        await stop_event.wait()
-    finally:
-        await stop(app)
+    # Polling, while this process holds the database's lock (bot/failover.py): a second `duban run`
+    # on the same database waits as a standby instead of polling too.
+    from bot.service import run_single
+
+    await run_single(settings, db, clock, stop_event=stop_on_signals())
 
 
 # --- plan ------------------------------------------------------------------------------------------
@@ -295,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> None:
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     try:
         await args.func(args, settings, db, SystemClock(settings.tz))
     finally:
