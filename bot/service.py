@@ -105,7 +105,8 @@ class CountyRunner:
         from services import kv
         from services.takeover import release_orphaned_leases
 
-        db = self.db or Database(self.settings.database_url)
+        db = self.db or Database(self.settings.database_url, pool_size=self.settings.db_pool_size,
+                                 max_overflow=self.settings.db_max_overflow)
         app = None
         failed = False
         try:

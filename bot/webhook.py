@@ -13,11 +13,9 @@ import logging
 from urllib.parse import urlsplit
 
 from bot import metrics
-from bot.app import build_application, start_webhook, stop
 from bot.web import WebServer, webhook_secret
 from config.settings import Settings
 from models.db import Database
-from services import kv
 from services.clock import Clock
 
 log = logging.getLogger("duban")
@@ -45,23 +43,24 @@ def check_webhook(settings: Settings, url: str) -> tuple[str, str]:
 
 
 async def run_webhook(settings: Settings, db: Database, clock: Clock, url: str, *, stop_event: asyncio.Event) -> None:
-    """Serve one county by webhook until ``stop_event`` is set, then stop cleanly."""
+    """Serve one county by webhook until ``stop_event`` is set, then stop cleanly. Like polling, the
+    county is served only while this process holds its database's lock (bot/failover.py): a second
+    ``duban run --webhook`` on the same database stands by, its path answering 503."""
+    from bot.service import CountyRunner, Webhook
+
     path, secret = check_webhook(settings, url)
     if urlsplit(url).scheme != "https":
         log.warning("the webhook URL is not https: Telegram only delivers to https URLs")
-    username = settings.bot_username or await kv.get(kv.BOT_USERNAME, uow=db.uow())
-    app = build_application(settings, db, clock, bot_username=username, webhook=True)
     server = WebServer(settings, host=settings.webhook_host, port=settings.webhook_port, base_path=path)
-    server.mount(metrics.DEFAULT_COUNTY, app, path=path, secret=secret)
+    runner = CountyRunner(metrics.DEFAULT_COUNTY, settings, stop_event, clock=clock, db=db, migrate=False,
+                          release_leases=False, webhook=Webhook(server, url=url, path=path, secret=secret))
+    waiter = asyncio.ensure_future(runner.active.wait())
+    waiter.add_done_callback(lambda f: f.cancelled() or log.info(
+        "Duban is running (webhook %s, listening on %s:%s); press Ctrl+C to stop", url, settings.webhook_host,
+        server.port))
     await server.start()
     try:
-        await start_webhook(app, url=url, secret=secret)
-        log.info("Duban is running (webhook %s, listening on %s:%s); press Ctrl+C to stop", url,
-                 settings.webhook_host, server.port)
-        await stop_event.wait()
+        await runner.run()
     finally:
-        server.unmount(metrics.DEFAULT_COUNTY)  # stragglers get 503: Telegram delivers them again later
-        try:
-            await stop(app)
-        finally:
-            await server.stop()
+        waiter.cancel()
+        await server.stop()

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlmodel import col, select
 
@@ -253,4 +254,45 @@ async def test_a_process_that_loses_its_lock_stops_the_county_at_once_and_stands
         await other.release()
         stop.set()
         await asyncio.wait_for(service, 60)
+    assert len(user.replies()) == 2
+
+
+async def test_a_second_webhook_process_stands_by_answering_503_and_takes_over(rig, tmp_path) -> None:
+    """`duban run --webhook` takes the same lock: the standby's path answers 503 (Telegram retries), and
+    when the holder dies the standby sets the webhook to its own URL and answers."""
+    from bot.web import SECRET_HEADER, webhook_secret
+    from config.settings import Settings
+    from tests.test_webhook_cli import SECRET, free_port
+
+    env = {"DUBAN_WEBHOOK_SECRET": SECRET}
+    ports = free_port(), free_port()
+    urls = [f"http://127.0.0.1:{port}/duban" for port in ports]
+    first = await BotProcess.start(rig, tmp_path, "run", "--webhook", urls[0], name="first",
+                                   DUBAN_WEBHOOK_PORT=str(ports[0]), **env)
+    second = None
+    user = rig.fake.user(77, "Stranger")
+    try:
+        await first.wait_log("Duban is running (webhook")
+        second = await BotProcess.start(rig, tmp_path, "run", "--webhook", urls[1], name="second",
+                                        DUBAN_WEBHOOK_PORT=str(ports[1]), **env)
+        await second.wait_log("default: standby (another process holds the")
+        secret = webhook_secret(Settings(webhook_secret=SECRET, _env_file=None))  # type: ignore[call-arg]
+        async with aiohttp.ClientSession() as s:
+            async with s.post(urls[1], json={"update_id": 1}, headers={SECRET_HEADER: secret}) as r:
+                assert r.status == 503  # held elsewhere: nothing queued here
+            async with s.get(f"http://127.0.0.1:{ports[1]}/healthz") as r:
+                assert (await r.json())["standby"] == ["default"]
+        await user.send_text("/start")
+        await user.wait_reply(timeout=30)
+        assert rig.fake.webhook["url"] == urls[0]
+        await first.kill()
+        await second.wait_log("Duban is running (webhook")
+        await rig.fake.wait_until(lambda: (rig.fake.webhook or {}).get("url") == urls[1], what="the new webhook")
+        await user.send_text("/help")
+        await user.wait_reply(timeout=30)
+    finally:
+        if first.proc.returncode is None:
+            await first.kill()
+        if second is not None:
+            assert await second.terminate() == 0, "\n".join(second.lines[-30:])
     assert len(user.replies()) == 2
