@@ -32,7 +32,7 @@ async def test_cadre_joins_by_link_and_sees_their_menu(bot) -> None:
         "setMyCommands", lambda p: (p.get("scope") or {}).get("chat_id") == 501)
     assert [c["command"] for c in params["commands"]] == [
         "start", "help", "me", "lang", "mytargets", "report", "history", "adjust", "rectify", "visits",
-        "cancel"]
+        "score", "appeal", "cancel"]
     # The admin hears of it through the outbox.
     admin_chat = bot.fake.user(900)
     notice = await admin_chat.wait_reply()
