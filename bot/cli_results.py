@@ -9,6 +9,7 @@ from bot.cli_ops import CliRefusal
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
+from services import appeals
 from services import assessment_round as rounds
 from services.clock import Clock
 from services.errors import DomainError
@@ -61,7 +62,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings, db: Database,
 
 async def cmd_appeals(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     try:
-        found = await rounds.appeals(args.year, uow=db.read_uow())
+        found = await appeals.appeals(args.year, uow=db.read_uow())
     except DomainError as exc:
         raise _refusal(exc, settings) from None
     lang = settings.locale

@@ -18,7 +18,7 @@ from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
 from services import appeal_dialogue as dialogue
 from services import results_text
 from services.appeal_dialogue import OfficeStep, Step
-from services.assessment_round import AppealView
+from services.appeals import AppealView
 from services.errors import DomainError, DuplicateUpdate
 
 END = ConversationHandler.END

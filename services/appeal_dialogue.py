@@ -19,9 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
 from models.reporting import ConversationState
-from services import assessment_round as rounds
-from services import conversations, updates
-from services.assessment_round import AppealView, Standing
+from services import appeals, conversations, updates
+from services.appeals import AppealView, Standing
 from services.clock import Clock
 from services.errors import DomainError
 from services.people import active_person
@@ -66,7 +65,7 @@ async def begin(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock:
         s = uow.session
         await updates.claim(s, update_id, clock)
         person = await active_person(s, conv.user_id)
-        standing = await rounds.appealable(s, clock, person)
+        standing = await appeals.appealable(s, clock, person)
         await _set(s, clock, conv, Step.AWAIT_REASON, {"year": standing.year})
         await uow.commit()
         return Draft(standing)
@@ -81,12 +80,12 @@ async def give_reason(text: str, *, conv: ConvRef, update_id: int | None, uow: U
             raise DomainError("appeal.no_dialogue")
         person = await active_person(s, conv.user_id)
         try:
-            standing = await rounds.appealable(s, clock, person)
+            standing = await appeals.appealable(s, clock, person)
         except DomainError:  # the window closed meanwhile...: the dialogue ends
             await _set(s, clock, conv, None, None)
             await uow.commit()
             raise
-        reason = rounds.clean_reason(text)
+        reason = appeals.clean_reason(text)
         await _set(s, clock, conv, Step.CONFIRM, {"year": standing.year, "reason": reason})
         await uow.commit()
         return Draft(standing, reason)
@@ -103,7 +102,7 @@ async def confirm(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, cloc
         person = await active_person(s, conv.user_id)
         await _set(s, clock, conv, None, None)
         try:
-            view = await rounds.file_appeal(s, clock, person, str(data["reason"]), update_id)
+            view = await appeals.file_appeal(s, clock, person, str(data["reason"]), update_id)
         except DomainError:  # the window closed meanwhile, another cadre appealed first...: the dialogue ends
             await uow.commit()
             raise
@@ -134,13 +133,13 @@ async def begin_decision(appeal_id: int, accept: bool, *, conv: ConvRef, update_
     An appeal decided already is returned with ``already`` and no dialogue starts."""
     async with uow:
         s = uow.session
-        await rounds.admin_person(s, conv.user_id)
-        ap, _ = await rounds.pending_appeal(s, appeal_id)
+        await appeals.admin_person(s, conv.user_id)
+        ap, _ = await appeals.pending_appeal(s, appeal_id)
         if ap.status != "pending":
-            return await rounds.appeal_view(s, ap, already=True)
+            return await appeals.appeal_view(s, ap, already=True)
         await updates.claim(s, update_id, clock)
         await _set_office(s, clock, conv, {"appeal_id": appeal_id, "accept": accept})
-        view = await rounds.appeal_view(s, ap)
+        view = await appeals.appeal_view(s, ap)
         await uow.commit()
         return view
 
@@ -150,7 +149,7 @@ def split_points(text: str) -> tuple[Decimal, str]:
     parts = text.strip().split(maxsplit=1)
     if not parts:
         raise DomainError("appeal.need_points_reason")
-    points = rounds.parse_points(parts[0])
+    points = appeals.parse_points(parts[0])
     if len(parts) < 2 or not parts[1].strip():
         raise DomainError("appeal.need_points_reason")
     return points, parts[1]
@@ -166,16 +165,16 @@ async def give_decision(text: str, *, conv: ConvRef, update_id: int | None, uow:
         data = await _load(s, OFFICE_DATA, conv)
         if data is None:
             raise DomainError("appeal.no_decision")
-        admin = await rounds.admin_person(s, conv.user_id)
-        ap, rnd = await rounds.pending_appeal(s, int(data["appeal_id"]), lock=True)
+        admin = await appeals.admin_person(s, conv.user_id)
+        ap, rnd = await appeals.pending_appeal(s, int(data["appeal_id"]), lock=True)
         await _set_office(s, clock, conv, None)
         if ap.status != "pending":
-            view = await rounds.appeal_view(s, ap, already=True)
+            view = await appeals.appeal_view(s, ap, already=True)
             await uow.commit()
             return view
         accept = bool(data["accept"])
         points, reason = split_points(text) if accept else (None, text)
-        view = await rounds.record_decision(s, clock, admin, ap, rnd, accept, reason, points)
+        view = await appeals.record_decision(s, clock, admin, ap, rnd, accept, reason, points)
         await uow.commit()
         return view
 

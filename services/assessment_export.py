@@ -25,8 +25,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from config.i18n import t
 from models.db import UnitOfWork
+from services import appeals
 from services import assessment_round as rounds
-from services.assessment_round import AppealView, Results
+from services.appeals import AppealView
+from services.assessment_round import Results
 from services.clock import Clock
 from services.scoring_types import UnitResult
 
@@ -210,5 +212,5 @@ async def export(path: Path, year: int | None, *, uow: UnitOfWork, clock: Clock,
     """Write the workbook of ``year`` (the latest round without one): stored results once published,
     a live preview while the round is open. ``uow`` is used twice, one read after the other."""
     res = await rounds.results(year, uow=uow, clock=clock, tz=tz)
-    appeals = await rounds.appeals(res.year, uow=uow)
-    return write(path, res, appeals, lang, tz or clock.tz)
+    filed = await appeals.appeals(res.year, uow=uow)
+    return write(path, res, filed, lang, tz or clock.tz)

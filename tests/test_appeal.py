@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from bot.persistence import DbPersistence
 from models.assessment import Appeal, AssessmentItem, AssessmentResult
 from models.tables import AuditLog
+from services import appeals
 from services import assessment_round as rounds
 from services.errors import DomainError, DuplicateUpdate
 from tests.botrig import running_bot
@@ -130,7 +131,7 @@ async def test_refusals_and_one_pending_appeal_per_unit(bot) -> None:
         await rounds.close(2027, actor="cli", uow=bot.db.uow(), clock=bot.clock)
     assert pending.value.key == "results.pending_appeals"
     with pytest.raises(DomainError) as not_admin:
-        await rounds.decide(1, True, "理由", Decimal(1), user_id=CADRE_ZH, update_id=None, uow=bot.db.uow(),
+        await appeals.decide(1, True, "理由", Decimal(1), user_id=CADRE_ZH, update_id=None, uow=bot.db.uow(),
                             clock=bot.clock)
     assert not_admin.value.key == "appeal.not_admin"
     bot.clock.advance(timedelta(days=8))
@@ -144,14 +145,14 @@ async def test_an_appeal_is_filed_exactly_once_and_needs_a_reason(rig) -> None:
     await seed(rig)
     await _publish(rig)
     with pytest.raises(DomainError) as empty:
-        await rounds.appeal("  \n ", user_id=CADRE_ZH, update_id=70, uow=rig.db.uow(), clock=rig.clock)
+        await appeals.appeal("  \n ", user_id=CADRE_ZH, update_id=70, uow=rig.db.uow(), clock=rig.clock)
     assert empty.value.key == "appeal.reason_required"
-    view = await rounds.appeal("数据有误", user_id=CADRE_ZH, update_id=71, uow=rig.db.uow(), clock=rig.clock)
+    view = await appeals.appeal("数据有误", user_id=CADRE_ZH, update_id=71, uow=rig.db.uow(), clock=rig.clock)
     with pytest.raises(DuplicateUpdate):
-        await rounds.appeal("数据有误", user_id=CADRE_ZH, update_id=71, uow=rig.db.uow(), clock=rig.clock)
-    decided = await rounds.decide(view.id, False, "不予采纳", user_id=ADMIN, update_id=72, uow=rig.db.uow(),
+        await appeals.appeal("数据有误", user_id=CADRE_ZH, update_id=71, uow=rig.db.uow(), clock=rig.clock)
+    decided = await appeals.decide(view.id, False, "不予采纳", user_id=ADMIN, update_id=72, uow=rig.db.uow(),
                                   clock=rig.clock)
-    again = await rounds.decide(view.id, True, "改为受理", Decimal(5), user_id=ADMIN, update_id=73,
+    again = await appeals.decide(view.id, True, "改为受理", Decimal(5), user_id=ADMIN, update_id=73,
                                 uow=rig.db.uow(), clock=rig.clock)
     assert decided.status == "rejected" and again.already and again.status == "rejected"
     assert len(await _rows(rig, Appeal)) == 1 and await _rows(rig, AssessmentItem) == []
