@@ -24,9 +24,9 @@ from telegram.ext import (
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
 from services import adjustments
-from services.adjustments import Request, Snapshot, Step, StepMismatch, shown
+from services.adjustments import Request, Snapshot, Step, shown
 from services.errors import DomainError, DuplicateUpdate
 from services.values import format_value
 
@@ -81,7 +81,7 @@ def prompt(s: Snapshot, tr: Translator) -> tuple[str, InlineKeyboardMarkup | Non
     return tr("adjust.submitted", number=s.adjustment_id) + "\n" + change, None
 
 
-async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
+async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> object:
     text, markup = prompt(snap, tr)
     await reply(update, text, reply_markup=markup)
     return END if snap.step == Step.DONE else snap.step
@@ -89,18 +89,7 @@ async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
 
 async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
     """Run one step of the service and show where the dialogue now stands; refusals keep the step."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except StepMismatch as exc:  # an old button: show the step the dialogue is at
-        return await _show(update, exc.snapshot, tr)
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return END if exc.key in _ENDING else None
-    return await _show(update, snap, tr)
+    return await run_step(update, context, call, *args, show=_show, ends=_ENDING.__contains__)
 
 
 async def begin(update: Update, context: Context) -> object:
@@ -155,7 +144,7 @@ async def stray(update: Update, context: Context) -> object:
     if snap is None:
         return END
     await reply(update, tr("adjust.unexpected"))
-    return await _show(update, snap, tr)
+    return await _show(update, context, snap, tr)
 
 
 def decision_text(r: Request, tr: Translator) -> str:

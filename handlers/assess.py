@@ -20,9 +20,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.assess_text import listing, prompt
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
 from services import peer_scoring
-from services.errors import DomainError, DuplicateUpdate
+from services.errors import DomainError
 from services.peer_scoring import Snapshot, Step, StepMismatch
 
 END = ConversationHandler.END
@@ -31,7 +31,7 @@ _ENDING = {"peer.no_draft", "peer.not_yours", "peer.own_unit", "peer.no_round", 
            "peer.no_role_peer", "peer.no_role_inspection", "person.deactivated", "error.not_registered"}
 
 
-async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
+async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> object:
     text, markup = prompt(snap, tr)
     await reply(update, text, reply_markup=markup)
     return END if snap.step == Step.DONE else snap.step
@@ -39,18 +39,7 @@ async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
 
 async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
     """Run one step of the service and show where the dialogue now stands; refusals keep the step."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except StepMismatch as exc:  # an old button: show the step the dialogue is at
-        return await _show(update, exc.snapshot, tr)
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return END if exc.key in _ENDING else None
-    return await _show(update, snap, tr)
+    return await run_step(update, context, call, *args, show=_show, ends=_ENDING.__contains__)
 
 
 async def list_tasks(update: Update, context: Context) -> None:
@@ -114,7 +103,7 @@ async def stray(update: Update, context: Context) -> object:
         await peer_scoring.advance(None, None, conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
     except StepMismatch as exc:
         await reply(update, tr("peer.unexpected"))
-        return await _show(update, exc.snapshot, tr)
+        return await _show(update, context, exc.snapshot, tr)
     except DomainError as exc:
         if exc.key != "peer.no_draft" or update.callback_query is not None:  # an old button: say so
             await reply(update, tr(exc.key, **exc.params))

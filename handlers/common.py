@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.ext import ConversationHandler
 
 from bot.deps import Context, Deps
 from config.i18n import Translator, normalise_language
 from services import conversations, people
-from services.errors import DomainError, DuplicateUpdate
+from services.errors import DomainError, DuplicateUpdate, StepMismatch
 from services.people import Viewer
 from services.report_draft import ConvRef
 
@@ -76,6 +78,37 @@ def conv_ref(update: Update) -> ConvRef:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
+
+
+Show = Callable[[Update, Context, Any, Translator], Awaitable[object]]
+Refuse = Callable[[Update, Translator, DomainError], Awaitable[None]]
+
+
+async def _say_refusal(update: Update, tr: Translator, exc: DomainError) -> None:
+    await reply(update, tr(exc.key, **exc.params))
+
+
+async def run_step(
+    update: Update, context: Context, call: Callable[..., Awaitable[Any]], *args: object,
+    show: Show, ends: Callable[[str], bool], refuse: Refuse = _say_refusal, **kwargs: object,
+) -> object:
+    """One step of any dialogue: the service does it in the update's transaction (state, draft and the
+    update id together), then ``show`` renders where the dialogue now stands and returns the next
+    state. A redelivered update does nothing; an old button or a restart re-prompts the step the
+    dialogue is at; a refusal is said and keeps the step, unless ``ends(key)`` ends the dialogue."""
+    d = deps(context)
+    _, tr = await who(update, context)
+    try:
+        snap = await call(*args, **kwargs, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+                          clock=d.clock)
+    except DuplicateUpdate:
+        return None
+    except StepMismatch as exc:
+        return await show(update, context, exc.snapshot, tr)
+    except DomainError as exc:
+        await refuse(update, tr, exc)
+        return ConversationHandler.END if ends(exc.key) else None
+    return await show(update, context, snap, tr)
 
 
 async def cancel_dialogue(

@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
 from handlers.inspect_text import Message, confirmed, location_keyboard, prompt, visits_text
 from services import inspection
 from services.errors import DomainError, DuplicateUpdate
@@ -41,33 +41,22 @@ async def _send(update: Update, messages: list[Message]) -> None:
         await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
-async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
+async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> object:
     await _send(update, prompt(snap, tr))
     return END if snap.step in (Step.DONE, Step.CANCELLED) else snap.step
 
 
-async def _refuse(update: Update, tr: Translator, key: str, **params: object) -> None:
+async def _refuse(update: Update, tr: Translator, exc: DomainError) -> None:
     """A refusal that keeps the step; at the location step the location button comes back with it."""
-    markup = location_keyboard(tr) if key.startswith("inspect.location_") else None
-    await reply(update, tr(key, **params), reply_markup=markup)
+    markup = location_keyboard(tr) if exc.key.startswith("inspect.location_") else None
+    await reply(update, tr(exc.key, **exc.params), reply_markup=markup)
 
 
 async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object,
                 **kwargs: object) -> object:
     """Run one step of the service and show where the draft now stands; errors keep the step."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        snap = await call(*args, **kwargs, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
-                          clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except StepMismatch as exc:  # an old button or a restart: show the step the draft is at
-        return await _show(update, exc.snapshot, tr)
-    except DomainError as exc:
-        await _refuse(update, tr, exc.key, **exc.params)
-        return END if exc.key in ENDING else None
-    return await _show(update, snap, tr)
+    return await run_step(update, context, call, *args, show=_show, ends=ENDING.__contains__, refuse=_refuse,
+                          **kwargs)
 
 
 async def begin(update: Update, context: Context) -> object:
@@ -93,9 +82,9 @@ async def page(update: Update, context: Context) -> object:
         snap = await inspection.unit_page(int(_data(update).rsplit(":", 1)[1]), conv=conv_ref(update),
                                           uow=d.db.uow(), clock=d.clock)
     except StepMismatch as exc:
-        return await _show(update, exc.snapshot, tr)
+        return await _show(update, context, exc.snapshot, tr)
     except DomainError as exc:
-        await _refuse(update, tr, exc.key, **exc.params)
+        await _refuse(update, tr, exc)
         return END if exc.key in ENDING else None
     text, markup = prompt(snap, tr)[0]
     assert update.callback_query is not None
@@ -131,7 +120,7 @@ async def location(update: Update, context: Context) -> object:
 async def no_location(update: Update, context: Context) -> object:
     """Text where the location is expected: say how to share it."""
     _, tr = await who(update, context)
-    await _refuse(update, tr, "inspect.location_missing")
+    await _refuse(update, tr, DomainError("inspect.location_missing"))
     return None
 
 
@@ -201,7 +190,7 @@ async def confirm(update: Update, context: Context) -> object:
     except DuplicateUpdate:
         return None
     except StepMismatch as exc:
-        return await _show(update, exc.snapshot, tr)
+        return await _show(update, context, exc.snapshot, tr)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return END

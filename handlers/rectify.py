@@ -20,7 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
 from handlers.rectify_text import buttons, item_line, listing, prompt
 from services import rectification
 from services.errors import DomainError, DuplicateUpdate
@@ -55,18 +55,7 @@ async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator
 
 async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
     """Run one step of the service and show where the dialogue now stands; refusals keep the step."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except StepMismatch as exc:  # an old button: show the step the dialogue is at
-        return await _show(update, context, exc.snapshot, tr)
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return END if exc.key in _ENDING else None
-    return await _show(update, context, snap, tr)
+    return await run_step(update, context, call, *args, show=_show, ends=_ENDING.__contains__)
 
 
 async def open_button(update: Update, context: Context) -> object:

@@ -16,7 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
 from handlers.report_text import confirmed, prompt
 from services import reporting
 from services.errors import DomainError, DuplicateUpdate
@@ -28,31 +28,21 @@ END = ConversationHandler.END
 
 
 
-async def _show(update: Update, snap: Snapshot, tr: Translator) -> object:
+async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> object:
     text, markup = prompt(snap, tr)
     await reply(update, text, reply_markup=markup)
     return END if snap.step in (Step.DONE, Step.CANCELLED) else snap.step
 
 
+_ENDING = {"report.no_draft", "person.deactivated", "error.not_registered", "report.no_units",
+           "report.nothing_to_report"}
+_ENDING_AT_BEGIN = {"report.not_your_target", "report.target_closed"}  # /report CODE of a target refused
+
+
 async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
     """Run one step of the service and show where the draft now stands; errors keep the step."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        snap = await call(*args, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except StepMismatch as exc:  # an old button or a restart: show the step the draft is at
-        return await _show(update, exc.snapshot, tr)
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        if exc.key in ("report.no_draft", "person.deactivated", "error.not_registered", "report.no_units",
-                       "report.nothing_to_report"):
-            return END
-        if exc.key in ("report.not_your_target", "report.target_closed") and call is reporting.begin:
-            return END
-        return None
-    return await _show(update, snap, tr)
+    ends = (lambda key: key in _ENDING or key in _ENDING_AT_BEGIN) if call is reporting.begin else _ENDING.__contains__
+    return await run_step(update, context, call, *args, show=_show, ends=ends)
 
 
 async def begin(update: Update, context: Context) -> object:
@@ -128,7 +118,7 @@ async def confirm(update: Update, context: Context) -> object:
     except DuplicateUpdate:
         return None
     except StepMismatch as exc:
-        return await _show(update, exc.snapshot, tr)
+        return await _show(update, context, exc.snapshot, tr)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return END
@@ -159,7 +149,7 @@ async def stray(update: Update, context: Context) -> object:
     if snap is None:
         return END
     await reply(update, tr("report.unexpected"))
-    return await _show(update, snap, tr)
+    return await _show(update, context, snap, tr)
 
 
 def build_report_conversation() -> ConversationHandler:

@@ -25,7 +25,7 @@ from models.tables import Assignment, Person, RoleMembership, Target, Unit
 from models.types import decimal_text
 from services import audit, conversations, outbox, updates
 from services.clock import Clock
-from services.errors import DomainError
+from services.errors import DomainError, StepMismatch
 from services.people import active_person, cadre_unit_ids
 from services.report_draft import ConvRef
 from services.values import ValueParseError, format_value, parse_value
@@ -83,13 +83,6 @@ class Request:
     decided_at: datetime | None = None  # in the county's time zone
     effective_from: date | None = None
     already: bool = False  # decided before this press: nothing changed now
-
-
-class StepMismatch(Exception):
-    """The update belongs to another step than the dialogue is at (an old button): re-prompt."""
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__(snapshot.step)
-        self.snapshot = snapshot
 
 
 def shown(field: str, value: str, measure: str, lang: str, fallback_deadline: date) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A refusal the user should read: ``key`` is a message id, ``params`` fill its placeholders."""
@@ -13,6 +15,15 @@ class DomainError(Exception):
         if key is not None:
             self.key = key
         self.params = params
+
+
+class StepMismatch(Exception):
+    """The update belongs to another step than the dialogue is at (an old button, a restart): the
+    handler re-prompts the step the dialogue stands at, ``snapshot``."""
+
+    def __init__(self, snapshot: Any) -> None:
+        super().__init__(getattr(snapshot, "step", None))
+        self.snapshot = snapshot
 
 
 class DuplicateUpdate(Exception):

@@ -19,7 +19,7 @@ from models.tables import Assignment, Person, RoleMembership, Target, Unit
 from services import conversations
 from services.audit import jsonable
 from services.clock import Clock
-from services.errors import DomainError
+from services.errors import DomainError, StepMismatch
 from services.evidence import Flag, PhotoFacts, Site, integrity_flag, location_flags, photo_flags, site_for
 from services.people import active_person as _person
 from services.progress import latest_reports
@@ -104,14 +104,6 @@ class Snapshot:
     location_taken: bool = False
     notice: str | None = None
     notice_params: dict[str, object] = field(default_factory=dict)
-
-
-class StepMismatch(Exception):
-    """The update belongs to another step than the draft is at (e.g. an old button): re-prompt."""
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__(snapshot.step)
-        self.snapshot = snapshot
 
 
 # --- scope ---------------------------------------------------------------------------------------

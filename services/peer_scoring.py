@@ -37,7 +37,7 @@ from models.reporting import ConversationState
 from models.tables import Person, RoleMembership, Unit
 from services import audit, conversations, updates
 from services.clock import Clock
-from services.errors import DomainError
+from services.errors import DomainError, StepMismatch
 from services.peer_draw import INSPECTION, KINDS, PEER, OpenResult, open_round, own_unit_ids, start_of_year
 from services.people import active_person
 from services.progress import end_of_day
@@ -104,13 +104,6 @@ class Snapshot:
     pending: int = 0  # units still to score (after Confirm)
     changed: bool = False  # Confirm replaced an earlier score
     notice: str | None = None
-
-
-class StepMismatch(Exception):
-    """The update belongs to another step than the dialogue is at (an old button): re-prompt."""
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__(snapshot.step)
-        self.snapshot = snapshot
 
 
 def parse_score(text: str) -> Decimal:

@@ -26,7 +26,7 @@ from models.tables import Person, RoleMembership, Unit
 from services import audit, conversations, outbox, updates
 from services.adjustments import parse_date
 from services.clock import Clock
-from services.errors import DomainError
+from services.errors import DomainError, StepMismatch
 from services.evidence_store import record_file
 from services.people import active_person
 from services.report_draft import ConvRef
@@ -75,13 +75,6 @@ class Snapshot:
     draft: dict[str, Any]
     item: Item | None = None  # the item closed or rejected; after opening, the item written
     notice: str | None = None
-
-
-class StepMismatch(Exception):
-    """The update belongs to another step than the dialogue is at (an old button): re-prompt."""
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__(snapshot.step)
-        self.snapshot = snapshot
 
 
 def parse_deadline(text: str, today: date) -> date:

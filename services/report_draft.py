@@ -13,7 +13,7 @@ from models.reporting import ReportDraft
 from models.tables import Assignment, Person, Target, Unit
 from services import conversations
 from services.clock import Clock
-from services.errors import DomainError
+from services.errors import DomainError, StepMismatch
 from services.people import active_person as _person
 from services.people import cadre_unit_ids
 from services.progress import latest_reports
@@ -136,14 +136,6 @@ async def _current(s: AsyncSession, conv: ConvRef, expected: tuple[Step, ...]) -
     if Step(draft.step) not in expected:
         raise StepMismatch(await _snapshot(s, draft))
     return person, draft
-
-
-class StepMismatch(Exception):
-    """The update belongs to another step than the draft is at (e.g. an old button): re-prompt."""
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__(snapshot.step)
-        self.snapshot = snapshot
 
 
 async def _target_of(s: AsyncSession, draft: ReportDraft) -> Target:
