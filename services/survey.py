@@ -212,6 +212,9 @@ async def answer(token: str, choice: str, *, conv: ConvRef, update_id: int | Non
         except IntegrityError:  # the same account answered at the same moment from another device
             raise DomainError("survey.already", unit=unit.name, year=row.year,
                               date=clock.now().date().isoformat()) from None
+        # Audited like every input to a score, without who answered (the response id, not the account).
+        audit.record(s, clock, actor="public", action="survey.answer", entity="survey_response",
+                     key=f"{row.year}:{unit.code}", after={"response": response.id, "answer": answer_value})
         draft = {"response": response.id, "at": clock.now().isoformat(), "unit": unit.name, "year": row.year}
         await conversations.put(s, clock, DRAFT, conv.key, draft)
         await conversations.put(s, clock, CONVERSATION, conv.key, "comment")

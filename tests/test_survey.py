@@ -8,7 +8,7 @@ from datetime import timedelta
 from openpyxl import load_workbook
 
 from models.assessment import SurveyLink, SurveyResponse
-from models.tables import KeyValue
+from models.tables import AuditLog, KeyValue
 from services import peer_scoring, survey
 from tests.factories import add_person, add_unit
 from tests.peer_seed import rows, set_status
@@ -46,6 +46,9 @@ async def test_a_stranger_answers_in_chinese_with_a_comment_and_only_once(bot) -
     (answer,) = await responses(bot)
     assert (answer.year, answer.answer, answer.comment) == (2027, "basic", "村道修好了， 希望路灯也修一下")
     assert str(STRANGER) not in answer.respondent and len(answer.respondent) == 64  # a keyed hash, not the id
+    (entry,) = [a for a in await rows(bot, AuditLog) if a.action == "survey.answer"]  # audited, anonymously
+    assert (entry.actor, entry.entity_key, entry.after) == ("public", "2027:V1", {"response": answer.id,
+                                                                                 "answer": "basic"})
 
     # The second try, from the question opened earlier or a new /start, is told so politely.
     await user.press_button(second, "满意")
