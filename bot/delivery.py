@@ -27,12 +27,12 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import metrics
 from bot.ratelimit import NO_RETRY, TokenBucket
 from models.db import Database
-from services import outbox
+from services import group_migration, outbox
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -257,6 +257,12 @@ class DeliveryWorker:
                 told = await outbox.mark_unreachable(row.chat_id, uow=uow(), clock=self.clock, error=str(exc))
             if told:
                 self.wake()  # the admins' notices are due now
+            return
+        except ChatMigrated as exc:  # the group became a supergroup: send there (the row included)
+            log.info("outbox %s: chat %s moved to %s", row.id, row.chat_id, exc.new_chat_id)
+            async with self._db_lock:
+                await group_migration.follow(row.chat_id, exc.new_chat_id, uow=uow(), clock=self.clock)
+            self.wake()
             return
         except BadRequest as exc:
             log.error("outbox %s: refused by Telegram: %s", row.id, exc)

@@ -25,7 +25,7 @@ from bot.deps import Context
 from config.i18n import Translator
 from handlers import notice_text
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
-from services import notices
+from services import group_migration, notices
 from services.errors import DomainError, DuplicateUpdate
 from services.notices import EditStep, NoticeView
 
@@ -239,6 +239,21 @@ def build_edit_conversation() -> ConversationHandler:
     )
 
 
+async def migrated(update: Update, context: Context) -> None:
+    """A group became a supergroup (new chat id): its binding and waiting notices follow it."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    d = deps(context)
+    await group_migration.follow(old, new, uow=d.db.uow(), clock=d.clock)
+
+
 def register(app: Application) -> None:
     """Add this feature's handlers (group 0). The decisions come first, so that an admin in the middle of
     an edit can still decide."""
@@ -247,3 +262,4 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("notice", notice, filters=filters.ChatType.PRIVATE))
     app.add_handler(CommandHandler("bindgroup", bind))
     app.add_handler(CommandHandler("unbindgroup", unbind))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))

@@ -123,6 +123,7 @@ class FakeBotAPI(MethodsMixin):
         self.delivery_counts: dict[int, int] = {}
         # state
         self.blocked: set[int] = set()
+        self.migrated: dict[int, int] = {}  # group id -> its supergroup's id (FakeGroup.upgrade)
         self.chats: dict[int, dict] = {}
         self.messages: dict[tuple[int, int], SentMessage] = {}  # bot messages by (chat, id)
         self.user_messages: dict[tuple[int, int], dict] = {}

@@ -436,3 +436,12 @@ class FakeGroup(_ChatView):
 
     async def press(self, user: FakeUser, message: SentMessage | int, callback_data: str) -> dict:
         return await self._press(user.user, message, callback_data)
+
+    async def upgrade(self, user: FakeUser, new_chat_id: int) -> FakeGroup:
+        """The group becomes a supergroup with a new id, as Telegram does it: a service message in each
+        chat, and anything sent to the old id answers 400 with ``migrate_to_chat_id``."""
+        new = self.fake.group(new_chat_id, self.chat["title"])
+        self.fake.migrated[self.chat_id] = new_chat_id
+        await self._post(user.user, {"migrate_to_chat_id": new_chat_id})
+        await new._post(user.user, {"migrate_from_chat_id": self.chat_id})
+        return new

@@ -96,6 +96,9 @@ class MethodsMixin(_Base):
             raise FakeApiError(400, "Bad Request: chat not found")
         if chat_id in self.blocked:
             raise FakeApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.migrated:
+            raise FakeApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                               {"migrate_to_chat_id": self.migrated[chat_id]})
         return chat
 
     def _find_message(self, chat_id: int, message_id: Any) -> dict | None:
