@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,7 +13,8 @@ from config.i18n import th
 from models.alerting import Alert, AlertDelivery, Mute
 from models.db import UnitOfWork
 from models.enums import Role
-from models.tables import Person, RoleMembership, Target
+from models.inspection import Rectification
+from models.tables import Person, RoleMembership, Target, Unit
 from services import alert_people, audit, outbox, updates
 from services.clock import Clock
 from services.errors import DomainError
@@ -129,8 +131,25 @@ async def list_alerts(telegram_user_id: int, *, uow: UnitOfWork, clock: Clock, d
         ids = [a.assignment_id for a in alerts if a.assignment_id]
         names = {st.assignment_id: st for st in await standings(s, as_of=clock.now().date(), tz=clock.tz,
                                                                  assignment_ids=ids)} if ids else {}
-        return [Listed(a, names[a.assignment_id].title, names[a.assignment_id].unit_name)
-                for a in alerts if a.assignment_id in names]
+        items = await _rectifications(s, [(a.details or {}).get("rectification_id") for a in alerts])
+        out = []
+        for a in alerts:
+            if a.assignment_id in names:
+                out.append(Listed(a, names[a.assignment_id].title, names[a.assignment_id].unit_name))
+            elif (a.details or {}).get("rectification_id") in items:  # an overdue rectification item (整改)
+                out.append(Listed(a, *items[a.details["rectification_id"]]))  # type: ignore[index]
+        return out
+
+
+async def _rectifications(s: AsyncSession, ids: list[Any]) -> dict[int, tuple[str, str]]:
+    """Rectification item id -> (its description, shortened; its unit's name)."""
+    wanted = [i for i in ids if isinstance(i, int)]
+    if not wanted:
+        return {}
+    rows = await s.exec(select(Rectification.id, Rectification.description, Unit.name)
+                        .join(Unit, col(Unit.id) == col(Rectification.unit_id))
+                        .where(col(Rectification.id).in_(wanted)))
+    return {rid: (text if len(text) <= 40 else text[:39] + "…", unit) for rid, text, unit in rows.all()}
 
 
 async def mute(target_code: str, days: int, telegram_user_id: int, *, update_id: int | None, uow: UnitOfWork,

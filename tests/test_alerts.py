@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from models.alerting import CalendarYear
-from services import alerts
+from services import alert_actions, alerts
 from services.calendar_load import load_schedule
+from services.clock import FixedClock
 from tests.alertrig import add_target, all_alerts, at, county, outbox_rows, report, run, simulate
 
 
@@ -218,6 +219,11 @@ async def test_an_overdue_rectification_item_reaches_its_owner_then_climbs(datab
     assert "硬化村道 200 米" in first.messages[0].text and "2026-09-10" in first.messages[0].text
     assert {m.person for m in (await run(database, at(date(2026, 9, 14)))).messages} == {c["leader"].code}
     assert {m.person for m in (await run(database, at(date(2026, 9, 15)))).messages} == {c["admin"].code}
+    # /alerts lists it (the item and its unit) for the owner and the office alike.
+    for who in (c["cadre"], c["admin"]):
+        (listed,) = await alert_actions.list_alerts(who.telegram_user_id, uow=database.read_uow(),
+                                                    clock=FixedClock(at(date(2026, 9, 15))))
+        assert (listed.alert.kind, listed.title, listed.unit) == ("rectification", "硬化村道 200 米", c["unit"].name)
 
 
 async def test_long_alerts_split_at_the_length_limit(database, clock) -> None:
