@@ -46,6 +46,7 @@ def summary(u: UnitResult, tr: Translator) -> str:
            tr("res.components", completion=_d(u.completion), peer=_d(u.peer), peer_count=u.peer_count,
               inspection=_d(u.inspection), inspection_count=u.inspection_count),
            tr("res.adjustments", bonus=_d(u.bonus), deduction=_d(u.deduction), correction=_d(u.correction))]
+    out += _redistributed(u, tr)
     if u.survey.answers:
         out.append(tr("res.survey", rate=percent(u.survey.rate), answers=u.survey.answers,
                       unsatisfied=u.survey.unsatisfied))
@@ -57,6 +58,18 @@ def summary(u: UnitResult, tr: Translator) -> str:
     if u.bottom:
         out.append(tr("res.bottom"))
     return "\n".join(out)
+
+
+def _redistributed(u: UnitResult, tr: Translator) -> list[str]:
+    """Why the total is not the rules' weighted sum: a component without scores, its weight shared out."""
+    missing = [name for name, value in (("peer", u.peer), ("inspection", u.inspection)) if value is None]
+    if not missing or not u.weights:
+        return []
+    sep = "、" if tr.lang == "zh" else ", "
+    names = sep.join(tr(f"score.component.{m}") for m in missing)
+    applied = sep.join(f"{tr(f'score.component.{k}')} {w.quantize(Decimal('0.0001'))}"
+                       for k, w in u.weights.items() if w)
+    return [tr("score.redistributed", component=names), tr("res.weights_applied", weights=applied)]
 
 
 def _line(a: AssignmentLine, tr: Translator) -> str:

@@ -97,6 +97,7 @@ async def test_a_county_year_is_scored_published_appealed_frozen_charted_and_exp
     mine = await said(zhang, "城关镇")
     assert "98.24" in mine.text and "90" in mine.text  # the total and the peer score (from one peer, anonymous)
     assert "乙" not in mine.text
+    assert "巡察考核无评分" in mine.text and "实际权重：目标完成 0.8235、交叉考核 0.1765" in mine.text  # 0.70/0.85
 
     # 5. T2 appeals in English; the office accepts with +1.5.
     li = bot.fake.user(CADRE_EN, "Li", language_code="en")
