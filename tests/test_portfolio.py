@@ -50,7 +50,7 @@ async def test_portfolio_in_english_and_refused_to_others(bot) -> None:
     await leader.send_text("/portfolio")
     text = (await said(leader, "Linked items")).text
     assert "📌 Key project: 重点项目完成投资（TB）" in text and "far behind" in text
-    assert "1 targets, 3 assignments: 1 done" in text
+    assert "targets: 1; assignments: 3 (1 done" in text
     admin = bot.fake.user(ADMIN, "赵")
     await admin.send_text("/portfolio")
     await said(admin, "/portfolio 只对县领导开放")
