@@ -53,6 +53,7 @@ class CountyRunner:
     migrate: bool = True
     release_leases: bool = True
     webhook: Webhook | None = None
+    health: Any = None  # polling: the web server of /healthz and /metrics (bot/web.py), if one runs
     retry: float = RETRY
     county: str | None = None  # the label of its metrics and log lines (None: "default")
     # Alembic's command context is process-global: the counties of one process migrate one at a time.
@@ -68,6 +69,8 @@ class CountyRunner:
         crashes = 0
         if self.webhook is not None:
             self.webhook.server.standby(self.name, self.webhook.path)
+        elif self.health is not None:
+            self.health.standby(self.name, None)
         while not self.stop_event.is_set():
             lock = lock_for(self.settings.database_url)
             failed = True
@@ -123,6 +126,8 @@ class CountyRunner:
             if self.webhook is None:
                 app = build_application(self.settings, db, clock, bot_username=username, county=self.county)
                 await start_polling(app)
+                if self.health is not None:
+                    self.health.watch(self.name, app)
             else:
                 from bot.app import start_webhook
 
@@ -145,6 +150,8 @@ class CountyRunner:
             if self.webhook is not None:
                 self.webhook.server.unmount(self.name)
                 self.webhook.server.standby(self.name, self.webhook.path)
+            elif self.health is not None:
+                self.health.standby(self.name, None)
             if app is not None:
                 try:
                     await asyncio.wait_for(stop(app), STOP_TIMEOUT)
@@ -188,14 +195,31 @@ async def _close_connections(app: Any) -> None:
 async def run_single(settings: Settings, db: Database, clock: Clock, *, stop_event: asyncio.Event) -> None:
     """``duban run`` (polling): one county, standby while another process holds its database's lock.
     A process killed mid-send leaves its rows in flight to their lease (services/outbox.LEASE)."""
-    runner = CountyRunner("duban", settings, stop_event, clock=clock, db=db, migrate=False, release_leases=False)
+    health = health_server(settings)
+    from bot.metrics import DEFAULT_COUNTY
+
+    runner = CountyRunner(DEFAULT_COUNTY, settings, stop_event, clock=clock, db=db, migrate=False, release_leases=False,
+                          health=health)
     waiter = asyncio.ensure_future(runner.active.wait())
     waiter.add_done_callback(
         lambda f: f.cancelled() or log.info("Duban is running (polling); press Ctrl+C to stop"))
+    if health is not None:
+        await health.start()
     try:
         await runner.run()
     finally:
         waiter.cancel()
+        if health is not None:
+            await health.stop()
+
+
+def health_server(settings: Settings) -> Any:
+    """Polling mode with DUBAN_HEALTH_PORT: a web server of /healthz and /metrics only."""
+    if settings.health_port is None:
+        return None
+    from bot.web import WebServer
+
+    return WebServer(settings, host=settings.webhook_host, port=settings.health_port, base_path="/")
 
 
 async def run_counties(path: Path, settings: Settings, *, webhook_url: str | None, stop_event: asyncio.Event,
@@ -231,8 +255,9 @@ async def run_counties(path: Path, settings: Settings, *, webhook_url: str | Non
                                         clock=clock, webhook=webhook, county=county.code,
                                         migrations=migrations))
     else:
+        server = health_server(settings)
         runners = [CountyRunner(county.code, county_settings(settings, county, environ), stop_event, clock=clock,
-                                county=county.code, migrations=migrations) for county in counties]
+                                county=county.code, migrations=migrations, health=server) for county in counties]
     if server is not None:
         await server.start()
     log.info("serving %s counties: %s", len(runners), ", ".join(r.name for r in runners))

@@ -70,7 +70,7 @@ def normalize_path(path: str) -> str:
 class _Mount:
     key: str
     app: Application
-    path: str
+    path: str | None  # None: a polling county, watched by /healthz and /metrics only
     secret: bytes
 
 
@@ -93,6 +93,13 @@ class WebServer:
     def path_for(self, key: str) -> str:
         """The conventional webhook path of a county: ``<base_path>/<key>``."""
         return f"{self.base_path.rstrip('/')}/{key}"
+
+    def watch(self, key: str, app: Application) -> None:
+        """A county active here by polling: no webhook path, but /healthz and /metrics report it."""
+        self.unmount(key)
+        self._mounts[key] = _Mount(key, app, None, b"")
+        self._standby.pop(key, None)
+        metrics.COUNTY_ACTIVE.labels(key).set(1)
 
     def mount(self, key: str, app: Application, *, path: str, secret: str) -> None:
         """Serve ``POST path`` for this Application (the county is active in this process)."""
@@ -117,19 +124,21 @@ class WebServer:
         mount = self._mounts.pop(key, None)
         if mount is None:
             return
-        self._by_path.pop(mount.path, None)
-        self._held[mount.path] = key
+        if mount.path is not None:
+            self._by_path.pop(mount.path, None)
+            self._held[mount.path] = key
         metrics.COUNTY_ACTIVE.labels(key).set(0)
         with contextlib.suppress(KeyError):
             metrics.OUTBOX_BACKLOG.remove(mount.app.bot_data.county)
 
-    def standby(self, key: str, path: str) -> None:
-        """Mark a county served by another process (failover): its path answers 503 here and
-        /healthz lists it under ``standby``."""
+    def standby(self, key: str, path: str | None) -> None:
+        """Mark a county served by another process (failover): its path (if it has one: None for
+        polling) answers 503 here and /healthz lists it under ``standby``."""
         if key in self._mounts:
             self.unmount(key)
-        path = normalize_path(path)
-        self._held[path] = key
+        path = normalize_path(path) if path is not None else ""
+        if path:
+            self._held[path] = key
         self._standby[key] = path
         metrics.COUNTY_ACTIVE.labels(key).set(0)
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
+    # Polling mode: serve /healthz and /metrics on this port (on DUBAN_WEBHOOK_HOST); unset: no web server.
+    health_port: int | None = Field(default=None, ge=0, le=65535)
     webhook_max_body: int = 1024 * 1024
     # Log lines: "text" for people at a terminal, "json" (one object a line) for log collectors.
     log_format: str = "text"

@@ -120,12 +120,24 @@ async def start_county_pair(rig, tmp_path: Path, **env: str) -> tuple[BotProcess
 
 async def test_a_second_duban_run_on_the_same_database_waits_until_the_first_is_gone(rig, tmp_path) -> None:
     """SQLite: a flock on <db>.lock; PostgreSQL: the advisory lock. Only one process polls."""
-    first = await BotProcess.start(rig, tmp_path, "run", name="first")
+    from tests.test_webhook_cli import free_port
+
+    ports = free_port(), free_port()  # DUBAN_HEALTH_PORT: /healthz and /metrics in polling mode too
+    first = await BotProcess.start(rig, tmp_path, "run", name="first", DUBAN_HEALTH_PORT=str(ports[0]))
     second = None
     try:
         await first.wait_log("Duban is running (polling)")
-        second = await BotProcess.start(rig, tmp_path, "run", name="second")
-        await second.wait_log("duban: standby (another process holds the")
+        second = await BotProcess.start(rig, tmp_path, "run", name="second", DUBAN_HEALTH_PORT=str(ports[1]))
+        await second.wait_log("default: standby (another process holds the")
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"http://127.0.0.1:{ports[0]}/healthz") as r:
+                active = await r.json()
+            async with s.get(f"http://127.0.0.1:{ports[1]}/healthz") as r:
+                standby = await r.json()
+            async with s.get(f"http://127.0.0.1:{ports[0]}/metrics") as r:
+                assert 'duban_county_active{county="default"} 1.0' in await r.text()
+        assert active["counties"]["default"]["database"] == "ok" and active["standby"] == []
+        assert standby["counties"] == {} and standby["standby"] == ["default"]
         user = rig.fake.user(77, "Stranger")
         await user.send_text("/start")
         await user.wait_reply(timeout=30)
