@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 import imagehash
 from haversine import Unit, haversine
 from PIL import ExifTags, Image, ImageOps
+from pillow_heif import register_heif_opener
 
 # Measured with bench/phash_threshold.py --count 200 --seed 1 (deterministic; rerun to reproduce):
 # 200 synthetic site photos (sky, ground, road, buildings with windows, trees, poles, noise, blur;
@@ -69,7 +70,8 @@ from PIL import ExifTags, Image, ImageOps
 # N × 8e-6 chance of a spurious match. A "reused_similar" flag is a prompt to compare, not a verdict.
 PHASH_THRESHOLD: int = 10
 
-_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF", "TIFF", "GIF", "BMP")
+register_heif_opener()  # iPhones send HEIC when a photo goes as a file
+_FORMATS = ("JPEG", "HEIF", "PNG", "WEBP", "AVIF", "TIFF", "GIF", "BMP")  # HEIF: an iPhone's HEIC
 _DRAFT_SIZE = (256, 256)  # JPEGs are decoded at 1/2..1/8 scale: phash looks at 32×32 pixels only
 _EXIF_TIME = re.compile(r"\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})\s*$")

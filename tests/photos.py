@@ -36,9 +36,9 @@ def dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
 
 
 def jpeg(seed: int = 1, *, taken: datetime | None = None, gps: tuple[float, float] | None = None,
-         quality: int = 92) -> bytes:
-    """A JPEG of ``picture(seed)``; ``taken`` (aware) becomes DateTimeOriginal + OffsetTimeOriginal, ``gps``
-    a GPS IFD (north/east)."""
+         quality: int = 92, fmt: str = "JPEG") -> bytes:
+    """A JPEG (or ``fmt="HEIF"``: an iPhone's HEIC) of ``picture(seed)``; ``taken`` (aware) becomes
+    DateTimeOriginal + OffsetTimeOriginal, ``gps`` a GPS IFD (north/east)."""
     exif = Image.Exif()
     if taken is not None:
         offset = taken.utcoffset()
@@ -57,7 +57,7 @@ def jpeg(seed: int = 1, *, taken: datetime | None = None, gps: tuple[float, floa
     options: dict[str, object] = {"quality": quality}
     if len(exif):
         options["exif"] = exif
-    picture(seed).save(out, "JPEG", **options)
+    picture(seed).save(out, fmt, **options)
     return out.getvalue()
 
 
