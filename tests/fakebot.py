@@ -29,7 +29,6 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -45,6 +44,7 @@ from tests.fakebot_chats import (
     UserMessage,
     parse_params,
 )
+from tests.fakebot_faults import Fault, FaultsMixin
 from tests.fakebot_methods import MethodsMixin
 
 __all__ = [
@@ -59,30 +59,7 @@ __all__ = [
     "run_application",
 ]
 
-DEFAULT_DESCRIPTIONS = {
-    400: "Bad Request: injected failure",
-    401: "Unauthorized",
-    403: "Forbidden: bot was blocked by the user",
-    404: "Not Found",
-    409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
-@dataclass
-class _Fault:
-    status: int | None
-    description: str
-    retry_after: int | None
-    remaining: int
-    delay: float | None
-    chat_id: Any
-
-
-class FakeBotAPI(MethodsMixin):
+class FakeBotAPI(FaultsMixin, MethodsMixin):
     """Fake Bot API server; see the module docstring."""
 
     def __init__(
@@ -132,7 +109,7 @@ class FakeBotAPI(MethodsMixin):
         self._next_update_id = first_update_id
         self._counter = 0
         self._seq = 0  # increases with every sent message / edit (for wait_reply/wait_edit)
-        self._faults: dict[str, list[_Fault]] = {}
+        self._faults: dict[str, list[Fault]] = {}
         self._custom: dict[str, Callable[[dict], Any]] = {}
         self._cond = asyncio.Condition()
         self._closing = asyncio.Event()
@@ -288,67 +265,15 @@ class FakeBotAPI(MethodsMixin):
         target = update_id if update_id is not None else self._next_update_id - 1
         await self.wait_until(lambda: self.confirmed_offset > target, timeout, f"confirmation of update {target}")
 
-    # ------------------------------------------------------------------ faults / extension
-    def fail_next(
-        self,
-        method: str,
-        *,
-        status: int | None = 500,
-        retry_after: int | None = None,
-        description: str | None = None,
-        times: int = 1,
-        delay: float | None = None,
-        chat_id: Any = None,
-    ) -> None:
-        """The next ``times`` calls of ``method`` (optionally only for ``chat_id``) fail.
-
-        429 answers ``parameters.retry_after`` (default 1) -> PTB ``RetryAfter``; 403 ->
-        ``Forbidden``; 400 -> ``BadRequest``; 5xx -> ``NetworkError``.  ``delay`` makes the
-        server sleep first (to provoke client timeouts); ``status=None`` with a delay
-        answers normally after sleeping (see :meth:`delay_next`).
-        """
-        if status == 429:
-            retry_after = 1 if retry_after is None else retry_after
-            description = description or f"Too Many Requests: retry after {retry_after}"
-        if status is not None and description is None:
-            description = DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")
-        fault = _Fault(status, description or "", retry_after, times, delay, chat_id)
-        self._faults.setdefault(method.lower(), []).append(fault)
-
-    def delay_next(self, method: str, delay: float, *, times: int = 1, chat_id: Any = None) -> None:
-        """The next ``times`` calls of ``method`` are answered normally after ``delay`` s."""
-        self.fail_next(method, status=None, delay=delay, times=times, chat_id=chat_id)
-
+    # ------------------------------------------------------------------ extension (faults: fakebot_faults)
     def register(self, method: str, handler: Callable[[dict], Any]) -> None:
         """Serve an extra method: ``handler(params)`` (sync or async) returns the result."""
         self._custom[method.lower()] = handler
-
-    def redeliver_all(self) -> None:
-        """No-op: unconfirmed updates are redelivered naturally by ``getUpdates``."""
-
-    async def redeliver(self, update_id: int | None = None) -> dict:
-        """Deliver an already queued update (default: the last one) once more, with the
-        same ``update_id``, on the next ``getUpdates`` whatever its ``offset`` -- what a
-        bot sees when a confirmation was lost.  Returns the update."""
-        target = update_id if update_id is not None else self._next_update_id - 1
-        for update in self.updates:
-            if update["update_id"] == target:
-                self._forced.append(update)
-                await self._notify()
-                return update
-        raise AssertionError(f"no update {target} was ever queued")
 
     # ------------------------------------------------------------------ internals
     async def _notify(self) -> None:
         async with self._cond:
             self._cond.notify_all()
-
-    def _take_fault(self, method: str, params: dict) -> _Fault | None:
-        for fault in self._faults.get(method.lower(), []):
-            if fault.remaining > 0 and (fault.chat_id is None or params.get("chat_id") == fault.chat_id):
-                fault.remaining -= 1
-                return fault
-        return None
 
     async def _sleep(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -409,13 +334,9 @@ class FakeBotAPI(MethodsMixin):
         self.requests.append((method, params))
         CURRENT_REQUEST.set(request)
         await self._notify()
-        fault = self._take_fault(method, params)
-        if fault is not None:
-            if fault.delay:
-                await self._sleep(fault.delay)
-            if fault.status is not None:
-                extra = {"retry_after": fault.retry_after} if fault.retry_after else None
-                return await self._fail(method, params, fault.status, fault.description, extra)
+        injected = await self._injected(method, params)
+        if injected is not None:
+            return injected
         if handler is None:
             return await self._fail(method, params, 404, "Not Found")
         try:

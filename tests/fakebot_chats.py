@@ -1,82 +1,20 @@
-"""Data types, request parsing and the user side (users, groups) of :mod:`tests.fakebot`."""
+"""Data types and the user side (users, groups) of :mod:`tests.fakebot` (request parsing:
+:mod:`tests.fakebot_params`)."""
 
 from __future__ import annotations
 
-import contextvars
 import copy
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
+from tests.fakebot_params import CURRENT_REQUEST, Uploaded, parse_params
 from tests.fakebot_text import utf16_len
+
+__all__ = ["CURRENT_REQUEST", "Uploaded", "parse_params"]  # re-exported for tests.fakebot and its methods
 
 if TYPE_CHECKING:
     from tests.fakebot import FakeBotAPI
-
-JSON_FIELDS = {
-    "reply_markup",
-    "entities",
-    "caption_entities",
-    "commands",
-    "scope",
-    "allowed_updates",
-    "link_preview_options",
-    "reply_parameters",
-    "media",
-    "results",
-    "permissions",
-    "message_ids",
-    "reaction",
-    "menu_button",
-    "rights",
-}
-INT_FIELDS = {
-    "chat_id",
-    "message_id",
-    "offset",
-    "limit",
-    "user_id",
-    "from_chat_id",
-    "message_thread_id",
-    "cache_time",
-    "max_connections",
-    "reply_to_message_id",
-    "until_date",
-    "duration",
-    "width",
-    "height",
-    "live_period",
-    "heading",
-    "proximity_alert_radius",
-}
-FLOAT_FIELDS = {"timeout", "latitude", "longitude", "horizontal_accuracy"}
-TEXT_FIELDS = {
-    "text",
-    "caption",
-    "description",
-    "short_description",
-    "name",
-    "title",
-    "query",
-    "url",
-    "callback_query_id",
-    "file_id",
-    "secret_token",
-    "language_code",
-    "parse_mode",
-    "emoji",
-    "inline_message_id",
-    "callback_data",
-    "action",
-    "ip_address",
-    "data",
-}
-
-# the aiohttp request being handled (lets a long poll notice that its client went away)
-CURRENT_REQUEST: contextvars.ContextVar[web.Request | None] = contextvars.ContextVar("fakebot_request", default=None)
 
 
 class FakeApiError(Exception):
@@ -85,15 +23,6 @@ class FakeApiError(Exception):
     def __init__(self, status: int, description: str, parameters: dict | None = None):
         super().__init__(description)
         self.status, self.description, self.parameters = status, description, parameters
-
-
-@dataclass
-class Uploaded:
-    """A multipart file part of a request (what PTB sends for ``InputFile``)."""
-
-    filename: str | None
-    content_type: str | None
-    data: bytes = field(repr=False)
 
 
 @dataclass
@@ -114,45 +43,6 @@ class FakeFile:
             "file_size": len(self.data),
             "file_path": self.file_path,
         }
-
-
-def _coerce(key: str, value: Any) -> Any:
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if not isinstance(value, str):
-        return value
-    try:
-        if key in JSON_FIELDS:
-            return json.loads(value)
-        if key in INT_FIELDS:
-            return int(value)
-        if key in FLOAT_FIELDS:
-            number = float(value)
-            return int(number) if number.is_integer() else number
-    except ValueError:
-        return value
-    if key not in TEXT_FIELDS and value in ("true", "false"):
-        return value == "true"
-    return value
-
-
-async def parse_params(request: web.Request) -> dict[str, Any]:
-    """Query string + JSON / urlencoded / multipart body; nested JSON fields decoded."""
-    params: dict[str, Any] = dict(request.query)
-    if request.body_exists:
-        if request.content_type == "application/json":
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise ValueError("request body must be a JSON object")
-            params.update(body)
-        else:
-            form = await request.post()
-            for key, value in form.items():
-                if isinstance(value, web.FileField):
-                    params[key] = Uploaded(value.filename, value.content_type, value.file.read())
-                else:
-                    params[key] = value
-    return {key: _coerce(key, value) for key, value in params.items()}
 
 
 class UserMessage(dict):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tests.fakebot_chats import CURRENT_REQUEST, FakeApiError, FakeFile, SentMessage, Uploaded
+from tests.fakebot_settings import BotSettingsMixin
 from tests.fakebot_text import TextError, check_reply_markup, check_text
 
 if TYPE_CHECKING:
@@ -28,15 +29,6 @@ NOT_MODIFIED = (
     "are exactly the same as a message content and reply markup of the current message"
 )
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-SCOPES = {
-    "default",
-    "all_private_chats",
-    "all_group_chats",
-    "all_chat_administrators",
-    "chat",
-    "chat_administrators",
-    "chat_member",
-}
 _UNSET: Any = object()
 
 
@@ -54,7 +46,7 @@ def _inline(markup: Any) -> dict | None:
     return None
 
 
-class MethodsMixin(_Base):
+class MethodsMixin(BotSettingsMixin, _Base):
     METHODS = {
         name.lower(): name
         for name in (
@@ -373,60 +365,6 @@ class MethodsMixin(_Base):
         if len(rec.data) > 20 * 1024 * 1024:
             raise FakeApiError(400, "Bad Request: file is too big")
         return rec.as_dict()
-
-    def _commands_key(self, p: dict) -> tuple[str, str]:
-        scope = p.get("scope") or {"type": "default"}
-        if not isinstance(scope, dict) or scope.get("type") not in SCOPES:
-            raise FakeApiError(400, "Bad Request: wrong parameter scope")
-        if scope["type"].startswith("chat") and scope.get("chat_id") in (None, ""):
-            raise FakeApiError(400, "Bad Request: chat_id is empty")
-        return self.commands_key(scope, p.get("language_code"))
-
-    def _m_setMyCommands(self, p: dict) -> bool:
-        commands = p.get("commands")
-        if not isinstance(commands, list) or len(commands) > 100:
-            raise FakeApiError(400, "Bad Request: can't parse commands JSON object")
-        for cmd in commands:
-            if not isinstance(cmd, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}", str(cmd.get("command", ""))):
-                raise FakeApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-            if not 1 <= len(str(cmd.get("description") or "")) <= 256:
-                raise FakeApiError(400, "Bad Request: command description is invalid")
-        self.commands[self._commands_key(p)] = commands
-        return True
-
-    def _m_deleteMyCommands(self, p: dict) -> bool:
-        self.commands.pop(self._commands_key(p), None)
-        return True
-
-    def _m_getMyCommands(self, p: dict) -> list[dict]:
-        return self.commands.get(self._commands_key(p), [])
-
-    def _m_deleteWebhook(self, p: dict) -> bool:
-        self.webhook = None
-        if p.get("drop_pending_updates"):
-            self.pending_updates = []
-        return True
-
-    def _m_setWebhook(self, p: dict) -> bool:
-        self.webhook = dict(p) if p.get("url") else None
-        if p.get("drop_pending_updates"):
-            self.pending_updates = []
-        if self.webhook:  # POST every pending and new update to it (tests/fakebot_webhook.py)
-            from tests.fakebot_webhook import WebhookPusher
-
-            self._pusher = getattr(self, "_pusher", None) or WebhookPusher(self)
-            self._pusher.ensure_running()
-        return True
-
-    def _m_getWebhookInfo(self, p: dict) -> dict:
-        info: dict[str, Any] = {
-            "url": (self.webhook or {}).get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.pending_updates),
-        }
-        if self.webhook and self.webhook.get("allowed_updates"):
-            info["allowed_updates"] = self.webhook["allowed_updates"]
-        return info
 
     def _m_sendChatAction(self, p: dict) -> bool:
         chat = self._chat_for(p)
