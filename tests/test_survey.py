@@ -45,7 +45,10 @@ async def test_a_stranger_answers_in_chinese_with_a_comment_and_only_once(bot) -
     assert "留言已收到" in (await user.wait_reply()).text
     (answer,) = await responses(bot)
     assert (answer.year, answer.answer, answer.comment) == (2027, "basic", "村道修好了， 希望路灯也修一下")
-    assert str(STRANGER) not in answer.respondent and len(answer.respondent) == 64  # a keyed hash, not the id
+    async with bot.db.uow() as uow:  # a keyed hash of year, unit and account, not the id
+        secret = bytes.fromhex((await uow.session.get(KeyValue, survey.SECRET_KEY)).value)
+    assert answer.respondent == survey.respondent_key(secret, 2027, answer.unit_id, STRANGER)
+    assert answer.respondent != survey.respondent_key(secret, 2027, answer.unit_id + 1, STRANGER)  # per unit
     (entry,) = [a for a in await rows(bot, AuditLog) if a.action == "survey.answer"]  # audited, anonymously
     assert (entry.actor, entry.entity_key, entry.after) == ("public", "2027:V1", {"response": answer.id,
                                                                                  "answer": "basic"})
