@@ -17,8 +17,10 @@ from services.errors import DomainError, DuplicateUpdate, StepMismatch
 from services.people import Viewer
 from services.report_draft import ConvRef
 
-_answered: set[str] = set()
-_answered_order: deque[str] = deque()
+# Callback queries already answered, as (bot id, query id): query ids are unique only within one bot,
+# and one process may serve several counties' bots.
+_answered: set[tuple[int, str]] = set()
+_answered_order: deque[tuple[int, str]] = deque()
 
 
 def deps(context: Context) -> Deps:
@@ -62,9 +64,11 @@ def display_name(update: Update) -> str:
 async def reply(update: Update, text: str, **kwargs: object) -> None:
     """Answer in the chat the update came from (a reply, not a push: pushes go through the outbox)."""
     query = update.callback_query
-    if query is not None and query.id not in _answered:
-        _answered.add(query.id)
-        _answered_order.append(query.id)
+    key = (query.get_bot().id, query.id) if query is not None else None
+    if query is not None and key not in _answered:
+        assert key is not None
+        _answered.add(key)
+        _answered_order.append(key)
         if len(_answered_order) > 2000:
             _answered.discard(_answered_order.popleft())
         await query.answer()  # a button press is answered once (Telegram refuses a second answer)
