@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,10 +17,10 @@ from services.errors import DomainError, DuplicateUpdate, StepMismatch
 from services.people import Viewer
 from services.report_draft import ConvRef
 
-# Callback queries already answered, as (bot id, query id): query ids are unique only within one bot,
-# and one process may serve several counties' bots.
-_answered: set[tuple[int, str]] = set()
-_answered_order: deque[tuple[int, str]] = deque()
+# The button press answered while handling the current update (Telegram refuses a second answer).
+# Every update is handled in a task of its own, so this starts empty for each: nothing is shared
+# between updates, nor between the bots of several counties in one process.
+_ANSWERED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("duban_answered", default=None)
 
 
 def deps(context: Context) -> Deps:
@@ -64,14 +64,14 @@ def display_name(update: Update) -> str:
 async def reply(update: Update, text: str, **kwargs: object) -> None:
     """Answer in the chat the update came from (a reply, not a push: pushes go through the outbox)."""
     query = update.callback_query
-    key = (query.get_bot().id, query.id) if query is not None else None
-    if query is not None and key not in _answered:
-        assert key is not None
-        _answered.add(key)
-        _answered_order.append(key)
-        if len(_answered_order) > 2000:
-            _answered.discard(_answered_order.popleft())
-        await query.answer()  # a button press is answered once (Telegram refuses a second answer)
+    if query is not None:
+        answered = _ANSWERED.get()
+        if answered is None:
+            answered = set()
+            _ANSWERED.set(answered)
+        if query.id not in answered:
+            answered.add(query.id)
+            await query.answer()  # a button press is answered once (Telegram refuses a second answer)
     message = update.effective_message
     if message is not None:
         await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)  # type: ignore[arg-type]
