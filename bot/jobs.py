@@ -6,13 +6,10 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
-from sqlmodel import select
 from telegram.ext import Application, ContextTypes
 
 from bot import metrics
 from config.settings import Settings
-from models.alerting import Alert
 from models.db import Database
 from services import alerts, portfolio, updates
 from services.clock import Clock
@@ -40,9 +37,8 @@ async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     result, digests = await scheduled_work(now, db=d.db, settings=d.settings, clock=d.clock)
     # The set of handled update ids only needs the last days (Telegram redelivers for 24 hours).
     await updates.prune(uow=d.db.uow(), clock=d.clock, keep=timedelta(days=d.settings.handled_update_retention_days))
-    if result.alerts_created:
-        for level, n in (await _created_by_level(d.db, now)).items():
-            metrics.ALERTS_CREATED.labels(d.county, level).inc(n)
+    for level, n in result.created_by_level.items():
+        metrics.ALERTS_CREATED.labels(d.county, level).inc(n)
     if result.outbox_rows or digests:
         log.info("tick: %s alerts, %s escalated, %s messages, %s weekly digests", result.alerts_created,
                  result.escalated, result.outbox_rows, digests)
@@ -60,15 +56,6 @@ async def scheduled_work(
     result = await alerts.tick(moment, uow=db.uow(), rules=rules(settings))
     digests = await portfolio.weekly_digest(moment, uow=db.uow(), clock=clock)
     return result, digests
-
-
-async def _created_by_level(db: Database, now: datetime) -> dict[str, int]:
-    """The alerts this tick created (created_at is the tick's instant), by level."""
-    async with db.read_uow() as uow:
-        rows = await uow.session.exec(
-            select(Alert.level, func.count()).where(Alert.created_at == now).group_by(Alert.level)
-        )
-        return {level: int(n) for level, n in rows.all()}
 
 
 def schedule(app: Application, settings: Settings) -> None:

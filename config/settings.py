@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
     # Polling mode: serve /healthz and /metrics on this port (on DUBAN_WEBHOOK_HOST); unset: no web server.
-    health_port: int | None = Field(default=None, ge=0, le=65535)
+    health_port: int | None = None
     webhook_max_body: int = 1024 * 1024
     # Log lines: "text" for people at a terminal, "json" (one object a line) for log collectors.
     log_format: str = "text"
@@ -173,10 +173,10 @@ class Settings(BaseSettings):
             raise ValueError("must be a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
         return v
 
-    @field_validator("webhook_port")
+    @field_validator("webhook_port", "health_port")
     @classmethod
-    def _port(cls, v: int) -> int:
-        if not 0 <= v <= 65535:
+    def _port(cls, v: int | None) -> int | None:
+        if v is not None and not 0 <= v <= 65535:
             raise ValueError("must be a TCP port number (1-65535; 0 picks a free port)")
         return v
 

@@ -7,7 +7,6 @@ CONFIRM → end. /cancel anywhere. Transport only: the rules are in services/adj
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -24,7 +23,7 @@ from telegram.ext import (
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
+from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
 from services import adjustments
 from services.adjustments import Request, Snapshot, Step, shown
 from services.errors import DomainError, DuplicateUpdate
@@ -120,9 +119,8 @@ async def confirm(update: Update, context: Context) -> object:
     assert update.callback_query is not None and update.callback_query.data is not None
     serial = int(update.callback_query.data.rsplit(":", 1)[1])
     result = await _step(update, context, adjustments.confirm, serial)
-    if result == END and update.callback_query.message is not None:
-        with contextlib.suppress(BadRequest):  # already without buttons (a second press)
-            await update.callback_query.edit_message_reply_markup(None)
+    if result == END:
+        await drop_buttons(update)
     return result
 
 

@@ -10,17 +10,15 @@ dialogue ``assess`` (states are services.peer_scoring.Step): ``as:u:<row>`` pick
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.assess_text import listing, prompt
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
+from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
 from services import peer_scoring
 from services.errors import DomainError
 from services.peer_scoring import Snapshot, Step, StepMismatch
@@ -83,9 +81,8 @@ async def confirm(update: Update, context: Context) -> object:
     query = update.callback_query
     assert query is not None and query.data is not None
     result = await _step(update, context, peer_scoring.confirm, int(query.data.rsplit(":", 1)[1]))
-    if result == END and query.message is not None:
-        with contextlib.suppress(BadRequest):  # already without buttons (a second press)
-            await query.edit_message_reply_markup(None)
+    if result == END:
+        await drop_buttons(update)
     return result
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.deps import Context, Deps
@@ -75,6 +77,14 @@ async def reply(update: Update, text: str, **kwargs: object) -> None:
     message = update.effective_message
     if message is not None:
         await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)  # type: ignore[arg-type]
+
+
+async def drop_buttons(update: Update) -> None:
+    """Take the buttons off the message a press came from (after a second press they are gone already)."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(None)
 
 
 def conv_ref(update: Update) -> ConvRef:

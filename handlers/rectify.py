@@ -10,17 +10,15 @@ with its photos), ``rect:ok:<item>`` (the opener accepts).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
+from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
 from handlers.rectify_text import buttons, item_line, listing, prompt
 from services import rectification
 from services.errors import DomainError, DuplicateUpdate
@@ -125,10 +123,8 @@ async def done(update: Update, context: Context) -> object:
 async def confirm(update: Update, context: Context) -> object:
     """Confirm: the only step that writes. Also answers a second press after the end."""
     result = await _step(update, context, rectification.confirm, _number(update))
-    query = update.callback_query
-    if result == END and query is not None and query.message is not None:
-        with contextlib.suppress(BadRequest):  # already without buttons (a second press)
-            await query.edit_message_reply_markup(None)
+    if result == END:
+        await drop_buttons(update)
     return result
 
 
@@ -211,8 +207,7 @@ async def accept(update: Update, context: Context) -> None:
     except DomainError as exc:  # not the opener, or no such item: nothing changes
         await query.answer(plain(exc.key, **exc.params), show_alert=True)
         return
-    with contextlib.suppress(BadRequest):  # already without buttons
-        await query.edit_message_reply_markup(None)
+    await drop_buttons(update)
     if already:
         await query.answer(plain("rect.already_decided", number=item.row.id), show_alert=True)
         return

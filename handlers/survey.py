@@ -18,7 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, ConversationHandler,
 
 from bot.deps import Context
 from config.i18n import Translator
-from handlers.common import conv_ref, deps, reply, who
+from handlers.common import conv_ref, deps, drop_buttons, reply, who
 from services import conversations, survey
 from services.errors import DomainError, DuplicateUpdate
 
@@ -106,10 +106,7 @@ async def _comment(update: Update, context: Context, text: str | None) -> object
         if update.callback_query is not None:
             await update.callback_query.answer()
         return END
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        with contextlib.suppress(BadRequest):
-            await query.edit_message_reply_markup(None)
+    await drop_buttons(update)
     await reply(update, tr(f"survey.comment_{outcome}"))
     return END
 

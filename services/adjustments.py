@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.i18n import t, th
 from models.db import UnitOfWork
 from models.enums import Role
-from models.reporting import ConversationState, TargetAdjustment
+from models.reporting import TargetAdjustment
 from models.tables import Assignment, Person, RoleMembership, Target, Unit
 from models.types import decimal_text
 from services import audit, conversations, outbox, updates
@@ -104,15 +104,12 @@ def parse_date(text: str) -> date:
 
 # ---------------------------------------------------------------------------------- helpers
 async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    row = (await s.exec(select(ConversationState).where(
-        ConversationState.name == DRAFT, ConversationState.conv_key == conv.key))).first()
-    return dict(row.state) if row is not None and row.state else None
+    return await conversations.get(s, DRAFT, conv.key)
 
 
 async def _move(s: AsyncSession, clock: Clock, conv: ConvRef, draft: dict[str, Any], step: Step) -> None:
-    draft["step"] = step.value
-    await conversations.put(s, clock, DRAFT, conv.key, dict(draft))
-    await conversations.put(s, clock, CONVERSATION, conv.key, None if step == Step.DONE else step.value)
+    await conversations.move(s, clock, conversation=CONVERSATION, draft_name=DRAFT, key=conv.key, draft=draft,
+                             step=step.value, ended=step == Step.DONE)
 
 
 async def _rows(s: AsyncSession, assignment_id: int) -> tuple[Assignment, Target, Unit]:

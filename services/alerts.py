@@ -73,10 +73,15 @@ class Message:
 @dataclass
 class TickResult:
     alerts_created: int = 0
+    created_by_level: dict[str, int] = field(default_factory=dict)
     escalated: int = 0
     resolved: int = 0
     messages: list[Message] = field(default_factory=list)
     outbox_rows: int = 0
+
+    def created(self, level: str) -> None:
+        self.alerts_created += 1
+        self.created_by_level[level] = self.created_by_level.get(level, 0) + 1
 
 
 def in_quiet_hours(moment: time, rules: Rules) -> bool:
@@ -172,7 +177,7 @@ async def tick(
                               details=alert_text.details(c.standing))
                 s.add(alert)
                 await s.flush()
-                result.alerts_created += 1
+                result.created(alert.level)
             pending.append((alert, c.standing, alert.stage))
         result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
         pending += await rectification_alerts.due(s, now, cal, rules, allowed, result)

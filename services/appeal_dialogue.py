@@ -14,11 +14,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
-from models.reporting import ConversationState
 from services import appeals, conversations, updates
 from services.appeals import AppealView, Standing
 from services.clock import Clock
@@ -48,9 +46,7 @@ class Draft:
 
 
 async def _load(s: AsyncSession, name: str, conv: ConvRef) -> dict[str, Any] | None:
-    row = (await s.exec(select(ConversationState).where(
-        ConversationState.name == name, ConversationState.conv_key == conv.key))).first()
-    return dict(row.state) if row is not None and isinstance(row.state, dict) else None
+    return await conversations.get(s, name, conv.key)
 
 
 async def _set(s: AsyncSession, clock: Clock, conv: ConvRef, step: Step | None, data: dict[str, Any] | None) -> None:

@@ -40,6 +40,27 @@ async def put(session: AsyncSession, clock: Clock, name: str, key: str, state: A
         session.add(row)
 
 
+async def get(session: AsyncSession, name: str, key: str) -> dict[str, Any] | None:
+    """One conversation's state (a copy to change and ``put`` back) when it is a mapping, else None."""
+    row = (
+        await session.exec(
+            select(ConversationState).where(ConversationState.name == name, ConversationState.conv_key == key)
+        )
+    ).first()
+    return dict(row.state) if row is not None and isinstance(row.state, dict) else None
+
+
+async def move(
+    session: AsyncSession, clock: Clock, *, conversation: str, draft_name: str, key: str, draft: dict[str, Any],
+    step: str, ended: bool,
+) -> None:
+    """A dialogue goes to ``step``: its draft records the step, PTB's conversation state follows it (or
+    ends, so that the next message starts afresh)."""
+    draft["step"] = step
+    await put(session, clock, draft_name, key, dict(draft))
+    await put(session, clock, conversation, key, None if ended else step)
+
+
 async def save(name: str, key: str, state: Any, *, uow: UnitOfWork, clock: Clock) -> None:
     async with uow:
         await put(uow.session, clock, name, key, state)

@@ -21,7 +21,6 @@ from config.i18n import t
 from models.db import UnitOfWork
 from models.enums import Role
 from models.inspection import BoundGroup, Notice
-from models.reporting import ConversationState
 from models.tables import OutboxMessage, Person, RoleMembership, Unit
 from services import audit, conversations, outbox, updates
 from services.clock import Clock
@@ -181,9 +180,7 @@ async def pending(*, user_id: int, uow: UnitOfWork, clock: Clock, limit: int = 5
 
 # ---------------------------------------------------------------------------------- editing
 async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    row = (await s.exec(select(ConversationState).where(
-        ConversationState.name == EDIT, ConversationState.conv_key == conv.key))).first()
-    return dict(row.state) if row is not None and row.state else None
+    return await conversations.get(s, EDIT, conv.key)
 
 
 async def _set(s: AsyncSession, clock: Clock, conv: ConvRef, notice_id: int | None) -> None:

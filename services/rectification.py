@@ -21,7 +21,7 @@ from config.i18n import t, th
 from models.db import UnitOfWork
 from models.enums import Role
 from models.inspection import Inspection, Rectification, RectificationPhoto
-from models.reporting import ConversationState, EvidenceFile
+from models.reporting import EvidenceFile
 from models.tables import Person, RoleMembership, Unit
 from services import audit, conversations, outbox, updates
 from services.adjustments import parse_date
@@ -136,15 +136,12 @@ async def _locked(s: AsyncSession, rect_id: int, person: Person, *, owner: bool)
 
 
 async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    row = (await s.exec(select(ConversationState).where(
-        ConversationState.name == DRAFT, ConversationState.conv_key == conv.key))).first()
-    return dict(row.state) if row is not None and row.state else None
+    return await conversations.get(s, DRAFT, conv.key)
 
 
 async def _move(s: AsyncSession, clock: Clock, conv: ConvRef, draft: dict[str, Any], step: Step) -> None:
-    draft["step"] = step.value
-    await conversations.put(s, clock, DRAFT, conv.key, dict(draft))
-    await conversations.put(s, clock, CONVERSATION, conv.key, None if step == Step.DONE else step.value)
+    await conversations.move(s, clock, conversation=CONVERSATION, draft_name=DRAFT, key=conv.key, draft=draft,
+                             step=step.value, ended=step == Step.DONE)
 
 
 async def _snapshot(s: AsyncSession, draft: dict[str, Any], **extra: Any) -> Snapshot:

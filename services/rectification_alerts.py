@@ -54,7 +54,7 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
                           created_at=now, stage=0, stage_at=now, details={"rectification_id": item.id})
             session.add(alert)
             await session.flush()
-            result.alerts_created += 1
+            result.created(alert.level)
         elif alert.state == "open" and alert.stage < 2:
             since = alert.stage_at.astimezone(now.tzinfo).date()
             if cal.workdays_between(since, today) >= rules.ack_timeout_working_days:

@@ -178,9 +178,7 @@ async def open_link(token: str, *, telegram_user_id: int, uow: UnitOfWork, clock
 
 
 async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    row = (await s.exec(select(ConversationState).where(
-        ConversationState.name == DRAFT, ConversationState.conv_key == conv.key))).first()
-    return dict(row.state) if row is not None and row.state else None
+    return await conversations.get(s, DRAFT, conv.key)
 
 
 async def _end(s: AsyncSession, clock: Clock, conv: ConvRef) -> None:
