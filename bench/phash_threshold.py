@@ -1,10 +1,10 @@
-"""Measure the perceptual-hash threshold for "re-used photo" (services.evidence.PHASH_THRESHOLD).
+"""Measure the perceptual-hash threshold for "re-used photo" (services.inspection.evidence.PHASH_THRESHOLD).
 
 Run: ``.venv/bin/python bench/phash_threshold.py [--count 200] [--seed 1] [--jobs 2]``
 
 Synthetic "site photos" (sky and ground gradients, buildings with windows, trees, a road, poles,
 sensor noise and a little blur, 1600×1200 landscape or 1200×1600 portrait, JPEG q92 like a phone)
-go through the real pipeline (:func:`services.evidence.photo_facts` on the encoded bytes). For
+go through the real pipeline (:func:`services.inspection.evidence.photo_facts` on the encoded bytes). For
 every original, copies are made the way a re-used photo reaches the bot: resized, re-compressed,
 slightly cropped, brightened/darkened, sent through Telegram's photo compression, and chains of
 these. Same-origin pairs (original, copy) must match; different-origin pairs (any original or copy
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
-from services.evidence import phash_distance, photo_facts
+from services.inspection.evidence import phash_distance, photo_facts
 
 TZ = ZoneInfo("Asia/Shanghai")
 Transform = Callable[[Image.Image], Image.Image]
@@ -244,7 +244,7 @@ def main() -> None:
     print(f"chosen: T={best} (fewest false negatives with at most {MAX_FALSE_POSITIVE_RATE:.0e} false positives"
           " per pair; the smallest such T: phash sets 32 of 64 bits, so distances are even)")
     first, copy = f"{int(originals[0]):016x}", f"{int(copies[0, 0]):016x}"
-    print(f"check with services.evidence.phash_distance: {first} vs its resize50 copy {copy}:"
+    print(f"check with services.inspection.evidence.phash_distance: {first} vs its resize50 copy {copy}:"
           f" {phash_distance(first, copy)}")
 
 

@@ -1,4 +1,4 @@
-"""Benchmark (not a test): the full county ranking (services.scoring.compute_county) on a county of
+"""Benchmark (not a test): the full county ranking (services.scoring.formula.compute_county) on a county of
 1,000 units, 20,000 assignments and 200,000 reports, timed against one raw SQL aggregate over the same
 tables in the same run (the latest report per assignment, its ratio capped, summed per unit).
 
@@ -40,8 +40,8 @@ from models.inspection import Inspection  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.reporting import ProgressReport  # noqa: E402
 from models.tables import Assignment, LeadingGroup, Person, Target, Unit  # noqa: E402
-from services.assessment_rules import load_rules  # noqa: E402
-from services.scoring import compute_county  # noqa: E402
+from services.scoring.formula import compute_county  # noqa: E402
+from services.scoring.rules import load_rules  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 YEAR = 2027

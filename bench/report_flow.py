@@ -111,7 +111,7 @@ async def running_bot(kind: str, fake_url: str, token: str, db_url: str, evidenc
     from bot.app import build_application, start_polling, stop
     from config.settings import Settings
     from models.db import Database
-    from services.clock import SystemClock
+    from services.core.clock import SystemClock
 
     # No repeating scheduler tick: its alerts would be pushes to the cadres' chats amid the replies.
     settings = Settings(token=token, database_url=db_url, bot_api_base_url=f"{fake_url}/bot",

@@ -68,7 +68,7 @@ async def serve(spec: list[dict]) -> None:
     from bot.web import WebServer, webhook_secret
     from config.settings import Settings
     from models.db import Database
-    from services.clock import SystemClock
+    from services.core.clock import SystemClock
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     warnings.filterwarnings("ignore", message="If 'per_message=False'")

@@ -48,9 +48,9 @@ from handlers import (
 )
 from handlers.menu import publish_public_menu
 from models.db import Database
-from services import kv, updates
-from services.clock import Clock
-from services.storage import LocalStorage
+from services.core import kv, updates
+from services.core.clock import Clock
+from services.core.storage import LocalStorage
 
 log = logging.getLogger(__name__)
 

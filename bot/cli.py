@@ -17,9 +17,10 @@ from config.settings import Settings, SettingsError, load_settings
 from models.db import Database
 from models.enums import Role, parse_enum
 from models.migrate import upgrade
-from services import invitations, kv, people
-from services.clock import Clock, SystemClock
-from services.errors import DomainError
+from services.core import kv
+from services.core.clock import Clock, SystemClock
+from services.core.errors import DomainError
+from services.people import invite, viewer
 
 log = logging.getLogger("duban")
 
@@ -94,14 +95,14 @@ async def cmd_run(args: argparse.Namespace, settings: Settings, db: Database, cl
 # --- plan ------------------------------------------------------------------------------------------
 
 async def cmd_plan_template(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    from services.plan_workbook import write_template
+    from services.plan.workbook import write_template
 
     write_template(Path(args.out))
     print(t("cli.written", settings.locale, path=args.out))
 
 
 async def cmd_plan_import(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    from services.plan_import import import_plan, render_report
+    from services.plan.importer import import_plan, render_report
 
     path = Path(args.file)
     if not path.is_file():  # noqa: ASYNC240 (one stat of a local file)
@@ -115,7 +116,7 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings, db: Data
 
 
 async def cmd_plan_export(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    from services.plan_export import export_plan
+    from services.plan.export import export_plan
 
     await export_plan(Path(args.out), db_uow=db.uow())
     print(t("cli.written", settings.locale, path=args.out))
@@ -150,7 +151,7 @@ async def bot_username(settings: Settings, db: Database, clock: Clock) -> str:
 
 def _ttl(text: str) -> object:
     try:
-        return invitations.parse_ttl(text)
+        return invite.parse_ttl(text)
     except ValueError:
         raise argparse.ArgumentTypeError("use a number with d, h or m, e.g. 14d or 48h") from None
 
@@ -160,26 +161,26 @@ async def cmd_invite_create(args: argparse.Namespace, settings: Settings, db: Da
         role = parse_enum(Role, args.role)
     except ValueError:
         raise UsageError(t("invite.bad_role", settings.locale, value=args.role)) from None
-    if role in invitations.UNIT_ROLES and args.unit is None:
+    if role in invite.UNIT_ROLES and args.unit is None:
         raise UsageError(t("invite.unit_required", settings.locale, role=role.value))
     username = await bot_username(settings, db, clock)
-    codes = await invitations.create(role, unit_code=args.unit, person_code=args.person, count=args.count,
+    codes = await invite.create(role, unit_code=args.unit, person_code=args.person, count=args.count,
                                      ttl=args.expires, actor="cli", uow=db.uow(), clock=clock)
     for code in codes:
-        print(invitations.link(username, code))
+        print(invite.link(username, code))
 
 
 async def cmd_invite_export(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    from services.invite_sheet import write_invites
+    from services.people.invite_sheet import write_invites
 
     username = await bot_username(settings, db, clock)
-    rows = await invitations.create_for_unjoined(ttl=args.expires, actor="cli", uow=db.uow(), clock=clock)
+    rows = await invite.create_for_unjoined(ttl=args.expires, actor="cli", uow=db.uow(), clock=clock)
     write_invites(Path(args.out), rows, username, settings.locale, settings.tz)
     print(t("cli.invites_exported", settings.locale, count=len(rows), path=args.out))
 
 
 async def cmd_invite_list(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    rows = await invitations.list_all(uow=db.uow(), clock=clock)
+    rows = await invite.list_all(uow=db.uow(), clock=clock)
     lang = settings.locale
     print("\t".join(t(f"cli.invite_col.{c}", lang) for c in
                     ("id", "role", "unit", "person", "expires", "status", "used_by")))
@@ -190,19 +191,19 @@ async def cmd_invite_list(args: argparse.Namespace, settings: Settings, db: Data
 
 
 async def cmd_invite_revoke(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    await invitations.revoke(args.code, actor="cli", uow=db.uow(), clock=clock)
+    await invite.revoke(args.code, actor="cli", uow=db.uow(), clock=clock)
     print(t("cli.revoked", settings.locale))
 
 
 # --- people ----------------------------------------------------------------------------------------
 
 async def cmd_person_deactivate(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    changed = await people.deactivate(args.code, actor="cli", uow=db.uow(), clock=clock)
+    changed = await viewer.deactivate(args.code, actor="cli", uow=db.uow(), clock=clock)
     print(t("cli.deactivated" if changed else "cli.already_inactive", settings.locale, code=args.code))
 
 
 async def cmd_person_move(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    changed = await people.move(args.code, args.unit, actor="cli", uow=db.uow(), clock=clock)
+    changed = await viewer.move(args.code, args.unit, actor="cli", uow=db.uow(), clock=clock)
     print(t("cli.moved" if changed else "cli.unchanged", settings.locale, code=args.code, unit=args.unit))
 
 
@@ -212,8 +213,8 @@ async def cmd_progress_export(args: argparse.Namespace, settings: Settings, db: 
     import re
     from datetime import date
 
-    from services.clock import today
-    from services.progress_export import export_progress
+    from services.core.clock import today
+    from services.progress.export import export_progress
 
     if args.as_of is None:
         as_of = today(clock)
@@ -265,11 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", help="unit code (required for cadre and assessor)")
     p.add_argument("--person", help="bind to this imported person")
     p.add_argument("--count", type=int, default=1)
-    p.add_argument("--expires", type=_ttl, default=invitations.DEFAULT_TTL, help="e.g. 14d (default) or 48h")
+    p.add_argument("--expires", type=_ttl, default=invite.DEFAULT_TTL, help="e.g. 14d (default) or 48h")
     p.set_defaults(func=cmd_invite_create)
     p = inv.add_parser("export", help="a workbook with one link per imported person not yet joined")
     p.add_argument("--out", required=True)
-    p.add_argument("--expires", type=_ttl, default=invitations.DEFAULT_TTL)
+    p.add_argument("--expires", type=_ttl, default=invite.DEFAULT_TTL)
     p.set_defaults(func=cmd_invite_export)
     inv.add_parser("list", help="all invitations and their state").set_defaults(func=cmd_invite_list)
     p = inv.add_parser("revoke", help="revoke an unused invitation")

@@ -11,9 +11,9 @@ from bot.jobs import rules, scheduled_work
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
-from services import alerts
-from services.calendar_load import load_schedule, render_result
-from services.clock import Clock
+from services.alerts import tick
+from services.calendar.schedule import load_schedule, render_result
+from services.core.clock import Clock
 
 
 class CliRefusal(Exception):
@@ -37,7 +37,7 @@ async def cmd_jobs_tick(args: argparse.Namespace, settings: Settings, db: Databa
     the alerts it would send, rolled back; the weekly digest is not part of a dry run)."""
     moment = parse_at(args.at, settings, clock)
     if args.dry_run:
-        result = await alerts.tick(moment, uow=db.uow(), rules=rules(settings), dry_run=True)
+        result = await tick.tick(moment, uow=db.uow(), rules=rules(settings), dry_run=True)
         for m in result.messages:
             print(json.dumps({"person": m.person, "chat_id": m.chat_id, "kind": m.kind, "level": m.level,
                               "key": m.key, "text": m.text}, ensure_ascii=False))
@@ -63,7 +63,7 @@ async def cmd_calendar_load(args: argparse.Namespace, settings: Settings, db: Da
 
 async def cmd_notice_draft(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     """Compose a criticism notice from data; the office approves it in chat with /notice."""
-    from services.notices import cli_text, draft_for_cli
+    from services.inspection.notice import cli_text, draft_for_cli
 
     view = await draft_for_cli(args.period, uow=db.uow(), clock=clock)
     print(cli_text(view, settings.locale))

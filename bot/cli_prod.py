@@ -12,7 +12,7 @@ from bot.counties import CountiesError, load_counties
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
-from services.clock import Clock
+from services.core.clock import Clock
 
 
 async def cmd_counties_check(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:

@@ -9,10 +9,9 @@ from bot.cli_ops import CliRefusal
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
-from services import appeals
-from services import assessment_round as rounds
-from services.clock import Clock
-from services.errors import DomainError
+from services.assessment import appeal_records, rounds
+from services.core.clock import Clock
+from services.core.errors import DomainError
 
 
 def _when(value, clock: Clock) -> str:  # type: ignore[no-untyped-def]
@@ -50,7 +49,7 @@ async def cmd_reopen(args: argparse.Namespace, settings: Settings, db: Database,
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    from services.assessment_export import export
+    from services.assessment.export import export
 
     try:
         done = await export(Path(args.out), args.year, uow=db.read_uow(), clock=clock, lang=settings.locale)
@@ -62,7 +61,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings, db: Database,
 
 async def cmd_appeals(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     try:
-        found = await appeals.appeals(args.year, uow=db.read_uow())
+        found = await appeal_records.appeals(args.year, uow=db.read_uow())
     except DomainError as exc:
         raise _refusal(exc, settings) from None
     lang = settings.locale

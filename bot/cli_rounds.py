@@ -12,7 +12,7 @@ from bot.cli_ops import CliRefusal
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
-from services.clock import Clock
+from services.core.clock import Clock
 
 QR_SUFFIXES = (".png", ".svg")
 
@@ -38,8 +38,8 @@ def _codes(codes: list[str], limit: int = 20) -> str:
 
 async def cmd_assess_open(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     """Open the year's round (or add to the open one) and draw who scores whom; scorers are told in chat."""
-    from services.assessment_rules import RulesError, load_rules
-    from services.peer_scoring import open_round
+    from services.assessment.assess import open_round
+    from services.scoring.rules import RulesError, load_rules
 
     lang = settings.locale
     rules_text = None
@@ -69,7 +69,7 @@ async def cmd_survey_qr(args: argparse.Namespace, settings: Settings, db: Databa
     import segno
 
     from bot.cli import bot_username
-    from services import survey
+    from services.assessment import survey
 
     out = Path(args.out)
     if out.suffix.lower() not in QR_SUFFIXES:
@@ -87,7 +87,7 @@ async def cmd_survey_links(args: argparse.Namespace, settings: Settings, db: Dat
     from openpyxl import Workbook
 
     from bot.cli import bot_username
-    from services import survey
+    from services.assessment import survey
 
     lang = settings.locale
     username = await bot_username(settings, db, clock)

@@ -14,11 +14,11 @@ from config.i18n import t
 from config.settings import Settings
 from models.assessment import AssessmentRound
 from models.db import Database
-from services.assessment_items import ItemView, add_item, list_items, revoke_item
-from services.assessment_rules import DEFAULT_RULES_PATH, Rules, RulesError, load_rules, parse_rules
-from services.clock import Clock
-from services.scoring import compute_county, display
-from services.scoring_types import CountyResult, UnitResult
+from services.assessment.items import ItemView, add_item, list_items, revoke_item
+from services.core.clock import Clock
+from services.scoring.formula import compute_county, display
+from services.scoring.results import CountyResult, UnitResult
+from services.scoring.rules import DEFAULT_RULES_PATH, Rules, RulesError, load_rules, parse_rules
 
 
 def _read_rules(path_text: str, lang: str) -> Rules:

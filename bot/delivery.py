@@ -1,6 +1,6 @@
 """The delivery worker: the only code that sends the outbox's messages to Telegram.
 
-It leases due rows (services/outbox.py: at most one per chat, the chat's oldest pending row; the
+It leases due rows (services/core/outbox.py: at most one per chat, the chat's oldest pending row; the
 lease committed before anything is sent), sends each with no transaction open, and records the
 outcome: sent (with Telegram's message id), retried on 429 after ``retry_after`` and on
 5xx/timeouts with backoff, the person marked unreachable (and the admins told) on 403, given up on
@@ -32,8 +32,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot import metrics
 from bot.ratelimit import NO_RETRY, TokenBucket
 from models.db import Database
-from services import group_migration, outbox
-from services.clock import Clock
+from services.core import outbox
+from services.core.clock import Clock
+from services.inspection import groups
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,7 @@ class DeliveryWorker:
         except ChatMigrated as exc:  # the group became a supergroup: send there (the row included)
             log.info("outbox %s: chat %s moved to %s", row.id, row.chat_id, exc.new_chat_id)
             async with self._db_lock:
-                await group_migration.follow(row.chat_id, exc.new_chat_id, uow=uow(), clock=self.clock)
+                await groups.follow(row.chat_id, exc.new_chat_id, uow=uow(), clock=self.clock)
             self.wake()
             return
         except BadRequest as exc:

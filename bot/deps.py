@@ -10,9 +10,9 @@ if TYPE_CHECKING:
     from bot.delivery import DeliveryWorker
     from config.settings import Settings
     from models.db import Database
-    from services.clock import Clock
-    from services.people import Viewer
-    from services.storage import Storage
+    from services.core.clock import Clock
+    from services.core.storage import Storage
+    from services.people.viewer import Viewer
 
 
 class Deps:

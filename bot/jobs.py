@@ -11,14 +11,16 @@ from telegram.ext import Application, ContextTypes
 from bot import metrics
 from config.settings import Settings
 from models.db import Database
-from services import alerts, portfolio, updates
-from services.clock import Clock
+from services.alerts import tick
+from services.core import updates
+from services.core.clock import Clock
+from services.progress import portfolio
 
 log = logging.getLogger(__name__)
 
 
-def rules(settings: Settings) -> alerts.Rules:
-    return alerts.Rules(quiet_start=settings.quiet_start, quiet_end=settings.quiet_end,
+def rules(settings: Settings) -> tick.Rules:
+    return tick.Rules(quiet_start=settings.quiet_start, quiet_end=settings.quiet_end,
                         ack_timeout_working_days=settings.ack_timeout_working_days)
 
 
@@ -50,10 +52,10 @@ async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def scheduled_work(
     moment: datetime, *, db: Database, settings: Settings, clock: Clock
-) -> tuple[alerts.TickResult, int]:
+) -> tuple[tick.TickResult, int]:
     """Everything the scheduler does at ``moment``: reminders, alerts, escalation, then the leaders'
     Monday digest (once per ISO week). The running bot and ``duban jobs tick`` both call this."""
-    result = await alerts.tick(moment, uow=db.uow(), rules=rules(settings))
+    result = await tick.tick(moment, uow=db.uow(), rules=rules(settings))
     digests = await portfolio.weekly_digest(moment, uow=db.uow(), clock=clock)
     return result, digests
 

@@ -1,7 +1,7 @@
 """PTB persistence for conversations only, on our own tables, as JSON (never pickle).
 
 Handlers of a dialogue write the next state in the transaction of their effect (see
-services/conversations.py); PTB's own writes (``update_conversation``) are the same value again,
+services/core/conversations.py); PTB's own writes (``update_conversation``) are the same value again,
 or the end of a conversation. Bot, chat, user and callback data are not persisted: the database
 is the state.
 """
@@ -13,8 +13,8 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 
 from models.db import Database
-from services import conversations
-from services.clock import Clock
+from services.core import conversations
+from services.core.clock import Clock
 
 
 class DbPersistence(BasePersistence[dict, dict, dict]):

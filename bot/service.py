@@ -23,7 +23,7 @@ from typing import Any
 
 from config.settings import Settings
 from models.db import Database
-from services.clock import Clock, SystemClock
+from services.core.clock import Clock, SystemClock
 
 log = logging.getLogger("duban.service")
 
@@ -105,8 +105,8 @@ class CountyRunner:
         """Run the county while the lock is held; True if its Application failed."""
         from bot.app import build_application, start_polling, stop
         from models.migrate import upgrade
-        from services import kv
-        from services.takeover import release_orphaned_leases
+        from services.core import kv
+        from services.core.takeover import release_orphaned_leases
 
         db = self.db or Database(self.settings.database_url, pool_size=self.settings.db_pool_size,
                                  max_overflow=self.settings.db_max_overflow)

@@ -39,7 +39,7 @@ from bot import metrics
 from bot.deps import Deps
 from bot.processor import PerChatUpdateProcessor
 from config.settings import Settings, SettingsError
-from services import outbox
+from services.core import outbox
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from bot import metrics
 from bot.web import WebServer, webhook_secret
 from config.settings import Settings
 from models.db import Database
-from services.clock import Clock
+from services.core.clock import Clock
 
 log = logging.getLogger("duban")
 

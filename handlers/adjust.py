@@ -1,8 +1,8 @@
 """/adjust <target code> [unit code]: a cadre asks to change a planned value or deadline (目标调整);
 the office approves or rejects by buttons (``adj:ok:<id>`` / ``adj:no:<id>``).
 
-Flow (states are services.adjustments.Step): /adjust code → CHOOSE_FIELD → AWAIT_VALUE → AWAIT_REASON →
-CONFIRM → end. /cancel anywhere. Transport only: the rules are in services/adjustments.py.
+Flow (states are services.progress.adjust.Step): /adjust code → CHOOSE_FIELD → AWAIT_VALUE → AWAIT_REASON →
+CONFIRM → end. /cancel anywhere. Transport only: the rules are in services/progress/adjust.py.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from telegram.ext import (
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
-from services import adjustments
-from services.adjustments import Request, Snapshot, Step, shown
-from services.errors import DomainError, DuplicateUpdate
-from services.values import format_value
+from services.core.errors import DomainError, DuplicateUpdate
+from services.plan.values import format_value
+from services.progress import adjust
+from services.progress.adjust import Request, Snapshot, Step, shown
 
 END = ConversationHandler.END
 # Refusals after which there is no dialogue to stay in. Any other refusal keeps the state as it was (a
@@ -70,7 +70,7 @@ def prompt(s: Snapshot, tr: Translator) -> tuple[str, InlineKeyboardMarkup | Non
     if s.step == Step.AWAIT_REASON:
         assert s.new_value is not None
         return (tr("adjust.understood", field=tr(f"adjust.field.{s.field}"), value=_new(s, s.new_value, tr))
-                + "\n" + tr("adjust.ask_reason", min=adjustments.MIN_REASON)), None
+                + "\n" + tr("adjust.ask_reason", min=adjust.MIN_REASON)), None
     assert s.new_value is not None
     change = tr("adjust.summary", title=s.title, code=s.target_code, unit=s.unit_name,
                 field=tr(f"adjust.field.{s.field}"), old=_old(s, tr), new=_new(s, s.new_value, tr),
@@ -95,30 +95,30 @@ async def begin(update: Update, context: Context) -> object:
     """/adjust <target code> [unit code]"""
     args = context.args or []
     code, unit = [*args, None, None][:2]
-    return await _step(update, context, adjustments.begin, code, unit)
+    return await _step(update, context, adjust.begin, code, unit)
 
 
 async def choose(update: Update, context: Context) -> object:
     assert update.callback_query is not None and update.callback_query.data is not None
     field = {"p": "planned_value", "d": "deadline"}.get(update.callback_query.data.rsplit(":", 1)[1], "")
-    return await _step(update, context, adjustments.advance, Step.CHOOSE_FIELD, field)
+    return await _step(update, context, adjust.advance, Step.CHOOSE_FIELD, field)
 
 
 async def value(update: Update, context: Context) -> object:
     assert update.effective_message is not None
-    return await _step(update, context, adjustments.advance, Step.AWAIT_VALUE, update.effective_message.text or "")
+    return await _step(update, context, adjust.advance, Step.AWAIT_VALUE, update.effective_message.text or "")
 
 
 async def reason(update: Update, context: Context) -> object:
     assert update.effective_message is not None
-    return await _step(update, context, adjustments.advance, Step.AWAIT_REASON, update.effective_message.text or "")
+    return await _step(update, context, adjust.advance, Step.AWAIT_REASON, update.effective_message.text or "")
 
 
 async def confirm(update: Update, context: Context) -> object:
     """Confirm: the only step that writes a request. Also answers a second press after the end."""
     assert update.callback_query is not None and update.callback_query.data is not None
     serial = int(update.callback_query.data.rsplit(":", 1)[1])
-    result = await _step(update, context, adjustments.confirm, serial)
+    result = await _step(update, context, adjust.confirm, serial)
     if result == END:
         await drop_buttons(update)
     return result
@@ -126,7 +126,7 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the dialogue, write nothing."""
-    await cancel_dialogue(update, context, adjustments.cancel, "adjust.cancelled", "adjust.nothing_to_cancel")
+    await cancel_dialogue(update, context, adjust.cancel, "adjust.cancelled", "adjust.nothing_to_cancel")
     return END
 
 
@@ -135,7 +135,7 @@ async def stray(update: Update, context: Context) -> object:
     d = deps(context)
     _, tr = await who(update, context)
     try:
-        snap = await adjustments.resume(conv=conv_ref(update), uow=d.db.uow())
+        snap = await adjust.resume(conv=conv_ref(update), uow=d.db.uow())
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return END
@@ -162,7 +162,7 @@ async def decide(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     _, action, number = query.data.split(":")
     try:
-        r = await adjustments.decide(int(number), action == "ok", user_id=update.effective_user.id,
+        r = await adjust.decide(int(number), action == "ok", user_id=update.effective_user.id,
                                             update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:
         await query.answer()
@@ -170,7 +170,7 @@ async def decide(update: Update, context: Context) -> None:
     except DomainError as exc:
         await query.answer(Translator(tr.lang, html=False)(exc.key, **exc.params), show_alert=True)
         return
-    text = adjustments.request_text(r, tr.lang) + "\n\n" + decision_text(r, tr)
+    text = adjust.request_text(r, tr.lang) + "\n\n" + decision_text(r, tr)
     if r.already:
         text += "\n" + tr("adjust.already_decided")
     try:
@@ -201,7 +201,7 @@ def build_adjust_conversation() -> ConversationHandler:
             MessageHandler(~filters.COMMAND, stray),
             CallbackQueryHandler(stray, pattern=r"^adj:"),
         ],
-        name=adjustments.CONVERSATION,
+        name=adjust.CONVERSATION,
         persistent=True,
         allow_reentry=True,
     )

@@ -10,10 +10,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.deps import Context
 from handlers.common import deps, reply, who
-from services import alert_actions
-from services.alert_text import ICON
-from services.errors import DomainError, DuplicateUpdate
-from services.values import format_value
+from services.alerts import actions
+from services.alerts.text import ICON
+from services.core.errors import DomainError, DuplicateUpdate
+from services.plan.values import format_value
 
 
 def _alert_id(update: Update) -> int:
@@ -29,7 +29,7 @@ async def acknowledge(update: Update, context: Context) -> None:
     assert query is not None and update.effective_user is not None
     alert_id = _alert_id(update)
     try:
-        ack = await alert_actions.acknowledge(alert_id, update.effective_user.id, update_id=update.update_id,
+        ack = await actions.acknowledge(alert_id, update.effective_user.id, update_id=update.update_id,
                                               uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:
         return
@@ -55,7 +55,7 @@ async def show_details(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None
     try:
-        alert, s = await alert_actions.details(_alert_id(update), update.effective_user.id, uow=d.db.read_uow(),
+        alert, s = await actions.details(_alert_id(update), update.effective_user.id, uow=d.db.read_uow(),
                                                clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
@@ -77,7 +77,7 @@ async def ask_report(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None
     try:
-        n = await alert_actions.ask_for_report(_alert_id(update), update.effective_user.id,
+        n = await actions.ask_for_report(_alert_id(update), update.effective_user.id,
                                                update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:
         return
@@ -93,7 +93,7 @@ async def list_alerts(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None
     try:
-        rows = await alert_actions.list_alerts(update.effective_user.id, uow=d.db.read_uow(), clock=d.clock)
+        rows = await actions.list_alerts(update.effective_user.id, uow=d.db.read_uow(), clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return
@@ -118,7 +118,7 @@ async def mute(update: Update, context: Context) -> None:
         return
     assert update.effective_user is not None
     try:
-        code, until = await alert_actions.mute(args[0], int(args[1]), update.effective_user.id,
+        code, until = await actions.mute(args[0], int(args[1]), update.effective_user.id,
                                                update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:
         return

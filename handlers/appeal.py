@@ -4,7 +4,7 @@ A cadre's dialogue (``appeal``): /appeal shows the unit's published result and a
 (AWAIT_REASON); the reason is shown back with Send ``apl:send`` / Cancel ``apl:cancel`` (CONFIRM; a new
 text replaces the reason). The office's dialogue (``appeal_office``): Accept ``apl:ok:<id>`` or Reject
 ``apl:no:<id>`` on the appeal's message asks for the decision's text (AWAIT_TEXT): "<points> <reason>"
-to accept, the reason to reject. /cancel leaves either. Transport only: services/appeal_dialogue.py.
+to accept, the reason to reject. /cancel leaves either. Transport only: services/assessment/appeal.py.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
-from services import appeal_dialogue as dialogue
-from services import results_text
-from services.appeal_dialogue import OfficeStep, Step
-from services.appeals import AppealView
-from services.errors import DomainError, DuplicateUpdate
+from services.assessment import appeal as dialogue
+from services.assessment.appeal import OfficeStep, Step
+from services.assessment.appeal_records import AppealView
+from services.core.errors import DomainError, DuplicateUpdate
+from services.scoring import text as results_text
 
 END = ConversationHandler.END
 # Refusals after which a step is not worth staying in (anything but a reason or a decision text to fix).

@@ -1,9 +1,9 @@
 """Cross assessment (交叉考核) and inspection assessment (巡察考核): the scoring conversation
 of assessors and inspection-group members, /assess. Transport only: the rules are in
-services/peer_scoring.py (the draw in services/peer_draw.py).
+services/assessment/assess.py (the draw in services/assessment/draw.py).
 
 /assess (or the button ``as:list`` of the invitation) lists the scorer's units, still to score first. One
-dialogue ``assess`` (states are services.peer_scoring.Step): ``as:u:<row>`` picks a unit → SCORE (typed
+dialogue ``assess`` (states are services.assessment.assess.Step): ``as:u:<row>`` picks a unit → SCORE (typed
 0–100; an inspected unit shows the year's visits) → COMMENT (typed, or Skip ``as:skip``) → CONFIRM (Confirm
 ``as:y:<serial>`` / Edit ``as:e`` / Cancel ``as:x``). /cancel anywhere.
 """
@@ -19,9 +19,9 @@ from bot.deps import Context
 from config.i18n import Translator
 from handlers.assess_text import listing, prompt
 from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
-from services import peer_scoring
-from services.errors import DomainError
-from services.peer_scoring import Snapshot, Step, StepMismatch
+from services.assessment import assess
+from services.assessment.assess import Snapshot, Step, StepMismatch
+from services.core.errors import DomainError
 
 END = ConversationHandler.END
 # Refusals after which there is no dialogue to stay in; any other keeps the step.
@@ -46,7 +46,7 @@ async def list_tasks(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None
     try:
-        tasks = await peer_scoring.my_tasks(user_id=update.effective_user.id, uow=d.db.read_uow())
+        tasks = await assess.my_tasks(user_id=update.effective_user.id, uow=d.db.read_uow())
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return
@@ -57,30 +57,30 @@ async def list_tasks(update: Update, context: Context) -> None:
 async def pick(update: Update, context: Context) -> object:
     """``as:u:<row>``: begin scoring that unit."""
     assert update.callback_query is not None and update.callback_query.data is not None
-    return await _step(update, context, peer_scoring.begin, int(update.callback_query.data.rsplit(":", 1)[1]))
+    return await _step(update, context, assess.begin, int(update.callback_query.data.rsplit(":", 1)[1]))
 
 
 def _text_at(step: Step) -> Callable[[Update, Context], Awaitable[object]]:
     async def handle(update: Update, context: Context) -> object:
         assert update.effective_message is not None
-        return await _step(update, context, peer_scoring.advance, step, update.effective_message.text or "")
+        return await _step(update, context, assess.advance, step, update.effective_message.text or "")
     return handle
 
 
 async def skip(update: Update, context: Context) -> object:
     """Skip on the comment question: no comment."""
-    return await _step(update, context, peer_scoring.advance, Step.COMMENT, None)
+    return await _step(update, context, assess.advance, Step.COMMENT, None)
 
 
 async def edit(update: Update, context: Context) -> object:
-    return await _step(update, context, peer_scoring.edit)
+    return await _step(update, context, assess.edit)
 
 
 async def confirm(update: Update, context: Context) -> object:
     """Confirm: the only step that writes a score. Also answers a second press after the end."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    result = await _step(update, context, peer_scoring.confirm, int(query.data.rsplit(":", 1)[1]))
+    result = await _step(update, context, assess.confirm, int(query.data.rsplit(":", 1)[1]))
     if result == END:
         await drop_buttons(update)
     return result
@@ -88,7 +88,7 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the dialogue, write nothing."""
-    await cancel_dialogue(update, context, peer_scoring.cancel, "peer.cancelled", "peer.nothing_to_cancel")
+    await cancel_dialogue(update, context, assess.cancel, "peer.cancelled", "peer.nothing_to_cancel")
     return END
 
 
@@ -97,7 +97,7 @@ async def stray(update: Update, context: Context) -> object:
     d = deps(context)
     _, tr = await who(update, context)
     try:
-        await peer_scoring.advance(None, None, conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
+        await assess.advance(None, None, conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
     except StepMismatch as exc:
         await reply(update, tr("peer.unexpected"))
         return await _show(update, context, exc.snapshot, tr)
@@ -125,7 +125,7 @@ def build_conversation() -> ConversationHandler:
             MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, stray),
             CallbackQueryHandler(stray, pattern=r"^as:(skip|e|y:\d+)$"),
         ],
-        name=peer_scoring.CONVERSATION,
+        name=assess.CONVERSATION,
         persistent=True,
         allow_reentry=True,
     )

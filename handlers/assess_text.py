@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from config.i18n import Translator
-from services.peer_scoring import KINDS, Snapshot, Step, Task, Tasks, score_text
+from services.assessment.assess import KINDS, Snapshot, Step, Task, Tasks, score_text
 
 MAX_BUTTONS = 60  # units listed as buttons in one message (Telegram allows 100)
 NAME_WIDTH = 24

@@ -14,10 +14,11 @@ from telegram.ext import ConversationHandler
 
 from bot.deps import Context, Deps
 from config.i18n import Translator, normalise_language
-from services import conversations, people
-from services.errors import DomainError, DuplicateUpdate, StepMismatch
-from services.people import Viewer
-from services.report_draft import ConvRef
+from services.core import conversations
+from services.core.errors import DomainError, DuplicateUpdate, StepMismatch
+from services.people import viewer as people
+from services.people.viewer import Viewer
+from services.progress.report_draft import ConvRef
 
 # The button press answered while handling the current update (Telegram refuses a second answer).
 # Every update is handled in a task of its own, so this starts empty for each: nothing is shared

@@ -12,8 +12,9 @@ from bot.deps import Context
 from handlers import survey
 from handlers.common import deps, forget, reply, who
 from models.enums import Role
-from services import people, updates
-from services.menu import PUBLIC
+from services.core import updates
+from services.people import viewer as people
+from services.people.menu import PUBLIC
 
 log = logging.getLogger(__name__)
 

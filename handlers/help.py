@@ -7,8 +7,8 @@ from telegram import Update
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import reply, who
-from services.menu import PUBLIC, commands_for
-from services.people import Viewer
+from services.people.menu import PUBLIC, commands_for
+from services.people.viewer import Viewer
 
 
 def menu_text(viewer: Viewer | None, tr: Translator) -> str:

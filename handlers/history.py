@@ -11,9 +11,9 @@ from telegram.ext import Application, CommandHandler
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import deps, reply, who
-from services.errors import DomainError
-from services.history import Entry, History, history
-from services.values import format_value
+from services.core.errors import DomainError
+from services.plan.values import format_value
+from services.progress.history import Entry, History, history
 
 SHOWN = 20  # at most the latest 20 entries
 MAX_TEXT = 4000

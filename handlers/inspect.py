@@ -1,7 +1,7 @@
 """/inspect: a site visit, restart-safe and exactly once (the draft and state live in the database);
 /visits: recent inspections.
 
-Flow (states are services.inspection.Step; see inspect.mmd):
+Flow (states are services.inspection.inspect.Step; see inspect.mmd):
 /inspect [unit] → CHOOSE_UNIT → CHOOSE_TARGET → AWAIT_LOCATION → AWAIT_PHOTOS → AWAIT_FINDINGS →
 (AWAIT_VALUE, not for a general visit) → AWAIT_RATING → CONFIRM → end. /cancel anywhere.
 """
@@ -19,11 +19,11 @@ from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
 from handlers.inspect_text import Message, confirmed, location_keyboard, prompt, visits_text
-from services import inspection
-from services.errors import DomainError, DuplicateUpdate
-from services.evidence import photo_facts
-from services.inspection import Snapshot, Step, StepMismatch
-from services.visits import recent_visits
+from services.core.errors import DomainError, DuplicateUpdate
+from services.inspection import inspect
+from services.inspection.evidence import photo_facts
+from services.inspection.inspect import Snapshot, Step, StepMismatch
+from services.inspection.visits import recent_visits
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 END = ConversationHandler.END
@@ -62,7 +62,7 @@ async def _step(update: Update, context: Context, call: Callable[..., Awaitable[
 async def begin(update: Update, context: Context) -> object:
     """/inspect [part of a unit's name or code]"""
     query = " ".join(context.args) if context.args else None
-    return await _step(update, context, inspection.begin, query)
+    return await _step(update, context, inspect.begin, query)
 
 
 def _data(update: Update) -> str:
@@ -79,7 +79,7 @@ async def page(update: Update, context: Context) -> object:
     d = deps(context)
     _, tr = await who(update, context)
     try:
-        snap = await inspection.unit_page(int(_data(update).rsplit(":", 1)[1]), conv=conv_ref(update),
+        snap = await inspect.unit_page(int(_data(update).rsplit(":", 1)[1]), conv=conv_ref(update),
                                           uow=d.db.uow(), clock=d.clock)
     except StepMismatch as exc:
         return await _show(update, context, exc.snapshot, tr)
@@ -94,16 +94,16 @@ async def page(update: Update, context: Context) -> object:
 
 
 async def search(update: Update, context: Context) -> object:
-    return await _step(update, context, inspection.search_unit, _text(update))
+    return await _step(update, context, inspect.search_unit, _text(update))
 
 
 async def choose_unit(update: Update, context: Context) -> object:
-    return await _step(update, context, inspection.choose_unit, int(_data(update).rsplit(":", 1)[1]))
+    return await _step(update, context, inspect.choose_unit, int(_data(update).rsplit(":", 1)[1]))
 
 
 async def choose_target(update: Update, context: Context) -> object:
     raw = _data(update).rsplit(":", 1)[1]
-    return await _step(update, context, inspection.choose_target, None if raw == "g" else int(raw))
+    return await _step(update, context, inspect.choose_target, None if raw == "g" else int(raw))
 
 
 async def location(update: Update, context: Context) -> object:
@@ -112,7 +112,7 @@ async def location(update: Update, context: Context) -> object:
     assert message is not None
     point = message.location or (message.venue.location if message.venue else None)
     assert point is not None
-    return await _step(update, context, inspection.give_location, point.latitude, point.longitude,
+    return await _step(update, context, inspect.give_location, point.latitude, point.longitude,
                        point.horizontal_accuracy, forwarded=message.forward_origin is not None,
                        venue=message.venue is not None)
 
@@ -147,9 +147,9 @@ async def photo(update: Update, context: Context) -> object:
         await reply(update, tr("inspect.not_an_image"))
         return None
     _, key = await asyncio.to_thread(d.storage.put, data)
-    incoming = inspection.IncomingPhoto(facts=facts, storage_key=key, mime_type=mime, telegram_file_id=media.file_id,
+    incoming = inspect.IncomingPhoto(facts=facts, storage_key=key, mime_type=mime, telegram_file_id=media.file_id,
                                         telegram_file_unique_id=media.file_unique_id, compressed=compressed)
-    return await _step(update, context, inspection.add_photo, incoming)
+    return await _step(update, context, inspect.add_photo, incoming)
 
 
 async def not_a_photo(update: Update, context: Context) -> object:
@@ -160,23 +160,23 @@ async def not_a_photo(update: Update, context: Context) -> object:
 
 
 async def done(update: Update, context: Context) -> object:
-    return await _step(update, context, inspection.photos_done)
+    return await _step(update, context, inspect.photos_done)
 
 
 async def findings(update: Update, context: Context) -> object:
-    return await _step(update, context, inspection.give_findings, _text(update))
+    return await _step(update, context, inspect.give_findings, _text(update))
 
 
 async def value(update: Update, context: Context) -> object:
-    return await _step(update, context, inspection.give_value, _text(update))
+    return await _step(update, context, inspect.give_value, _text(update))
 
 
 async def skip(update: Update, context: Context) -> object:
-    return await _step(update, context, inspection.give_value, None)
+    return await _step(update, context, inspect.give_value, None)
 
 
 async def rate(update: Update, context: Context) -> object:
-    return await _step(update, context, inspection.rate, _data(update).rsplit(":", 1)[1])
+    return await _step(update, context, inspect.rate, _data(update).rsplit(":", 1)[1])
 
 
 async def confirm(update: Update, context: Context) -> object:
@@ -185,7 +185,7 @@ async def confirm(update: Update, context: Context) -> object:
     _, tr = await who(update, context)
     draft_id = int(_data(update).rsplit(":", 1)[1])
     try:
-        snap = await inspection.confirm(draft_id, conv=conv_ref(update), update_id=update.update_id,
+        snap = await inspect.confirm(draft_id, conv=conv_ref(update), update_id=update.update_id,
                                         uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:
         return None
@@ -204,7 +204,7 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the draft, write nothing, take the location keyboard away."""
-    await cancel_dialogue(update, context, inspection.cancel, "inspect.cancelled", "inspect.nothing_to_cancel",
+    await cancel_dialogue(update, context, inspect.cancel, "inspect.cancelled", "inspect.nothing_to_cancel",
                           reply_markup=ReplyKeyboardRemove())
     return END
 
@@ -214,7 +214,7 @@ async def stray(update: Update, context: Context) -> object:
     d = deps(context)
     _, tr = await who(update, context)
     try:
-        snap = await inspection.resume(conv=conv_ref(update), uow=d.db.uow(), clock=d.clock)
+        snap = await inspect.resume(conv=conv_ref(update), uow=d.db.uow(), clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return END
@@ -288,7 +288,7 @@ def build_inspect_conversation() -> ConversationHandler:
             MessageHandler(filters.UpdateType.EDITED, ignore),  # e.g. a live location moving
             CallbackQueryHandler(stray, pattern=r"^ins:"),
         ],
-        name=inspection.CONVERSATION,
+        name=inspect.CONVERSATION,
         persistent=True,
         allow_reentry=True,
     )

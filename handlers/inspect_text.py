@@ -14,10 +14,10 @@ from telegram import (
 )
 
 from config.i18n import Translator
-from services.inspection import Snapshot, Step
-from services.inspection_draft import RATINGS
-from services.values import format_value
-from services.visits import Visit
+from services.inspection.inspect import Snapshot, Step
+from services.inspection.inspect_draft import RATINGS
+from services.inspection.visits import Visit
+from services.plan.values import format_value
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 Message = tuple[str, Markup]

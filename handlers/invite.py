@@ -7,8 +7,8 @@ from telegram import Update
 from bot.deps import Context
 from handlers.common import deps, reply, who
 from models.enums import Role, parse_enum
-from services import invitations
-from services.errors import DomainError, DuplicateUpdate
+from services.core.errors import DomainError, DuplicateUpdate
+from services.people import invite as invitations
 
 
 async def invite(update: Update, context: Context) -> None:

@@ -8,8 +8,8 @@ from bot.deps import Context
 from config.i18n import LANGUAGES, Translator, normalise_language
 from handlers.common import deps, reply, who
 from handlers.menu import publish_personal_menu
-from services import people
-from services.errors import DomainError, DuplicateUpdate
+from services.core.errors import DomainError, DuplicateUpdate
+from services.people import viewer as people
 
 
 async def lang(update: Update, context: Context) -> None:

@@ -8,8 +8,8 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from telegram.error import TelegramError
 
 from config.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from services.menu import PUBLIC, commands_for
-from services.people import Viewer
+from services.people.menu import PUBLIC, commands_for
+from services.people.viewer import Viewer
 
 log = logging.getLogger(__name__)
 

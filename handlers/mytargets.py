@@ -9,10 +9,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import deps, reply, who
-from services.errors import DomainError
-from services.history import my_targets
-from services.progress import Standing
-from services.values import format_value
+from services.core.errors import DomainError
+from services.plan.values import format_value
+from services.progress.history import my_targets
+from services.progress.standings import Standing
 
 PAGE = 6
 ICON = {"overdue": "⛔", "red": "🔴", "yellow": "🟡", "on_track": "🟢", "done": "✅", "not_started": "⚪"}

@@ -2,7 +2,7 @@
 the drafts awaiting a decision; buttons Approve ``ntc:ok:<id>`` / Edit ``ntc:edit:<id>`` / Discard
 ``ntc:no:<id>``. Edit is a small dialogue (AWAIT_TEXT: the whole replacement text, as a message or a .txt
 file; /cancel). In a group, ``/bindgroup`` / ``/unbindgroup`` by an admin. Transport only: the rules are in
-services/notices.py and services/notice_draft.py.
+services/inspection/notice.py and services/inspection/notice_draft.py.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from bot.deps import Context
 from config.i18n import Translator
 from handlers import notice_text
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
-from services import group_migration, notices
-from services.errors import DomainError, DuplicateUpdate
-from services.notices import EditStep, NoticeView
+from services.core.errors import DomainError, DuplicateUpdate
+from services.inspection import groups
+from services.inspection import notice as notices
+from services.inspection.notice import EditStep, NoticeView
 
 END = ConversationHandler.END
 MAX_FILE = 256 * 1024
@@ -251,7 +252,7 @@ async def migrated(update: Update, context: Context) -> None:
     else:
         return
     d = deps(context)
-    await group_migration.follow(old, new, uow=d.db.uow(), clock=d.clock)
+    await groups.follow(old, new, uow=d.db.uow(), clock=d.clock)
 
 
 def register(app: Application) -> None:

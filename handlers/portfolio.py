@@ -7,8 +7,8 @@ from telegram.ext import Application, CommandHandler
 
 from bot.deps import Context
 from handlers.common import deps, reply, who
-from services import portfolio as service
-from services.errors import DomainError
+from services.core.errors import DomainError
+from services.progress import portfolio as service
 
 
 async def portfolio(update: Update, context: Context) -> None:

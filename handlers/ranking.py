@@ -14,10 +14,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import deps, reply, who
-from services import ranking_chart, results_text, results_view
-from services.errors import DomainError
-from services.results_view import RankingView
-from services.scoring_types import UnitResult
+from services.assessment import results
+from services.assessment.results import RankingView
+from services.core.errors import DomainError
+from services.scoring import chart as ranking_chart
+from services.scoring import text
+from services.scoring.results import UnitResult
 
 log = logging.getLogger(__name__)
 # matplotlib's rc_context changes process-wide settings for the time of a drawing: one at a time.
@@ -31,7 +33,7 @@ def _render(year: int, unit_class: str, units: list[UnitResult], lang: str) -> r
 
 async def _send_class(update: Update, view: RankingView, unit_class: str, tr: Translator) -> None:
     units = view.classes[unit_class]
-    for part in results_text.table(view.year, unit_class, units, tr, status=view.status, live=view.live):
+    for part in text.table(view.year, unit_class, units, tr, status=view.status, live=view.live):
         await reply(update, part)
     chart = await asyncio.to_thread(_render, view.year, unit_class, units, tr.lang)
     message = update.effective_message
@@ -49,7 +51,7 @@ async def ranking(update: Update, context: Context) -> None:
     assert user is not None
     wanted = " ".join(context.args or []).strip() or None
     try:
-        view = await results_view.ranking(user.id, wanted, uow=d.db.read_uow(), clock=d.clock)
+        view = await results.ranking(user.id, wanted, uow=d.db.read_uow(), clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return
@@ -71,7 +73,7 @@ async def pressed(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
     try:
-        view = await results_view.ranking(user.id, None, uow=d.db.read_uow(), clock=d.clock)
+        view = await results.ranking(user.id, None, uow=d.db.read_uow(), clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return

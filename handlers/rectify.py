@@ -1,6 +1,6 @@
-"""整改 (rectification items): transport only; the rules are in services/rectification.py.
+"""整改 (rectification items): transport only; the rules are in services/inspection/rectify.py.
 
-One dialogue ``rect`` (states are services.rectification.Step), entered three ways:
+One dialogue ``rect`` (states are services.inspection.rectify.Step), entered three ways:
 ``rect:new:<inspection>`` or /rectify_new <inspection> → OPEN_DESCRIPTION → OPEN_OWNER → OPEN_DEADLINE →
 OPEN_CONFIRM; ``rect:close:<item>`` → CLOSE_NOTE → CLOSE_PHOTOS → CLOSE_CONFIRM; ``rect:no:<item>`` →
 REJECT_REASON. /cancel anywhere. Outside it: /rectify (the person's items), ``rect:review:<item>`` (an item
@@ -20,9 +20,9 @@ from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
 from handlers.rectify_text import buttons, item_line, listing, prompt
-from services import rectification
-from services.errors import DomainError, DuplicateUpdate
-from services.rectification import IncomingFile, Snapshot, Step, StepMismatch
+from services.core.errors import DomainError, DuplicateUpdate
+from services.inspection import rectify
+from services.inspection.rectify import IncomingFile, Snapshot, Step, StepMismatch
 
 END = ConversationHandler.END
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
@@ -58,7 +58,7 @@ async def _step(update: Update, context: Context, call: Callable[..., Awaitable[
 
 async def open_button(update: Update, context: Context) -> object:
     """``rect:new:<inspection>`` on the inspector's confirmation of a visit."""
-    return await _step(update, context, rectification.begin, "open", _number(update))
+    return await _step(update, context, rectify.begin, "open", _number(update))
 
 
 async def open_command(update: Update, context: Context) -> object:
@@ -68,26 +68,26 @@ async def open_command(update: Update, context: Context) -> object:
         _, tr = await who(update, context)
         await reply(update, tr("rect.usage_new"))
         return None
-    return await _step(update, context, rectification.begin, "open", int(args[0].lstrip("#")))
+    return await _step(update, context, rectify.begin, "open", int(args[0].lstrip("#")))
 
 
 async def close_button(update: Update, context: Context) -> object:
-    return await _step(update, context, rectification.begin, "close", _number(update))
+    return await _step(update, context, rectify.begin, "close", _number(update))
 
 
 async def reject_button(update: Update, context: Context) -> object:
-    return await _step(update, context, rectification.begin, "reject", *_numbers(update))
+    return await _step(update, context, rectify.begin, "reject", *_numbers(update))
 
 
 def _text_at(step: Step) -> Callable[[Update, Context], Awaitable[object]]:
     async def handle(update: Update, context: Context) -> object:
         assert update.effective_message is not None
-        return await _step(update, context, rectification.advance, step, update.effective_message.text or "")
+        return await _step(update, context, rectify.advance, step, update.effective_message.text or "")
     return handle
 
 
 async def owner_button(update: Update, context: Context) -> object:
-    return await _step(update, context, rectification.advance, Step.OPEN_OWNER, str(_number(update)))
+    return await _step(update, context, rectify.advance, Step.OPEN_OWNER, str(_number(update)))
 
 
 async def photo(update: Update, context: Context) -> object:
@@ -112,17 +112,17 @@ async def photo(update: Update, context: Context) -> object:
         telegram_file_unique_id=media.file_unique_id, kind="document" if document else "photo",
         mime_type=(document.mime_type or "image/jpeg") if document else "image/jpeg",
         file_name=document.file_name if document else None)
-    return await _step(update, context, rectification.advance, Step.CLOSE_PHOTOS, incoming)
+    return await _step(update, context, rectify.advance, Step.CLOSE_PHOTOS, incoming)
 
 
 async def done(update: Update, context: Context) -> object:
     """/done or the Done button: to the summary, once a photo arrived."""
-    return await _step(update, context, rectification.advance, Step.CLOSE_PHOTOS, None)
+    return await _step(update, context, rectify.advance, Step.CLOSE_PHOTOS, None)
 
 
 async def confirm(update: Update, context: Context) -> object:
     """Confirm: the only step that writes. Also answers a second press after the end."""
-    result = await _step(update, context, rectification.confirm, _number(update))
+    result = await _step(update, context, rectify.confirm, _number(update))
     if result == END:
         await drop_buttons(update)
     return result
@@ -130,7 +130,7 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the dialogue, write nothing."""
-    await cancel_dialogue(update, context, rectification.cancel, "rect.cancelled", "rect.nothing_to_cancel")
+    await cancel_dialogue(update, context, rectify.cancel, "rect.cancelled", "rect.nothing_to_cancel")
     return END
 
 
@@ -139,7 +139,7 @@ async def stray(update: Update, context: Context) -> object:
     d = deps(context)
     _, tr = await who(update, context)
     try:
-        await rectification.advance(None, None, conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
+        await rectify.advance(None, None, conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
     except StepMismatch as exc:
         await reply(update, tr("rect.unexpected"))
         return await _show(update, context, exc.snapshot, tr)
@@ -156,7 +156,7 @@ async def list_items(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None
     try:
-        owned, to_review = await rectification.my_items(user_id=update.effective_user.id, uow=d.db.uow())
+        owned, to_review = await rectify.my_items(user_id=update.effective_user.id, uow=d.db.uow())
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return
@@ -170,7 +170,7 @@ async def review(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None and message is not None and update.callback_query is not None
     try:
-        item, photos, can_decide = await rectification.review(_number(update), user_id=update.effective_user.id,
+        item, photos, can_decide = await rectify.review(_number(update), user_id=update.effective_user.id,
                                                                uow=d.db.uow())
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
@@ -183,7 +183,7 @@ async def review(update: Update, context: Context) -> None:
         else:
             await message.reply_document(data, filename=f"{key.rsplit('/', 1)[-1][:12]}.{mime.rsplit('/', 1)[-1]}")
     if can_decide:
-        text, keyboard = rectification.submitted_message(item, len(photos), tr.lang)
+        text, keyboard = rectify.submitted_message(item, len(photos), tr.lang)
         rows = [[(b["text"], b["callback_data"]) for b in row] for row in keyboard["inline_keyboard"][:1]]
         await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=buttons(*rows))
     else:
@@ -199,7 +199,7 @@ async def accept(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     plain = Translator(tr.lang, html=False)
     try:
-        item, already = await rectification.accept(*_numbers(update), user_id=update.effective_user.id,
+        item, already = await rectify.accept(*_numbers(update), user_id=update.effective_user.id,
                                                    update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:
         await query.answer()
@@ -244,7 +244,7 @@ def build_conversation() -> ConversationHandler:
             MessageHandler(~filters.COMMAND, stray),
             CallbackQueryHandler(stray, pattern=r"^rect:"),
         ],
-        name=rectification.CONVERSATION,
+        name=rectify.CONVERSATION,
         persistent=True,
         allow_reentry=True,
     )

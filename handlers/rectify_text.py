@@ -7,7 +7,7 @@ from datetime import date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from config.i18n import Translator
-from services.rectification import Item, Snapshot, Step
+from services.inspection.rectify import Item, Snapshot, Step
 
 MAX_BUTTON = 40  # characters of a description shown on a button
 LISTED_TEXT = 80  # characters of a description or reason shown in a list

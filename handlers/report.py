@@ -1,6 +1,6 @@
 """/report: the guided progress report (ConversationHandler; the draft and state live in the database).
 
-Flow (states are services.reporting.Step; see report.mmd):
+Flow (states are services.progress.report.Step; see report.mmd):
 /report [code] → CHOOSE_TARGET → AWAIT_VALUE → (CONFIRM_DECREASE → AWAIT_REASON | CONFIRM_HIGH) →
 AWAIT_NOTE → AWAIT_FILES → CONFIRM → end. /cancel anywhere.
 """
@@ -18,9 +18,9 @@ from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
 from handlers.report_text import confirmed, prompt
-from services import reporting
-from services.errors import DomainError, DuplicateUpdate
-from services.reporting import Snapshot, Step, StepMismatch
+from services.core.errors import DomainError, DuplicateUpdate
+from services.progress import report
+from services.progress.report import Snapshot, Step, StepMismatch
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 END = ConversationHandler.END
@@ -41,38 +41,38 @@ _ENDING_AT_BEGIN = {"report.not_your_target", "report.target_closed"}  # /report
 
 async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
     """Run one step of the service and show where the draft now stands; errors keep the step."""
-    ends = (lambda key: key in _ENDING or key in _ENDING_AT_BEGIN) if call is reporting.begin else _ENDING.__contains__
+    ends = (lambda key: key in _ENDING or key in _ENDING_AT_BEGIN) if call is report.begin else _ENDING.__contains__
     return await run_step(update, context, call, *args, show=_show, ends=ends)
 
 
 async def begin(update: Update, context: Context) -> object:
     """/report [target code]"""
     code = context.args[0] if context.args else None
-    return await _step(update, context, reporting.begin, code)
+    return await _step(update, context, report.begin, code)
 
 
 async def choose(update: Update, context: Context) -> object:
     assert update.callback_query is not None and update.callback_query.data is not None
-    return await _step(update, context, reporting.choose, int(update.callback_query.data.rsplit(":", 1)[1]))
+    return await _step(update, context, report.choose, int(update.callback_query.data.rsplit(":", 1)[1]))
 
 
 async def value(update: Update, context: Context) -> object:
     assert update.effective_message is not None
-    return await _step(update, context, reporting.give_value, update.effective_message.text or "")
+    return await _step(update, context, report.give_value, update.effective_message.text or "")
 
 
 async def decide(update: Update, context: Context) -> object:
     assert update.callback_query is not None and update.callback_query.data is not None
-    return await _step(update, context, reporting.decide, update.callback_query.data.split(":", 1)[1])
+    return await _step(update, context, report.decide, update.callback_query.data.split(":", 1)[1])
 
 
 async def text(update: Update, context: Context) -> object:
     assert update.effective_message is not None
-    return await _step(update, context, reporting.give_text, update.effective_message.text or "")
+    return await _step(update, context, report.give_text, update.effective_message.text or "")
 
 
 async def skip(update: Update, context: Context) -> object:
-    return await _step(update, context, reporting.give_text, None)
+    return await _step(update, context, report.give_text, None)
 
 
 async def file(update: Update, context: Context) -> object:
@@ -92,18 +92,18 @@ async def file(update: Update, context: Context) -> object:
         return None
     data = bytes(await (await media.get_file()).download_as_bytearray())
     sha, key = await asyncio.to_thread(d.storage.put, data)
-    incoming = reporting.IncomingFile(data=data, sha256=sha, storage_key=key, mime_type=mime,
+    incoming = report.IncomingFile(data=data, sha256=sha, storage_key=key, mime_type=mime,
                                       telegram_file_id=media.file_id, telegram_file_unique_id=media.file_unique_id,
                                       kind=kind, file_name=name)
-    return await _step(update, context, reporting.add_file, incoming)
+    return await _step(update, context, report.add_file, incoming)
 
 
 async def done(update: Update, context: Context) -> object:
-    return await _step(update, context, reporting.to_summary)
+    return await _step(update, context, report.to_summary)
 
 
 async def edit(update: Update, context: Context) -> object:
-    return await _step(update, context, reporting.edit)
+    return await _step(update, context, report.edit)
 
 
 async def confirm(update: Update, context: Context) -> object:
@@ -113,7 +113,7 @@ async def confirm(update: Update, context: Context) -> object:
     _, tr = await who(update, context)
     draft_id = int(update.callback_query.data.rsplit(":", 1)[1])
     try:
-        snap = await reporting.confirm(draft_id, conv=conv_ref(update), update_id=update.update_id,
+        snap = await report.confirm(draft_id, conv=conv_ref(update), update_id=update.update_id,
                                        uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:
         return None
@@ -133,7 +133,7 @@ async def confirm(update: Update, context: Context) -> object:
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the draft, write nothing."""
-    await cancel_dialogue(update, context, reporting.cancel, "report.cancelled", "report.nothing_to_cancel")
+    await cancel_dialogue(update, context, report.cancel, "report.cancelled", "report.nothing_to_cancel")
     return END
 
 
@@ -142,7 +142,7 @@ async def stray(update: Update, context: Context) -> object:
     d = deps(context)
     _, tr = await who(update, context)
     try:
-        snap = await reporting.resume(conv=conv_ref(update), uow=d.db.uow())
+        snap = await report.resume(conv=conv_ref(update), uow=d.db.uow())
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return END
@@ -185,7 +185,7 @@ def build_report_conversation() -> ConversationHandler:
             MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND, stray),
             CallbackQueryHandler(stray, pattern=r"^rep:"),
         ],
-        name=reporting.CONVERSATION,
+        name=report.CONVERSATION,
         persistent=True,
         allow_reentry=True,
     )

@@ -7,8 +7,8 @@ from decimal import Decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from config.i18n import Translator
-from services.reporting import Snapshot, Step
-from services.values import format_value
+from services.plan.values import format_value
+from services.progress.report import Snapshot, Step
 
 MAX_CHOICES = 60
 

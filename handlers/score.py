@@ -8,8 +8,9 @@ from telegram.ext import Application, CommandHandler
 
 from bot.deps import Context
 from handlers.common import deps, reply, who
-from services import results_text, results_view
-from services.errors import DomainError
+from services.assessment import results
+from services.core.errors import DomainError
+from services.scoring import text
 
 
 async def score(update: Update, context: Context) -> None:
@@ -19,21 +20,21 @@ async def score(update: Update, context: Context) -> None:
     assert user is not None
     code = (context.args or [None])[0]
     try:
-        view = await results_view.score(user.id, code, uow=d.db.read_uow(), clock=d.clock)
+        view = await results.score(user.id, code, uow=d.db.read_uow(), clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return
     if view.unit is not None:
-        for part in results_text.detail(view.unit, tr, status=view.status, live=view.live):
+        for part in text.detail(view.unit, tr, status=view.status, live=view.live):
             await reply(update, part)
         return
     if not view.choices:
         await reply(update, tr("score_view.none_visible", year=view.year))
         return
     lines = [tr("score_view.choose", year=view.year)] + [
-        tr("score_view.choice", code=u.unit_code, name=u.unit_name, total=results_text.display(u.total), rank=u.rank,
+        tr("score_view.choice", code=u.unit_code, name=u.unit_name, total=text.display(u.total), rank=u.rank,
            size=u.class_size) for u in sorted(view.choices, key=lambda u: u.unit_code)]
-    for part in results_text.chunks(lines):
+    for part in text.chunks(lines):
         await reply(update, part)
 
 

@@ -10,16 +10,17 @@ from handlers.common import deps, display_name, language_of, reply, who
 from handlers.help import menu_text
 from handlers.menu import publish_personal_menu
 from handlers.survey import start_link
-from services import invitations, survey
-from services.errors import DomainError, DuplicateUpdate
-from services.people import Viewer
+from services.assessment import survey
+from services.core.errors import DomainError, DuplicateUpdate
+from services.people import invite
+from services.people.viewer import Viewer
 
 
 async def start(update: Update, context: Context) -> None:
     """Route /start by its payload."""
     payload = context.args[0] if context.args else ""
-    if payload.startswith(invitations.PAYLOAD_PREFIX):
-        await _join(update, context, payload.removeprefix(invitations.PAYLOAD_PREFIX))
+    if payload.startswith(invite.PAYLOAD_PREFIX):
+        await _join(update, context, payload.removeprefix(invite.PAYLOAD_PREFIX))
         return
     if payload.startswith(survey.PAYLOAD_PREFIX):
         await start_link(update, context, payload.removeprefix(survey.PAYLOAD_PREFIX))
@@ -46,7 +47,7 @@ async def _join(update: Update, context: Context, code: str) -> None:
     assert user is not None
     lang = language_of(update, None, d.settings.locale)
     try:
-        joined = await invitations.redeem(
+        joined = await invite.redeem(
             code, telegram_user_id=user.id, display_name=display_name(update), language=lang,
             update_id=update.update_id, uow=d.db.uow(), clock=d.clock,
         )

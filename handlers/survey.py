@@ -1,5 +1,5 @@
 """The public satisfaction survey (群众满意度): /start s_<token> and the answer buttons, for
-anyone, without registering. Transport only: the rules are in services/survey.py.
+anyone, without registering. Transport only: the rules are in services/assessment/survey.py.
 
 ``/start s_<token>`` (routed here by handlers/start.py) shows the unit and year with three buttons
 ``sv:a:<token>:<s|b|u>`` (满意 / 基本满意 / 不满意). An answer opens the dialogue ``survey`` (state
@@ -19,8 +19,9 @@ from telegram.ext import Application, CallbackQueryHandler, ConversationHandler,
 from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import conv_ref, deps, drop_buttons, reply, who
-from services import conversations, survey
-from services.errors import DomainError, DuplicateUpdate
+from services.assessment import survey
+from services.core import conversations
+from services.core.errors import DomainError, DuplicateUpdate
 
 END = ConversationHandler.END
 COMMENT = "comment"

@@ -13,7 +13,7 @@ symbols and punctuation, fullwidth forms, and every character of the project's C
 catalogues and the shipped rules file. Hinting and layout features are dropped (charts are rendered
 at a fixed size by FreeType, which does not need them). A unit name with a character outside the
 subset still renders: that character shows as an empty box, and matplotlib warns (see
-services/ranking_chart.py).
+services/scoring/chart.py).
 """
 
 from __future__ import annotations

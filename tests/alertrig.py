@@ -12,7 +12,7 @@ from models.alerting import Alert
 from models.enums import Role
 from models.reporting import ProgressReport
 from models.tables import Assignment, LeaderLink, LeadingGroup, OutboxMessage, Person, Target
-from services import alerts
+from services.alerts import tick
 from tests.factories import add_person, add_unit
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -60,11 +60,11 @@ async def report(db, assignment_id: int, value: str, when: datetime, person: Per
         await uow.commit()
 
 
-async def run(db, moment: datetime, **kwargs) -> alerts.TickResult:
-    return await alerts.tick(moment, uow=db.uow(), **kwargs)
+async def run(db, moment: datetime, **kwargs) -> tick.TickResult:
+    return await tick.tick(moment, uow=db.uow(), **kwargs)
 
 
-async def simulate(db, start: date, end: date, hours=(9, 15), **kwargs) -> list[tuple[datetime, alerts.Message]]:
+async def simulate(db, start: date, end: date, hours=(9, 15), **kwargs) -> list[tuple[datetime, tick.Message]]:
     """Ticks at working-hour steps over a span of days; every message with its tick time."""
     out = []
     day = start

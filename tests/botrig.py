@@ -13,7 +13,7 @@ from telegram.ext import Application
 from bot.app import build_application, start_polling, stop
 from config.settings import Settings
 from models.db import Database
-from services.clock import Clock
+from services.core.clock import Clock
 from tests.fakebot import FakeBotAPI
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from models.db import Database, make_engine
 from models.migrate import upgrade
-from services.clock import FixedClock
+from services.core.clock import FixedClock
 from tests.botrig import Rig, make_settings, running_bot
 from tests.clirig import Cli
 from tests.fakebot import FakeBotAPI

@@ -7,7 +7,7 @@ import itertools
 from models.db import Database
 from models.enums import Role
 from models.tables import Person, RoleMembership, Unit
-from services.clock import Clock
+from services.core.clock import Clock
 
 _seq = itertools.count(1)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from services.scoring_types import AssignmentLine, CountyResult, GroupResult, ItemLine, SurveyStats, UnitResult
+from services.scoring.results import AssignmentLine, CountyResult, GroupResult, ItemLine, SurveyStats, UnitResult
 
 
 def line(n: int, value: str | None = "80", planned: str = "100", weight: str = "50") -> AssignmentLine:

@@ -15,9 +15,9 @@ from models.assessment import AssessmentRound
 from models.enums import Role
 from models.reporting import ProgressReport
 from models.tables import Assignment, LeaderLink, LeadingGroup, OutboxMessage, Target, Unit
-from services import reporting
-from services.assessment_rules import DEFAULT_RULES_PATH
-from services.report_draft import ConvRef
+from services.progress import report as reporting
+from services.progress.report_draft import ConvRef
+from services.scoring.rules import DEFAULT_RULES_PATH
 from tests.factories import add_person, add_unit
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -16,10 +16,10 @@ from models.db import Database
 from models.inspection import Inspection
 from models.reporting import ProgressReport
 from models.tables import Assignment, LeadingGroup, Person, Target, Unit
-from services.assessment_rules import Rules, parse_rules
-from services.clock import FixedClock
-from services.scoring import compute_county
-from services.scoring_types import CountyResult, UnitResult
+from services.core.clock import FixedClock
+from services.scoring.formula import compute_county
+from services.scoring.results import CountyResult, UnitResult
+from services.scoring.rules import Rules, parse_rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 _seq = itertools.count(1)

@@ -12,9 +12,9 @@ from bot.persistence import DbPersistence
 from models.enums import Role
 from models.reporting import TargetAdjustment
 from models.tables import Assignment, AuditLog, OutboxMessage, RoleMembership, Target
-from services.plan_export import plan_rows
-from services.plan_state import load_existing
-from services.progress import plan_as_of
+from services.plan.export import plan_rows
+from services.plan.state import load_existing
+from services.progress.standings import plan_as_of
 from tests.botrig import running_bot
 from tests.factories import add_person, add_unit
 

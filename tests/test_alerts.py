@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from models.alerting import CalendarYear
-from services import alert_actions, alerts
-from services.calendar_load import load_schedule
-from services.clock import FixedClock
+from services.alerts import actions, tick
+from services.calendar.schedule import load_schedule
+from services.core.clock import FixedClock
 from tests.alertrig import add_target, all_alerts, at, county, outbox_rows, report, run, simulate
 
 
@@ -74,7 +74,7 @@ async def test_pace_yellow_goes_to_cadres_and_red_to_leaders_at_once(database, c
 
 
 async def test_unacknowledged_yellow_climbs_the_ladder_and_acknowledged_stops(database, clock) -> None:
-    from services.alert_actions import acknowledge
+    from services.alerts.actions import acknowledge
 
     c = await county(database, clock)
     a = await add_target(database, c, "Y", planned="1000", deadline=date(2026, 12, 31))
@@ -165,15 +165,15 @@ async def test_a_loaded_2027_schedule_moves_the_reminders(database, clock) -> No
 
 
 def test_quiet_hours_span_midnight() -> None:
-    rules = alerts.Rules()
+    rules = tick.Rules()
     from datetime import time
 
-    assert alerts.in_quiet_hours(time(21, 0), rules) and alerts.in_quiet_hours(time(7, 59), rules)
-    assert not alerts.in_quiet_hours(time(8, 0), rules) and not alerts.in_quiet_hours(time(20, 59), rules)
+    assert tick.in_quiet_hours(time(21, 0), rules) and tick.in_quiet_hours(time(7, 59), rules)
+    assert not tick.in_quiet_hours(time(8, 0), rules) and not tick.in_quiet_hours(time(20, 59), rules)
 
 
 async def test_a_muted_leader_is_left_out_until_the_date(database, clock) -> None:
-    from services.alert_actions import mute
+    from services.alerts.actions import mute
 
     c = await county(database, clock)
     a = await add_target(database, c, "R", planned="1000", deadline=date(2026, 12, 31))
@@ -221,7 +221,7 @@ async def test_an_overdue_rectification_item_reaches_its_owner_then_climbs(datab
     assert {m.person for m in (await run(database, at(date(2026, 9, 15)))).messages} == {c["admin"].code}
     # /alerts lists it (the item and its unit) for the owner and the office alike.
     for who in (c["cadre"], c["admin"]):
-        (listed,) = await alert_actions.list_alerts(who.telegram_user_id, uow=database.read_uow(),
+        (listed,) = await actions.list_alerts(who.telegram_user_id, uow=database.read_uow(),
                                                     clock=FixedClock(at(date(2026, 9, 15))))
         assert (listed.alert.kind, listed.title, listed.unit) == ("rectification", "硬化村道 200 米", c["unit"].name)
 

@@ -13,9 +13,8 @@ from sqlmodel import col, select
 from bot.persistence import DbPersistence
 from models.assessment import Appeal, AssessmentItem, AssessmentResult
 from models.tables import AuditLog
-from services import appeals
-from services import assessment_round as rounds
-from services.errors import DomainError, DuplicateUpdate
+from services.assessment import appeal_records, rounds
+from services.core.errors import DomainError, DuplicateUpdate
 from tests.botrig import running_bot
 from tests.results_rig import ADMIN, CADRE_EN, CADRE_ZH, LEADER, seed
 
@@ -131,7 +130,7 @@ async def test_refusals_and_one_pending_appeal_per_unit(bot) -> None:
         await rounds.close(2027, actor="cli", uow=bot.db.uow(), clock=bot.clock)
     assert pending.value.key == "results.pending_appeals"
     with pytest.raises(DomainError) as not_admin:
-        await appeals.decide(1, True, "理由", Decimal(1), user_id=CADRE_ZH, update_id=None, uow=bot.db.uow(),
+        await appeal_records.decide(1, True, "理由", Decimal(1), user_id=CADRE_ZH, update_id=None, uow=bot.db.uow(),
                             clock=bot.clock)
     assert not_admin.value.key == "appeal.not_admin"
     bot.clock.advance(timedelta(days=8))
@@ -145,14 +144,14 @@ async def test_an_appeal_is_filed_exactly_once_and_needs_a_reason(rig) -> None:
     await seed(rig)
     await _publish(rig)
     with pytest.raises(DomainError) as empty:
-        await appeals.appeal("  \n ", user_id=CADRE_ZH, update_id=70, uow=rig.db.uow(), clock=rig.clock)
+        await appeal_records.appeal("  \n ", user_id=CADRE_ZH, update_id=70, uow=rig.db.uow(), clock=rig.clock)
     assert empty.value.key == "appeal.reason_required"
-    view = await appeals.appeal("数据有误", user_id=CADRE_ZH, update_id=71, uow=rig.db.uow(), clock=rig.clock)
+    view = await appeal_records.appeal("数据有误", user_id=CADRE_ZH, update_id=71, uow=rig.db.uow(), clock=rig.clock)
     with pytest.raises(DuplicateUpdate):
-        await appeals.appeal("数据有误", user_id=CADRE_ZH, update_id=71, uow=rig.db.uow(), clock=rig.clock)
-    decided = await appeals.decide(view.id, False, "不予采纳", user_id=ADMIN, update_id=72, uow=rig.db.uow(),
+        await appeal_records.appeal("数据有误", user_id=CADRE_ZH, update_id=71, uow=rig.db.uow(), clock=rig.clock)
+    decided = await appeal_records.decide(view.id, False, "不予采纳", user_id=ADMIN, update_id=72, uow=rig.db.uow(),
                                   clock=rig.clock)
-    again = await appeals.decide(view.id, True, "改为受理", Decimal(5), user_id=ADMIN, update_id=73,
+    again = await appeal_records.decide(view.id, True, "改为受理", Decimal(5), user_id=ADMIN, update_id=73,
                                 uow=rig.db.uow(), clock=rig.clock)
     assert decided.status == "rejected" and again.already and again.status == "rejected"
     assert len(await _rows(rig, Appeal)) == 1 and await _rows(rig, AssessmentItem) == []

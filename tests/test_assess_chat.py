@@ -11,9 +11,9 @@ from sqlmodel import col, update
 from bot.persistence import DbPersistence
 from models.assessment import PeerScore
 from models.tables import Person
-from services import peer_scoring
-from services.errors import DomainError
-from services.report_draft import ConvRef
+from services.assessment import assess
+from services.core.errors import DomainError
+from services.progress.report_draft import ConvRef
 from tests.botrig import running_bot
 from tests.factories import add_person
 from tests.peer_seed import audits, rows, scores, seed, set_status, unit_codes
@@ -21,7 +21,7 @@ from tests.peer_seed import audits, rows, scores, seed, set_status, unit_codes
 
 async def opened(rig) -> dict:
     p = await seed(rig)
-    await peer_scoring.open_round(2027, seed=7, actor="cli", uow=rig.db.uow(), clock=rig.clock)
+    await assess.open_round(2027, seed=7, actor="cli", uow=rig.db.uow(), clock=rig.clock)
     if rig.app is not None:  # the invitations are out before anyone acts
         await rig.app.bot_data.delivery.settle()
     return p
@@ -179,7 +179,7 @@ async def test_nobody_scores_their_own_unit(bot) -> None:
     other = (await scores(bot, p["alice"], "peer"))[0]
     conv = ConvRef(key="[210,210]", chat_id=210, user_id=210)
     with pytest.raises(DomainError) as exc:
-        await peer_scoring.begin(other.id, conv=conv, update_id=None, uow=bot.db.uow(), clock=bot.clock)
+        await assess.begin(other.id, conv=conv, update_id=None, uow=bot.db.uow(), clock=bot.clock)
     assert exc.value.key == "peer.not_yours"
     assert all(r.score is None for r in await rows(bot, PeerScore))
 

@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
-from services import appeals
-from services import assessment_round as rounds
-from services.appeals import AppealView
-from services.assessment_export import write
-from services.assessment_round import Results
+from services.assessment import appeal_records, rounds
+from services.assessment.appeal_records import AppealView
+from services.assessment.export import write
+from services.assessment.rounds import Results
 from tests.results_factory import county
 from tests.results_rig import CADRE_EN, seed
 
@@ -69,7 +68,7 @@ async def test_the_command_line_exports_the_published_results_in_english(rig, cl
     assert preview.code == 0 and "4个单位，2个类别" in preview.out
     assert load_workbook(tmp_path / "preview.xlsx")["说明"]["B2"].value == "预览（未公示）"
     await rounds.publish(2027, 7, actor="cli", uow=rig.db.uow(), clock=rig.clock)
-    await appeals.appeal("漏计到位资金", user_id=CADRE_EN, update_id=None, uow=rig.db.uow(), clock=rig.clock)
+    await appeal_records.appeal("漏计到位资金", user_id=CADRE_EN, update_id=None, uow=rig.db.uow(), clock=rig.clock)
     out = tmp_path / "results-2027.xlsx"
     done = await cli("assess", "export", "2027", "--out", str(out), DUBAN_LOCALE="en")
     assert done.code == 0 and "4 units in 2 classes" in done.out

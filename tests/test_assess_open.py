@@ -12,9 +12,9 @@ from sqlmodel import col, select
 from models.assessment import AssessmentRound, PeerScore
 from models.enums import Role
 from models.tables import Unit
-from services.assessment_rules import load_rules
-from services.errors import DomainError
-from services.peer_scoring import open_round
+from services.assessment.assess import open_round
+from services.core.errors import DomainError
+from services.scoring.rules import load_rules
 from tests.factories import add_person
 from tests.peer_seed import audits, outbox_to, rows, scores, seed, set_status, unit_codes
 
@@ -151,7 +151,7 @@ async def test_cli_assess_open(cli, rig, tmp_path) -> None:
 
 
 def test_scores_are_0_to_100_with_one_decimal_at_most() -> None:
-    from services.peer_scoring import parse_score, score_text
+    from services.assessment.assess import parse_score, score_text
 
     for typed, value in (("0", "0"), ("100", "100"), ("100.0", "100"), ("87.50", "87.5"), ("８５分", "85"),
                          ("九十点五", "90.5"), (" 60 ", "60")):

@@ -10,8 +10,8 @@ from sqlmodel import col, select
 
 from models.assessment import AssessmentResult, AssessmentRound
 from models.tables import AuditLog
-from services import assessment_round as rounds
-from services.errors import DomainError
+from services.assessment import rounds
+from services.core.errors import DomainError
 from tests.results_rig import CADRE_EN, CADRE_V, CADRE_ZH, outbox_to, report, seed
 
 

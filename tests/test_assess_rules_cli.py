@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from models.assessment import AssessmentRound
-from services.assessment_rules import DEFAULT_RULES_PATH, load_rules
+from services.scoring.rules import DEFAULT_RULES_PATH, load_rules
 from tests.botrig import Rig
 from tests.clirig import Cli
 from tests.scoringrig import RULES_TOML, Scene

@@ -11,9 +11,9 @@ from sqlmodel import select
 from models.assessment import AssessmentItem, AssessmentRound
 from models.db import Database
 from models.tables import AuditLog
-from services.assessment_items import add_item, list_items, revoke_item
-from services.clock import FixedClock
-from services.errors import DomainError
+from services.assessment.items import add_item, list_items, revoke_item
+from services.core.clock import FixedClock
+from services.core.errors import DomainError
 from tests.scoringrig import RULES_TOML, D, Scene, by_code
 
 

@@ -25,8 +25,7 @@ from openpyxl import load_workbook
 
 from models.assessment import AssessmentResult
 from models.enums import Role
-from services import assessment_round as rounds
-from services import peer_scoring
+from services.assessment import assess, rounds
 from tests.factories import add_person
 from tests.peer_seed import rows
 from tests.results_rig import ADMIN, CADRE_EN, CADRE_ZH, report, seed
@@ -66,7 +65,7 @@ async def test_a_county_year_is_scored_published_appealed_frozen_charted_and_exp
     await add_person(bot.db, bot.clock, name="乙", unit=units["T2"], roles=(Role.ASSESSOR,), telegram_user_id=YI)
 
     # 1. The round draws the peers; the assessors score in chat.
-    await peer_scoring.open_round(2027, seed=1, actor="cli", uow=bot.db.uow(), clock=bot.clock)
+    await assess.open_round(2027, seed=1, actor="cli", uow=bot.db.uow(), clock=bot.clock)
     await bot.app.bot_data.delivery.settle()
     await score_all(bot, bot.fake.user(JIA, "甲"), {"青山镇": "80", "河口镇": "60"})
     await score_all(bot, bot.fake.user(YI, "乙"), {"城关镇": "90", "河口镇": "70"})

@@ -105,7 +105,7 @@ async def test_person_deactivate_ends_access_at_once(cli, bot) -> None:
 
 
 async def test_person_move_moves_unit_bound_roles(cli, rig) -> None:
-    from services.people import viewer_for
+    from services.people.viewer import viewer_for
 
     a = await add_unit(rig.db, rig.clock, code="V015")
     await add_unit(rig.db, rig.clock, code="V016", name="新村")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlmodel import select
 
 from models.tables import Assignment, AuditLog, Target, Unit
-from services import audit
+from services.core import audit
 
 
 async def test_timestamps_come_back_aware_and_decimals_exact(database, clock) -> None:

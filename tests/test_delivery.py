@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from models.enums import Role
 from models.tables import OutboxMessage, Person
-from services import outbox
+from services.core import outbox
 from tests.factories import add_person
 
 

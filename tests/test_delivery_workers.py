@@ -23,7 +23,7 @@ from config.settings import Settings
 from models.db import Database
 from models.enums import Role
 from models.tables import OutboxMessage, Person
-from services import outbox
+from services.core import outbox
 from tests.factories import add_person
 
 

@@ -1,4 +1,4 @@
-"""services.evidence: photo facts from real image files made here with Pillow, and the flags."""
+"""services.inspection.evidence: photo facts from real image files made here with Pillow, and the flags."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
-from services.evidence import (
+from services.inspection.evidence import (
     PHASH_THRESHOLD,
     Flag,
     PhotoFacts,

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from models.enums import OutboxStatus
 from models.tables import OutboxMessage
-from services import outbox
+from services.core import outbox
 from tests.test_report import reports, seed
 
 ROOT = Path(__file__).resolve().parent.parent

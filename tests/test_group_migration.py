@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from models.enums import Role
 from models.inspection import BoundGroup
 from models.tables import AuditLog, OutboxMessage
-from services import outbox
+from services.core import outbox
 from tests.factories import add_person
 
 OLD, NEW = -4_001, -1_000_000_004_001

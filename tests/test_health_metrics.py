@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from models.alerting import Alert
 from models.db import Database
-from services import outbox
+from services.core import outbox
 from tests.alertrig import add_target, county
 from tests.webhookrig import handled, sample, webhook_bot
 

@@ -9,7 +9,7 @@ import pytest
 
 from config.i18n import LANGUAGES, catalogue, placeholders, t
 from models.enums import Role
-from services.menu import BY_ROLE, COMMON, PUBLIC
+from services.people.menu import BY_ROLE, COMMON, PUBLIC
 
 ROOT = Path(__file__).resolve().parent.parent
 # Literal message ids passed to t(), th(), tr(...) or DomainError-style keys.

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from models.inspection import Inspection, InspectionPhoto
 from models.reporting import EvidenceFile, ProgressReport, ReportAttachment
 from models.tables import Assignment, Person, Target
-from services.progress import standings
+from services.progress.standings import standings
 from tests.botrig import Rig
 from tests.factories import add_unit
 from tests.photos import jpeg, recode

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.evidence import PHASH_THRESHOLD, phash_distance, photo_facts
+from services.inspection.evidence import PHASH_THRESHOLD, phash_distance, photo_facts
 from tests.photos import jpeg
 from tests.test_inspect import seed, share, to_location
 

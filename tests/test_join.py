@@ -8,12 +8,12 @@ from sqlmodel import func, select
 
 from models.enums import Role
 from models.tables import AuditLog, Invitation, Person, RoleMembership
-from services import invitations
+from services.people import invite
 from tests.factories import add_person, add_unit
 
 
 async def _invite(rig, role=Role.CADRE, unit=None, person=None, ttl=timedelta(days=14)) -> str:
-    (code,) = await invitations.create(role, unit_code=unit, person_code=person, count=1, ttl=ttl,
+    (code,) = await invite.create(role, unit_code=unit, person_code=person, count=1, ttl=ttl,
                                        actor="cli", uow=rig.db.uow(), clock=rig.clock)
     return code
 
@@ -67,7 +67,7 @@ async def test_used_expired_revoked_and_unknown_codes_are_refused_and_change_not
     used = await _invite(bot, unit="V002")
     expired = await _invite(bot, unit="V002", ttl=timedelta(hours=1))
     revoked = await _invite(bot, unit="V002")
-    await invitations.revoke(f"https://t.me/x?start=i_{revoked}", actor="cli", uow=bot.db.uow(), clock=bot.clock)
+    await invite.revoke(f"https://t.me/x?start=i_{revoked}", actor="cli", uow=bot.db.uow(), clock=bot.clock)
     first = bot.fake.user(601, "First")
     await first.send_text(f"/start i_{used}")
     await first.wait_reply()

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.service import run_counties
 from models.db import Database
 from models.tables import Assignment, Target
-from services import outbox
+from services.core import outbox
 from tests.botrig import make_settings
 from tests.conftest import PG_URL, _pg_dsn
 from tests.factories import add_person, add_unit

@@ -15,9 +15,9 @@ from models.enums import Role
 from models.inspection import BoundGroup, Inspection, Notice, Rectification
 from models.reporting import ProgressReport
 from models.tables import Assignment, AuditLog, OutboxMessage, RoleMembership, Target
-from services import notices
-from services.errors import DomainError
-from services.notice_draft import TELEGRAM_LIMIT, parse_period, split_text, utf16_len
+from services.core.errors import DomainError
+from services.inspection import notice as notices
+from services.inspection.notice_draft import TELEGRAM_LIMIT, parse_period, split_text, utf16_len
 from tests.botrig import running_bot
 from tests.factories import add_person, add_unit
 

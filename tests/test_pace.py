@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from models.enums import Direction
-from services.pace import Pace, PacePlan, PaceStatus, expected_percent, expected_value, pace, parse_milestones
+from services.progress.pace import Pace, PacePlan, PaceStatus, expected_percent, expected_value, pace, parse_milestones
 
 D = Decimal
 Q = D("0.0001")

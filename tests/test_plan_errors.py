@@ -16,8 +16,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from models.tables import Assignment, AuditLog, LeaderLink, LeadingGroup, Person, RoleMembership, Target, Unit
-from services.plan_import import ImportReport, import_plan, render_report
-from services.plan_workbook import read_workbook
+from services.plan.importer import ImportReport, import_plan, render_report
+from services.plan.workbook import read_workbook
 from tests.plan_factory import build_county_plan, write_plan_xlsx
 
 PLAN = build_county_plan(seed=3, townships=2, villages=2)

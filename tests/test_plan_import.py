@@ -14,7 +14,7 @@ from sqlalchemy import func, inspect, text
 from sqlmodel import select
 
 from models.tables import Assignment, AuditLog, LeaderLink, LeadingGroup, Person, RoleMembership, Target, Unit
-from services.plan_import import ImportReport, import_plan, render_report
+from services.plan.importer import ImportReport, import_plan, render_report
 from tests.plan_factory import build_county_plan, write_plan_xlsx
 
 ACTOR = "cli"

@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from config.i18n import catalogue, placeholders
 from models.tables import AuditLog, Person, RoleMembership, Unit
-from services.plan_export import export_plan
-from services.plan_import import import_plan, render_report
-from services.plan_workbook import SHEETS, read_workbook, write_template
+from services.plan.export import export_plan
+from services.plan.importer import import_plan, render_report
+from services.plan.workbook import SHEETS, read_workbook, write_template
 from tests.plan_factory import build_county_plan, write_plan_xlsx
 
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 from models.alerting import Alert
 from models.enums import Role
 from models.tables import Person
-from services import portfolio
+from services.progress import portfolio
 from tests.factories import add_person
 from tests.results_rig import ADMIN, LEADER, TZ, outbox_to, seed
 

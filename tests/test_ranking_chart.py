@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from services import ranking_chart
+from services.scoring import chart as ranking_chart
 from tests.results_factory import county, unit
 
 RED = (0xD6, 0x27, 0x28)

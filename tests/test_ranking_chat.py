@@ -7,7 +7,7 @@ import io
 
 from PIL import Image
 
-from services import assessment_round as rounds
+from services.assessment import rounds
 from tests.results_rig import ADMIN, CADRE_ZH, LEADER, seed
 
 

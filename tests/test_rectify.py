@@ -14,8 +14,8 @@ from models.enums import Role
 from models.inspection import Inspection, Rectification, RectificationPhoto
 from models.reporting import EvidenceFile
 from models.tables import AuditLog, OutboxMessage
-from services import rectification
-from services.errors import DomainError
+from services.core.errors import DomainError
+from services.inspection import rectify
 from tests.botrig import running_bot
 from tests.factories import add_person, add_unit
 
@@ -267,7 +267,7 @@ async def test_only_the_opener_decides_and_a_second_press_changes_nothing(bot) -
     review = await told(bot, qian, "整改待验收")
     (item,) = await rows(bot, Rectification)
     with pytest.raises(DomainError) as refused:  # another inspector
-        await rectification.accept(item.id, user_id=501, update_id=None, uow=bot.db.uow(), clock=bot.clock)
+        await rectify.accept(item.id, user_id=501, update_id=None, uow=bot.db.uow(), clock=bot.clock)
     assert refused.value.key == "rect.not_opener"
     await hand_over(bot, item.id, opened_by_person_id=p["sun"].id)  # the old message no longer decides
     await qian.press_button(review, "验收通过")
@@ -378,7 +378,7 @@ async def test_overdue_items(bot) -> None:
     await add_items(bot, p, *[(days, status, f"{days}{status}") for days, status in (
         (-10, "open"), (-1, "open"), (0, "open"), (-5, "submitted"), (-5, "accepted"), (3, "open"))])
     async with bot.db.uow() as uow:
-        found = await rectification.overdue_items(uow.session, bot.clock.now().date())
+        found = await rectify.overdue_items(uow.session, bot.clock.now().date())
     assert [r.description for r in found] == ["-10open", "-1open"]
 
 

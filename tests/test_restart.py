@@ -12,7 +12,8 @@ from sqlmodel import select
 
 from models.enums import Role
 from models.tables import AuditLog, Invitation, OutboxMessage
-from services import invitations, outbox
+from services.core import outbox
+from services.people import invite
 from tests.factories import add_person, add_unit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,7 +42,7 @@ async def test_sigkill_then_redelivery_loses_nothing_and_repeats_nothing(rig, tm
     rig.clock.set(datetime.now(rig.clock.tz))  # the bot process runs on the real clock
     await add_unit(rig.db, rig.clock, code="V100", name="前进村")
     await add_person(rig.db, rig.clock, name="主任", roles=(Role.ADMIN,), telegram_user_id=1)
-    (code,) = await invitations.create(Role.CADRE, unit_code="V100", person_code=None, count=1,
+    (code,) = await invite.create(Role.CADRE, unit_code="V100", person_code=None, count=1,
                                        ttl=timedelta(days=1), actor="cli", uow=rig.db.uow(), clock=rig.clock)
     first = await _start_bot(rig, tmp_path)
     try:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from models.inspection import Inspection
-from services import assessment_round as rounds
+from services.assessment import rounds
 from tests.results_rig import ADMIN, CADRE_EN, CADRE_ZH, LEADER, at, report, seed
 
 

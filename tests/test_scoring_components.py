@@ -4,10 +4,10 @@ bonuses, deductions and corrections. Hand-computed numbers beside each expected 
 from __future__ import annotations
 
 from models.db import Database
-from services.clock import FixedClock
-from services.scoring import display
-from services.scoring_calc import trimmed_mean
-from services.scoring_types import from_json, to_json
+from services.core.clock import FixedClock
+from services.scoring.calc import trimmed_mean
+from services.scoring.formula import display
+from services.scoring.results import from_json, to_json
 from tests.scoringrig import D, Scene, by_code
 
 

@@ -4,7 +4,7 @@ leading groups. Totals below are C alone (no peer or inspection scores), so C = 
 from __future__ import annotations
 
 from models.db import Database
-from services.clock import FixedClock
+from services.core.clock import FixedClock
 from tests.scoringrig import D, Scene, at, by_code
 
 

@@ -1,5 +1,5 @@
 """Scoring, part 1: the ratio and points of each assignment and the completion score C.
-Every expected number is computed by hand in the comment beside it (services/scoring.py has the formula)."""
+Every expected number is computed by hand in the comment beside it (services/scoring/formula.py has the formula)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import date
 
 from models.db import Database
 from models.reporting import TargetAdjustment
-from services.clock import FixedClock
-from services.scoring import display
+from services.core.clock import FixedClock
+from services.scoring.formula import display
 from tests.scoringrig import D, Scene, at, by_code
 
 

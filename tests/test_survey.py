@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from models.assessment import SurveyLink, SurveyResponse
 from models.tables import AuditLog, KeyValue
-from services import peer_scoring, survey
+from services.assessment import assess, survey
 from tests.factories import add_person, add_unit
 from tests.peer_seed import rows, set_status
 
@@ -122,7 +122,7 @@ async def test_bad_links_and_a_published_round_are_answered_politely(bot) -> Non
         assert "这个测评链接无效或已失效" in (await user.wait_reply()).text
     await user.send_text(f"/start s_{token}")
     question = await user.wait_reply()
-    await peer_scoring.open_round(2027, actor="cli", uow=bot.db.uow(), clock=bot.clock)
+    await assess.open_round(2027, actor="cli", uow=bot.db.uow(), clock=bot.clock)
     await set_status(bot, 2027, "published")
     await user.press_button(question, "满意")
     assert "青山村2027年度群众满意度测评已结束" in (await user.wait_reply()).text

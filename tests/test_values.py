@@ -8,8 +8,8 @@ from decimal import Decimal
 import cn2an
 import pytest
 
-from services.errors import DomainError
-from services.values import ParsedValue, ValueParseError, format_value, measure_magnitude, parse_value
+from services.core.errors import DomainError
+from services.plan.values import ParsedValue, ValueParseError, format_value, measure_magnitude, parse_value
 
 D = Decimal
 

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from models.tables import Assignment, Target
-from services import updates
+from services.core import updates
 from tests.botrig import running_bot
 from tests.factories import add_person, add_unit
 from tests.webhookrig import handled, sample, webhook_bot

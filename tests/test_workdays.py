@@ -13,7 +13,7 @@ from config.i18n import LANGUAGES
 from models.alerting import CalendarYear
 from models.enums import Role
 from models.tables import AuditLog, OutboxMessage, Person
-from services.calendar_load import (
+from services.calendar.schedule import (
     LoadResult,
     Problem,
     Schedule,
@@ -22,7 +22,7 @@ from services.calendar_load import (
     render_problems,
     render_result,
 )
-from services.workdays import WorkCalendar, load_calendar, warn_unknown_years
+from services.calendar.workdays import WorkCalendar, load_calendar, warn_unknown_years
 from tests.factories import add_person, add_unit
 
 D = date.fromisoformat

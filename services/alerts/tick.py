@@ -1,0 +1,277 @@
+"""The scheduler's one job: ``tick(now)`` derives every reminder and alert due from the database.
+
+Nothing is scheduled ahead: each tick looks at where every assignment stands and what was already
+said. A missed tick therefore catches up at the next one; a key (kind, assignment, level, period)
+is never sent twice to one person; a person's alerts of one tick become one message.
+
+Rules (see README "Reminders and alerts"):
+- deadline reminders to the unit's cadres at T-7, T-3, T-1 working days and on the day;
+- overdue: an escalating alert on the first overdue working day, and a reminder to the cadres on
+  every working day after;
+- missing report: a nudge when no report came for longer than the target's report interval;
+- pace: yellow to the cadres, red to the cadres and the linked leaders at once, one alert per
+  episode (it resolves when the pace recovers);
+- escalation of yellow, red and overdue alerts that nobody acknowledged within the configured
+  working days: the linked leaders (联系点) and the head of the target's leading group, then the
+  target office;
+- ordinary reminders wait for working hours on a working day; red alerts only for quiet hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.alerting import Alert, AlertDelivery
+from models.db import UnitOfWork
+from services.alerts import overdue, recipients
+from services.alerts import text as alert_text
+from services.calendar.workdays import WorkCalendar, read_calendar, warn_unknown_years
+from services.core import outbox
+from services.core.clock import FixedClock
+from services.progress.standings import Standing, standings
+
+ESCALATING = ("yellow", "red", "overdue")
+LAST_STAGE = 2
+
+
+@dataclass(frozen=True)
+class Rules:
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    ack_timeout_working_days: int = 1
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str
+    level: str
+    period: str
+    standing: Standing
+    stage: int = 0
+    urgent: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}|{self.standing.assignment_id}|{self.level}|{self.period}"
+
+
+@dataclass
+class Message:
+    """One delivery as --dry-run prints it."""
+
+    person: str
+    chat_id: int
+    kind: str
+    level: str
+    key: str
+    text: str
+
+
+@dataclass
+class TickResult:
+    alerts_created: int = 0
+    created_by_level: dict[str, int] = field(default_factory=dict)
+    escalated: int = 0
+    resolved: int = 0
+    messages: list[Message] = field(default_factory=list)
+    outbox_rows: int = 0
+
+    def created(self, level: str) -> None:
+        self.alerts_created += 1
+        self.created_by_level[level] = self.created_by_level.get(level, 0) + 1
+
+
+def in_quiet_hours(moment: time, rules: Rules) -> bool:
+    start, end = rules.quiet_start, rules.quiet_end
+    return (moment >= start or moment < end) if start > end else start <= moment < end
+
+
+def _deadline_stage(s: Standing, today: date, cal: WorkCalendar) -> str | None:
+    if today > s.deadline:
+        return None
+    if today == s.deadline:
+        return "T0"
+    left = cal.workdays_between(today, s.deadline)
+    for limit, name in ((1, "T-1"), (3, "T-3"), (7, "T-7")):
+        if left <= limit:
+            return name
+    return None
+
+
+def candidates(s: Standing, today: date, cal: WorkCalendar, tz: Any) -> list[Candidate]:
+    """The conditions one assignment is in today."""
+    if s.closed or s.pace.status.value == "done":
+        return []
+    out = []
+    stage = _deadline_stage(s, today, cal)
+    if stage is not None:
+        out.append(Candidate("deadline", "info", stage, s))
+    if today > s.deadline:
+        out.append(Candidate("overdue", "overdue", s.deadline.isoformat(), s))
+        if cal.workdays_between(s.deadline, today) >= 2:
+            out.append(Candidate("overdue_daily", "info", today.isoformat(), s))
+    elif s.pace.status.value in ("yellow", "red"):
+        red = s.pace.status.value == "red"
+        out.append(Candidate("pace", s.pace.status.value, today.isoformat(), s, stage=1 if red else 0, urgent=red))
+    last = s.last_report_at.astimezone(tz).date() if s.last_report_at else date(s.year, 1, 1)
+    if s.report_interval_days > 0 and (today - last).days > s.report_interval_days and last <= today:
+        windows = (today - last).days // s.report_interval_days
+        due = last + timedelta(days=windows * s.report_interval_days)
+        out.append(Candidate("missing_report", "info", due.isoformat(), s))
+    return out
+
+
+def allowed(c_urgent: bool, now: datetime, cal: WorkCalendar, rules: Rules) -> bool:
+    """Ordinary pushes: working days, outside quiet hours. Red: outside quiet hours, any day."""
+    if in_quiet_hours(now.timetz().replace(tzinfo=None), rules):
+        return False
+    return c_urgent or cal.is_workday(now.date())
+
+
+async def _episode(session: AsyncSession, c: Candidate) -> Alert | None:
+    """The alert already standing for this condition (pace: any period of the same episode)."""
+    if c.kind != "pace":
+        return (await session.exec(select(Alert).where(Alert.key == c.key))).first()
+    return (
+        await session.exec(
+            select(Alert).where(
+                Alert.kind == "pace", Alert.assignment_id == c.standing.assignment_id, Alert.level == c.level,
+                Alert.state != "resolved",
+            )
+        )
+    ).first()
+
+
+async def tick(
+    now: datetime, *, uow: UnitOfWork, rules: Rules | None = None, calendar: WorkCalendar | None = None,
+    dry_run: bool = False,
+) -> TickResult:
+    """Everything due at ``now``, in one transaction (rolled back with ``dry_run``)."""
+    rules = rules or Rules()
+    tz = now.tzinfo
+    assert tz is not None, "tick needs an aware time"
+    clock = FixedClock(now, tz)  # type: ignore[arg-type]
+    today = now.date()
+    result = TickResult()
+    async with uow:
+        s = uow.session
+        cal = calendar or await read_calendar(s)
+        current = await standings(s, as_of=today, tz=tz, unit_ids=None)  # type: ignore[arg-type]
+        found: dict[str, Candidate] = {}
+        for standing in current:
+            for c in candidates(standing, today, cal, tz):
+                found[c.key] = c
+        by_assignment = {st.assignment_id: st for st in current}
+        result.resolved = await _resolve(s, clock, found, by_assignment)
+        pending: list[tuple[Alert, Standing, int]] = []
+        for c in found.values():
+            if not allowed(c.urgent, now, cal, rules):
+                continue
+            alert = await _episode(s, c)
+            if alert is None:
+                alert = Alert(key=c.key, kind=c.kind, level=c.level, period=c.period,
+                              assignment_id=c.standing.assignment_id, created_at=now, stage=c.stage, stage_at=now,
+                              details=alert_text.details(c.standing))
+                s.add(alert)
+                await s.flush()
+                result.created(alert.level)
+            pending.append((alert, c.standing, alert.stage))
+        result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
+        pending += await overdue.due(s, now, cal, rules, allowed, result)
+        await _deliver(s, clock, pending, result)
+        if not cal.known(today.year):
+            await warn_unknown_years({today.year}, session=s, clock=clock)
+        if dry_run:
+            await uow.rollback()
+        else:
+            await uow.commit()
+    return result
+
+
+async def _resolve(session: AsyncSession, clock: FixedClock, found: dict[str, Candidate],
+                   by_assignment: dict[int, Standing]) -> int:
+    """Open alerts whose condition is over (pace recovered, target done) stop escalating."""
+    still = {(c.kind, c.standing.assignment_id, c.level) for c in found.values()}
+    rows = (
+        await session.exec(select(Alert).where(col(Alert.kind).in_(["pace", "overdue"]), Alert.state != "resolved"))
+    ).all()
+    n = 0
+    for alert in rows:
+        if (alert.kind, alert.assignment_id, alert.level) not in still:
+            alert.state = "resolved"
+            session.add(alert)
+            n += 1
+    return n
+
+
+async def _escalate(session: AsyncSession, now: datetime, cal: WorkCalendar, rules: Rules,
+                    pending: list[tuple[Alert, Standing, int]], by_assignment: dict[int, Standing]) -> int:
+    """Unacknowledged yellow/red/overdue alerts go one step up after the configured working days."""
+    rows = (
+        await session.exec(
+            select(Alert).where(col(Alert.level).in_(ESCALATING), Alert.state == "open", Alert.stage < LAST_STAGE)
+        )
+    ).all()
+    listed = {id(a) for a, _, _ in pending}
+    n = 0
+    for alert in rows:
+        standing = by_assignment.get(alert.assignment_id or 0)
+        if standing is None or not allowed(alert.level == "red", now, cal, rules):
+            continue
+        since = alert.stage_at.astimezone(now.tzinfo).date()
+        if cal.workdays_between(since, now.date()) < rules.ack_timeout_working_days:
+            continue
+        alert.stage += 1
+        alert.stage_at = now
+        session.add(alert)
+        n += 1
+        if id(alert) not in listed:
+            pending.append((alert, standing, alert.stage))
+    return n
+
+
+async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple[Alert, Standing, int]],
+                   result: TickResult) -> None:
+    """Tell everyone each alert's stage reaches and who was not told yet; one message per person."""
+    per_person: dict[int, list[tuple[Alert, Standing]]] = {}
+    above_unit: set[int] = set()  # people told as leaders or office: they get "ask the unit"
+    people = {}
+    records: dict[tuple[int, int], AlertDelivery] = {}
+    for alert, standing, _ in pending:
+        told = set(
+            (await session.exec(select(AlertDelivery.person_id).where(AlertDelivery.alert_id == alert.id))).all()
+        )
+        if isinstance(standing, overdue.Subject):
+            reached = await overdue.recipients(session, alert, standing)
+        else:
+            reached = await recipients.recipients(session, alert, standing, clock.now().date())
+        for person, stage in reached:
+            if person.id in told or person.id is None:
+                continue
+            people[person.id] = person
+            if stage >= 1:
+                above_unit.add(person.id)
+            per_person.setdefault(person.id, []).append((alert, standing))
+            record = AlertDelivery(alert_id=alert.id, person_id=person.id, stage=stage, created_at=clock.now())
+            session.add(record)
+            records[(alert.id or 0, person.id)] = record
+            told.add(person.id)
+    await session.flush()
+    for person_id, items in per_person.items():
+        person = people[person_id]
+        for chunk in alert_text.group(items, person, is_leader=person_id in above_unit):
+            row = await outbox.enqueue_to_person(session, clock, person, text=chunk.text, kind="alerts",
+                                                 parse_mode="HTML", reply_markup=chunk.markup)
+            if row is not None:
+                result.outbox_rows += 1
+                await session.flush()
+            for alert, _ in chunk.items:
+                if row is not None:
+                    records[(alert.id or 0, person_id)].outbox_id = row.id
+                result.messages.append(Message(person.code, person.telegram_user_id or 0, alert.kind, alert.level,
+                                               alert.key, alert_text.block(alert, chunk.standings[alert.id], person)))

@@ -1,0 +1,258 @@
+"""The public satisfaction survey (群众满意度): one deep link per unit and year, answered by anyone.
+
+Decisions (documented in the README section of the feature):
+- A link is ``https://t.me/<bot>?start=s_<token>``; the token is random (``secrets.token_urlsafe(24)``,
+  32 characters), stored in SurveyLink; the unit code never appears in it. One link per unit and year,
+  made once and kept (printing a QR code again gives the same link).
+- Answers are accepted while the link exists, its unit is active, and the year's round is absent or still
+  open. Once the round is published (公示) the survey is over: published results must not move under the
+  public's eyes.
+- The respondent is kept only as HMAC-SHA256(county secret, "<year>:<unit id>:<Telegram user id>"): enough
+  to refuse a second answer for the same unit and year, not enough to recognise anyone, nor to link one
+  person's answers across units. The secret is generated once per county database (kv ``survey_secret``).
+- After an answer, the next text message within ``COMMENT_WINDOW`` is its comment (or the Skip button);
+  dialogue state ``survey`` with its data in ``survey.draft``, written with the update id.
+- Nothing about respondents is ever shown: the replies name the unit and year only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.assessment import AssessmentRound, SurveyLink, SurveyResponse
+from models.db import UnitOfWork
+from models.reporting import ConversationState
+from models.tables import KeyValue, Unit
+from services.core import audit, conversations, updates
+from services.core.clock import Clock
+from services.core.errors import DomainError
+from services.progress.report_draft import ConvRef
+
+PAYLOAD_PREFIX = "s_"
+CONVERSATION = "survey"
+DRAFT = "survey.draft"
+SECRET_KEY = "survey_secret"
+ANSWERS = ("satisfied", "basic", "unsatisfied")
+SHORT = {"s": "satisfied", "b": "basic", "u": "unsatisfied"}  # in callback data
+MAX_COMMENT = 500
+COMMENT_WINDOW = timedelta(minutes=30)
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    token: str
+    year: int
+    unit_code: str
+    unit_name: str
+    unit_class: str
+
+    def url(self, bot_username: str) -> str:
+        return link(bot_username, self.token)
+
+
+@dataclass(frozen=True)
+class SurveyView:
+    """What someone opening a link (or answering) is shown."""
+    token: str
+    year: int
+    unit_name: str
+    answered_on: date | None = None  # they answered before, on this day
+    answer: str | None = None  # the answer just recorded
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)  # 24 random bytes -> 32 url-safe characters; "s_" + 32 <= 64
+
+
+def link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username}?start={PAYLOAD_PREFIX}{token}"
+
+
+# ---------------------------------------------------------------------------------- links (office)
+async def _unit(s: AsyncSession, code: str) -> Unit:
+    unit = (await s.exec(select(Unit).where(func.lower(Unit.code) == code.strip().lower()))).first()
+    if unit is None or not unit.active:
+        raise DomainError("survey.unknown_unit", code=code.strip()[:32])
+    return unit
+
+
+async def _ensure(s: AsyncSession, clock: Clock, year: int, unit: Unit, actor: str) -> SurveyLink:
+    found = (await s.exec(select(SurveyLink).where(SurveyLink.year == year, SurveyLink.unit_id == unit.id))).first()
+    if found is not None:
+        return found
+    row = SurveyLink(token=new_token(), year=year, unit_id=unit.id or 0, created_at=clock.now())
+    s.add(row)
+    await s.flush()
+    audit.record(s, clock, actor=actor, action="survey.link", entity="survey_link", key=f"{year}:{unit.code}")
+    return row
+
+
+def _info(row: SurveyLink, unit: Unit) -> LinkInfo:
+    return LinkInfo(row.token, row.year, unit.code, unit.name, unit.unit_class)
+
+
+async def ensure_link(year: int, unit_code: str, *, uow: UnitOfWork, clock: Clock, actor: str = "cli") -> LinkInfo:
+    """The unit's link for ``year``, made on first use; DomainError for an unknown or inactive unit."""
+    if not 2000 <= year <= 2099:
+        raise DomainError("peer.bad_year", year=year)
+    async with uow:
+        unit = await _unit(uow.session, unit_code)
+        row = await _ensure(uow.session, clock, year, unit, actor)
+        await uow.commit()
+        return _info(row, unit)
+
+
+async def all_links(year: int, *, uow: UnitOfWork, clock: Clock, actor: str = "cli") -> list[LinkInfo]:
+    """Every active unit's link for ``year`` (made where missing), by unit code."""
+    if not 2000 <= year <= 2099:
+        raise DomainError("peer.bad_year", year=year)
+    async with uow:
+        s = uow.session
+        units = (await s.exec(select(Unit).where(Unit.active == True).order_by(col(Unit.code)))).all()  # noqa: E712
+        out = [_info(await _ensure(s, clock, year, u, actor), u) for u in units]
+        await uow.commit()
+        return out
+
+
+# ---------------------------------------------------------------------------------- answering (anyone)
+async def _secret(s: AsyncSession, clock: Clock) -> bytes:
+    """The county's survey secret, generated on first use (a racing writer's value wins for both)."""
+    row = await s.get(KeyValue, SECRET_KEY)
+    if row is None:
+        try:
+            async with s.begin_nested():
+                s.add(KeyValue(key=SECRET_KEY, value=secrets.token_hex(32), updated_at=clock.now()))
+        except IntegrityError:
+            pass
+        row = await s.get(KeyValue, SECRET_KEY)
+        assert row is not None
+    return bytes.fromhex(row.value)
+
+
+def respondent_key(secret: bytes, year: int, unit_id: int, telegram_user_id: int) -> str:
+    return hmac.new(secret, f"{year}:{unit_id}:{telegram_user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+async def _live(s: AsyncSession, token: str) -> tuple[SurveyLink, Unit]:
+    """The link of ``token`` if it may be answered now; DomainError otherwise."""
+    if not TOKEN_RE.match(token or ""):
+        raise DomainError("survey.unknown")
+    row = (await s.exec(select(SurveyLink).where(SurveyLink.token == token))).first()
+    unit = await s.get(Unit, row.unit_id) if row else None
+    if row is None or unit is None or not unit.active:
+        raise DomainError("survey.unknown")
+    rnd = (await s.exec(select(AssessmentRound).where(AssessmentRound.year == row.year))).first()
+    if rnd is not None and rnd.status != "open":
+        raise DomainError("survey.closed", unit=unit.name, year=row.year)
+    return row, unit
+
+
+async def _previous(s: AsyncSession, row: SurveyLink, respondent: str) -> SurveyResponse | None:
+    return (await s.exec(select(SurveyResponse).where(
+        SurveyResponse.year == row.year, SurveyResponse.unit_id == row.unit_id,
+        SurveyResponse.respondent == respondent))).first()
+
+
+async def open_link(token: str, *, telegram_user_id: int, uow: UnitOfWork, clock: Clock) -> SurveyView:
+    """``/start s_<token>``: the unit and year to answer for, or the day this account answered already."""
+    async with uow:
+        s = uow.session
+        row, unit = await _live(s, token)
+        respondent = respondent_key(await _secret(s, clock), row.year, row.unit_id, telegram_user_id)
+        before = await _previous(s, row, respondent)
+        await uow.commit()  # the secret, if it was made just now
+        answered = before.answered_at.astimezone(clock.tz).date() if before else None
+        return SurveyView(token, row.year, unit.name, answered_on=answered)
+
+
+async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
+    return await conversations.get(s, DRAFT, conv.key)
+
+
+async def _end(s: AsyncSession, clock: Clock, conv: ConvRef) -> None:
+    await conversations.put(s, clock, DRAFT, conv.key, None)
+    await conversations.put(s, clock, CONVERSATION, conv.key, None)
+
+
+async def answer(token: str, choice: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                 clock: Clock) -> SurveyView:
+    """Record one answer of the account behind ``conv`` and wait for an optional comment. A second answer
+    for the same unit and year: DomainError ``survey.already`` (with the day of the first)."""
+    answer_value = SHORT.get(choice, choice)
+    if answer_value not in ANSWERS:
+        raise DomainError("survey.unknown")
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        row, unit = await _live(s, token)
+        respondent = respondent_key(await _secret(s, clock), row.year, row.unit_id, conv.user_id)
+        before = await _previous(s, row, respondent)
+        if before is not None:
+            raise DomainError("survey.already", unit=unit.name, year=row.year,
+                              date=before.answered_at.astimezone(clock.tz).date().isoformat())
+        response = SurveyResponse(year=row.year, unit_id=row.unit_id, respondent=respondent, answer=answer_value,
+                                  answered_at=clock.now(), update_id=update_id)
+        try:
+            async with s.begin_nested():
+                s.add(response)
+        except IntegrityError:  # the same account answered at the same moment from another device
+            raise DomainError("survey.already", unit=unit.name, year=row.year,
+                              date=clock.now().date().isoformat()) from None
+        # Audited like every input to a score, without who answered (the response id, not the account).
+        audit.record(s, clock, actor="public", action="survey.answer", entity="survey_response",
+                     key=f"{row.year}:{unit.code}", after={"response": response.id, "answer": answer_value})
+        draft = {"response": response.id, "at": clock.now().isoformat(), "unit": unit.name, "year": row.year}
+        await conversations.put(s, clock, DRAFT, conv.key, draft)
+        await conversations.put(s, clock, CONVERSATION, conv.key, "comment")
+        await uow.commit()
+        return SurveyView(token, row.year, unit.name, answer=answer_value)
+
+
+async def comment(text: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                  clock: Clock) -> tuple[str, str]:
+    """The comment after an answer (None: skipped). Returns (outcome, unit name): outcome ``saved``,
+    ``skipped`` or ``late`` (the window passed: nothing saved). DomainError ``survey.no_comment`` when no
+    answer waits for one; ``survey.comment_long`` keeps waiting."""
+    clean = " ".join((text or "").split())
+    if len(clean) > MAX_COMMENT:
+        raise DomainError("survey.comment_long", max=MAX_COMMENT, length=len(clean))
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        draft = await _load(s, conv)
+        await _end(s, clock, conv)
+        if draft is None:
+            await uow.commit()
+            raise DomainError("survey.no_comment")
+        outcome = "skipped"
+        if text is not None and clean:
+            response = await s.get(SurveyResponse, draft["response"])
+            if clock.now() - datetime.fromisoformat(draft["at"]) > COMMENT_WINDOW or response is None:
+                outcome = "late"
+            elif not response.comment:
+                response.comment = clean
+                s.add(response)
+                outcome = "saved"
+        await uow.commit()
+        return outcome, draft["unit"]
+
+
+async def awaiting_comment(conv_key: str, *, uow: UnitOfWork) -> bool:
+    """Whether this chat and user have just answered and may send a comment (the gate lets it through)."""
+    async with uow:
+        row = (await uow.session.exec(select(ConversationState.id).where(
+            ConversationState.name == CONVERSATION, ConversationState.conv_key == conv_key))).first()
+        return row is not None
+

@@ -1,0 +1,73 @@
+"""Conversation states kept in our tables (JSON), written in the transaction of the step's effect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.db import UnitOfWork
+from models.reporting import ConversationState
+from services.core.clock import Clock
+
+
+def key_text(key: tuple[int | str, ...]) -> str:
+    return json.dumps(list(key), separators=(",", ":"))
+
+
+def key_tuple(text: str) -> tuple[int | str, ...]:
+    return tuple(json.loads(text))
+
+
+async def put(session: AsyncSession, clock: Clock, name: str, key: str, state: Any) -> None:
+    """Set (or, with None, end) one conversation's state in the caller's transaction."""
+    row = (
+        await session.exec(
+            select(ConversationState).where(ConversationState.name == name, ConversationState.conv_key == key)
+        )
+    ).first()
+    if state is None:
+        if row is not None:
+            await session.exec(delete(ConversationState).where(ConversationState.id == row.id))  # type: ignore[arg-type]
+        return
+    if row is None:
+        session.add(ConversationState(name=name, conv_key=key, state=state, updated_at=clock.now()))
+    elif row.state != state:
+        row.state = state
+        row.updated_at = clock.now()
+        session.add(row)
+
+
+async def get(session: AsyncSession, name: str, key: str) -> dict[str, Any] | None:
+    """One conversation's state (a copy to change and ``put`` back) when it is a mapping, else None."""
+    row = (
+        await session.exec(
+            select(ConversationState).where(ConversationState.name == name, ConversationState.conv_key == key)
+        )
+    ).first()
+    return dict(row.state) if row is not None and isinstance(row.state, dict) else None
+
+
+async def move(
+    session: AsyncSession, clock: Clock, *, conversation: str, draft_name: str, key: str, draft: dict[str, Any],
+    step: str, ended: bool,
+) -> None:
+    """A dialogue goes to ``step``: its draft records the step, PTB's conversation state follows it (or
+    ends, so that the next message starts afresh)."""
+    draft["step"] = step
+    await put(session, clock, draft_name, key, dict(draft))
+    await put(session, clock, conversation, key, None if ended else step)
+
+
+async def save(name: str, key: str, state: Any, *, uow: UnitOfWork, clock: Clock) -> None:
+    async with uow:
+        await put(uow.session, clock, name, key, state)
+        await uow.commit()
+
+
+async def load(name: str, *, uow: UnitOfWork) -> dict[str, Any]:
+    async with uow:
+        rows = (await uow.session.exec(select(ConversationState).where(ConversationState.name == name))).all()
+        return {row.conv_key: row.state for row in rows}

@@ -1,0 +1,218 @@
+"""People and their roles: who is talking to the bot, what they may do, language, deactivation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config.i18n import LANGUAGES
+from models.db import UnitOfWork
+from models.enums import Role
+from models.tables import Person, RoleMembership, Unit
+from services.core import audit, updates
+from services.core.clock import Clock
+from services.core.errors import DomainError, NotFound
+
+ROLE_ORDER = [Role.ADMIN, Role.LEADER, Role.INSPECTOR, Role.CADRE, Role.ASSESSOR]
+
+
+@dataclass(frozen=True)
+class Membership:
+    role: Role
+    unit_code: str | None
+    unit_name: str | None
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A registered person as the bot sees them for one update."""
+
+    person_id: int
+    code: str
+    name: str
+    language: str | None
+    active: bool
+    unit_code: str | None
+    unit_name: str | None
+    memberships: tuple[Membership, ...] = field(default_factory=tuple)
+
+    @property
+    def roles(self) -> list[Role]:
+        present = {m.role for m in self.memberships}
+        return [r for r in ROLE_ORDER if r in present]
+
+    def has(self, role: Role) -> bool:
+        return any(m.role == role for m in self.memberships)
+
+
+async def _viewer(session: AsyncSession, person: Person) -> Viewer:
+    rows = (
+        await session.exec(
+            select(RoleMembership, Unit)
+            .join(Unit, col(RoleMembership.unit_id) == col(Unit.id), isouter=True)
+            .where(RoleMembership.person_id == person.id)
+            .order_by(col(RoleMembership.id))
+        )
+    ).all()
+    memberships = tuple(
+        Membership(Role(m.role), u.code if u else None, u.name if u else None, m.scope) for m, u in rows
+    )
+    unit = await session.get(Unit, person.unit_id) if person.unit_id else None
+    assert person.id is not None
+    return Viewer(
+        person_id=person.id,
+        code=person.code,
+        name=person.name,
+        language=person.language,
+        active=person.active,
+        unit_code=unit.code if unit else None,
+        unit_name=unit.name if unit else None,
+        memberships=memberships,
+    )
+
+
+async def cadre_unit_ids(session: AsyncSession, person: Person) -> list[int]:
+    """The units a person reports for (their cadre memberships)."""
+    rows = await session.exec(
+        select(RoleMembership.unit_id).where(
+            RoleMembership.person_id == person.id, RoleMembership.role == Role.CADRE.value
+        )
+    )
+    return [u for u in rows.all() if u is not None]
+
+
+async def active_person(session: AsyncSession, telegram_user_id: int) -> Person:
+    """The registered, active person behind a Telegram account; DomainError otherwise."""
+    person = (await session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id))).first()
+    if person is None:
+        raise DomainError("error.not_registered")
+    if not person.active:
+        raise DomainError("person.deactivated")
+    return person
+
+
+async def viewer_in(session: AsyncSession, telegram_user_id: int) -> Viewer | None:
+    person = (await session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id))).first()
+    return await _viewer(session, person) if person else None
+
+
+async def viewer_for(telegram_user_id: int, *, uow: UnitOfWork) -> Viewer | None:
+    """The registered person behind a Telegram account, or None (deactivated people included)."""
+    async with uow:
+        return await viewer_in(uow.session, telegram_user_id)
+
+
+async def ensure_admin(
+    telegram_user_id: int, display_name: str, *, uow: UnitOfWork, clock: Clock
+) -> Viewer:
+    """A Telegram id listed in DUBAN_ADMIN_IDS becomes an admin person on first contact."""
+    async with uow:
+        session = uow.session
+        person = (
+            await session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id))
+        ).first()
+        if person is None:
+            person = Person(
+                code=f"TG{telegram_user_id}",
+                name=display_name[:64] or str(telegram_user_id),
+                telegram_user_id=telegram_user_id,
+                joined_at=clock.now(),
+                created_at=clock.now(),
+            )
+            session.add(person)
+            await session.flush()
+            audit.record(session, clock, actor="config:DUBAN_ADMIN_IDS", action="person.create",
+                         entity="person", key=person.code, after={"name": person.name, "role": "admin"})
+        has_admin = (
+            await session.exec(
+                select(RoleMembership).where(
+                    RoleMembership.person_id == person.id, RoleMembership.role == Role.ADMIN
+                )
+            )
+        ).first()
+        if has_admin is None:
+            assert person.id is not None
+            session.add(RoleMembership(person_id=person.id, role=Role.ADMIN, created_at=clock.now()))
+            audit.record(session, clock, actor="config:DUBAN_ADMIN_IDS", action="membership.add",
+                         entity="person", key=person.code, after={"role": "admin"})
+        await session.flush()
+        viewer = await _viewer(session, person)
+        await uow.commit()
+        return viewer
+
+
+async def set_language(
+    telegram_user_id: int, language: str, *, update_id: int | None, uow: UnitOfWork, clock: Clock
+) -> None:
+    if language not in LANGUAGES:
+        raise DomainError("lang.unknown", choices=" | ".join(LANGUAGES))
+    async with uow:
+        session = uow.session
+        await updates.claim(session, update_id, clock)
+        person = (await session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id))).first()
+        if person is None:
+            raise NotFound("error.not_registered")
+        if person.language != language:
+            audit.record(session, clock, actor=f"person:{person.code}", action="person.language",
+                         entity="person", key=person.code, before={"language": person.language},
+                         after={"language": language})
+            person.language = language
+            session.add(person)
+        await uow.commit()
+
+
+async def _person_by_code(session: AsyncSession, code: str) -> Person:
+    person = (await session.exec(select(Person).where(Person.code == code))).first()
+    if person is None:
+        raise NotFound("person.unknown", code=code)
+    return person
+
+
+async def deactivate(code: str, *, actor: str, uow: UnitOfWork, clock: Clock) -> bool:
+    """End a person's access at once; their history stays. False if already inactive."""
+    from services.people.invite import revoke_unused_for_person
+
+    async with uow:
+        person = await _person_by_code(uow.session, code)
+        if not person.active:
+            return False
+        person.active = False
+        uow.session.add(person)
+        revoked = await revoke_unused_for_person(uow.session, person, clock)
+        audit.record(uow.session, clock, actor=actor, action="person.deactivate", entity="person",
+                     key=code, before={"active": True}, after={"active": False, "invitations_revoked": revoked})
+        await uow.commit()
+        return True
+
+
+async def move(code: str, unit_code: str, *, actor: str, uow: UnitOfWork, clock: Clock) -> bool:
+    """Move a person to another unit; their unit-bound roles (cadre, assessor) move with them."""
+    async with uow:
+        session = uow.session
+        person = await _person_by_code(session, code)
+        unit = (await session.exec(select(Unit).where(Unit.code == unit_code))).first()
+        if unit is None:
+            raise NotFound("unit.unknown", code=unit_code)
+        if person.unit_id == unit.id:
+            return False
+        old_unit = await session.get(Unit, person.unit_id) if person.unit_id else None
+        memberships = (
+            await session.exec(select(RoleMembership).where(RoleMembership.person_id == person.id))
+        ).all()
+        for m in memberships:
+            if m.unit_id == person.unit_id and m.unit_id is not None:
+                duplicate = any(o.role == m.role and o.unit_id == unit.id for o in memberships)
+                if duplicate:
+                    await session.exec(delete(RoleMembership).where(col(RoleMembership.id) == m.id))
+                else:
+                    m.unit_id = unit.id
+                    session.add(m)
+        person.unit_id = unit.id
+        session.add(person)
+        audit.record(session, clock, actor=actor, action="person.move", entity="person", key=code,
+                     before={"unit": old_unit.code if old_unit else None}, after={"unit": unit.code})
+        await uow.commit()
+        return True

@@ -1,0 +1,386 @@
+"""目标调整: a cadre asks to change the planned value or deadline of their unit's assignment; the office
+decides. The dialogue's data sits beside its PTB state in ``conversation_states`` (``adjust.draft``), both
+written with the update id in one transaction. old/new values are text as ``progress.plan_as_of`` reads
+them: canonical decimals, ISO dates, "" for "the target's deadline"."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config.i18n import t, th
+from models.db import UnitOfWork
+from models.enums import Role
+from models.reporting import TargetAdjustment
+from models.tables import Assignment, Person, RoleMembership, Target, Unit
+from models.types import decimal_text
+from services.core import audit, conversations, outbox, updates
+from services.core.clock import Clock
+from services.core.errors import DomainError, StepMismatch
+from services.people.viewer import active_person, cadre_unit_ids
+from services.plan.values import ValueParseError, format_value, parse_value
+from services.progress.report_draft import ConvRef
+
+CONVERSATION = "adjust"
+DRAFT = "adjust.draft"  # the dialogue's data, beside its state
+FIELDS = ("planned_value", "deadline")
+MIN_REASON = 4
+MAX_REASON = 1000
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+class Step(StrEnum):
+    CHOOSE_FIELD = "choose_field"
+    AWAIT_VALUE = "await_value"
+    AWAIT_REASON = "await_reason"
+    CONFIRM = "confirm"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the cadre is shown of the dialogue at any step."""
+    serial: int
+    step: Step
+    target_code: str
+    title: str
+    unit_name: str
+    measure: str
+    planned: Decimal
+    deadline: date  # in force: the assignment's own, else the target's
+    field: str | None = None
+    new_value: str | None = None
+    reason: str | None = None
+    adjustment_id: int | None = None
+    was: str | None = None  # at confirmation: the value the request replaces
+
+
+@dataclass(frozen=True)
+class Request:
+    """An adjustment as the office and the requester read it."""
+    id: int
+    status: str
+    target_code: str
+    title: str
+    unit_name: str
+    measure: str
+    field: str
+    old: str
+    new: str
+    reason: str
+    requester: str
+    target_deadline: date
+    decided_by: str | None = None
+    decided_at: datetime | None = None  # in the county's time zone
+    effective_from: date | None = None
+    already: bool = False  # decided before this press: nothing changed now
+
+
+def shown(field: str, value: str, measure: str, lang: str, fallback_deadline: date) -> str:
+    """A stored old/new value for display: a planned value in the measure, a deadline as a date."""
+    if field == "planned_value":
+        return format_value(Decimal(value), measure, lang)
+    return value or fallback_deadline.isoformat()
+
+
+def parse_date(text: str) -> date:
+    """``2027-12-31``, ``2027/12/31``, ``2027.12.31``, ``2027年12月31日`` (full-width digits too)."""
+    typed = (text or "").strip()
+    m = _DATE.match(unicodedata.normalize("NFKC", typed))
+    if m:
+        with contextlib.suppress(ValueError):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+    raise DomainError("adjust.bad_date", text=typed[:40])
+
+
+# ---------------------------------------------------------------------------------- helpers
+async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
+    return await conversations.get(s, DRAFT, conv.key)
+
+
+async def _move(s: AsyncSession, clock: Clock, conv: ConvRef, draft: dict[str, Any], step: Step) -> None:
+    await conversations.move(s, clock, conversation=CONVERSATION, draft_name=DRAFT, key=conv.key, draft=draft,
+                             step=step.value, ended=step == Step.DONE)
+
+
+async def _rows(s: AsyncSession, assignment_id: int) -> tuple[Assignment, Target, Unit]:
+    a = await s.get(Assignment, assignment_id)
+    target = await s.get(Target, a.target_id) if a else None
+    unit = await s.get(Unit, a.unit_id) if a else None
+    if a is None or target is None or unit is None:
+        raise DomainError("adjust.no_draft")
+    return a, target, unit
+
+
+async def _snapshot(s: AsyncSession, draft: dict[str, Any]) -> Snapshot:
+    a, target, unit = await _rows(s, draft["assignment_id"])
+    return Snapshot(serial=draft["serial"], step=Step(draft["step"]), target_code=target.code, title=target.title,
+                    unit_name=unit.name, measure=target.measure, planned=a.planned_value,
+                    deadline=a.deadline or target.deadline, field=draft.get("field"),
+                    new_value=draft.get("new_value"), reason=draft.get("reason"),
+                    adjustment_id=draft.get("adjustment_id"), was=draft.get("was"))
+
+
+async def _no_pending(s: AsyncSession, assignment_id: int, field: str, tz: Any) -> None:
+    """One open request per assignment and field: a second would be decided against a stale value."""
+    pending = (await s.exec(select(TargetAdjustment).where(
+        TargetAdjustment.assignment_id == assignment_id, TargetAdjustment.field_name == field,
+        TargetAdjustment.status == "pending"))).first()
+    if pending is not None:
+        who = await s.get(Person, pending.requested_by_person_id)
+        raise DomainError("adjust.pending_exists", number=pending.id, name=who.name if who else "?",
+                          when=pending.requested_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+
+
+def _old_value(a: Assignment, field: str) -> str:
+    if field == "planned_value":
+        return decimal_text(a.planned_value)
+    return a.deadline.isoformat() if a.deadline else ""
+
+
+def _new_value(text: str, snap: Snapshot, today: date) -> str:
+    """The typed value as stored text; DomainError (the step stays) when it is not a change we take."""
+    if snap.field == "planned_value":
+        try:
+            parsed = parse_value(text, snap.measure)
+        except ValueParseError as exc:
+            raise DomainError(exc.key, **exc.params) from None
+        if parsed.value == snap.planned:
+            raise DomainError("adjust.same_value", value=parsed.text)
+        return decimal_text(parsed.value)
+    day = parse_date(text)
+    if day == snap.deadline:
+        raise DomainError("adjust.same_value", value=day.isoformat())
+    if day < today:
+        raise DomainError("adjust.date_past", date=day.isoformat(), today=today.isoformat())
+    return day.isoformat()
+
+
+# ---------------------------------------------------------------------------------- dialogue
+async def begin(code: str | None, unit_code: str | None, *, conv: ConvRef, update_id: int | None,
+                uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """/adjust <code> [unit]: one of the cadre's open assignments; the choice of what to change."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        person = await active_person(s, conv.user_id)
+        units = await cadre_unit_ids(s, person)
+        if not units:
+            raise DomainError("adjust.no_units")
+        if not code:
+            raise DomainError("adjust.usage")
+        query = (select(Assignment, Target, Unit)
+                 .join(Target, col(Target.id) == col(Assignment.target_id))
+                 .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+                 .where(col(Assignment.unit_id).in_(units), func.lower(Target.code) == code.strip().lower()))
+        if unit_code:
+            query = query.where(func.lower(Unit.code) == unit_code.strip().lower())
+        rows = (await s.exec(query.order_by(col(Unit.code)))).all()
+        if not rows:
+            raise DomainError("adjust.not_your_target")
+        if len(rows) > 1:
+            raise DomainError("adjust.which_unit", code=rows[0][1].code, units=", ".join(u.code for _, _, u in rows))
+        a, target, _ = rows[0]
+        if target.closed:
+            raise DomainError("adjust.target_closed", code=target.code)
+        draft: dict[str, Any] = {"serial": update_id or int(clock.now().timestamp()), "assignment_id": a.id}
+        await _move(s, clock, conv, draft, Step.CHOOSE_FIELD)
+        snap = await _snapshot(s, draft)
+        await uow.commit()
+        return snap
+
+
+_NEXT = {Step.CHOOSE_FIELD: Step.AWAIT_VALUE, Step.AWAIT_VALUE: Step.AWAIT_REASON, Step.AWAIT_REASON: Step.CONFIRM}
+
+
+async def advance(at: Step, text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                  clock: Clock) -> Snapshot:
+    """One input of the dialogue at step ``at``: the field to change (refused while a request on it waits
+    for a decision), the new value, or the reason. A refusal keeps the step."""
+    clean = " ".join((text or "").split())
+    if at == Step.CHOOSE_FIELD and clean not in FIELDS:
+        raise DomainError("adjust.unexpected")
+    if at == Step.AWAIT_REASON and len(clean) < MIN_REASON:
+        raise DomainError("adjust.reason_short", min=MIN_REASON)
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        await active_person(s, conv.user_id)
+        draft = await _load(s, conv)
+        if draft is None or draft["step"] == Step.DONE:
+            raise DomainError("adjust.no_draft")
+        if draft["step"] != at:
+            raise StepMismatch(await _snapshot(s, draft))
+        if at == Step.CHOOSE_FIELD:
+            await _no_pending(s, draft["assignment_id"], clean, clock.tz)
+            draft.update(field=clean, new_value=None, reason=None)
+        elif at == Step.AWAIT_VALUE:
+            draft["new_value"] = _new_value(text, await _snapshot(s, draft), clock.now().date())
+        else:
+            draft["reason"] = clean[:MAX_REASON]
+        await _move(s, clock, conv, draft, _NEXT[at])
+        snap = await _snapshot(s, draft)
+        await uow.commit()
+        return snap
+
+
+async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """Write the pending request and tell the office, in the transaction of the press. A second press
+    writes nothing and answers like the first."""
+    async with uow:
+        s = uow.session
+        person = await active_person(s, conv.user_id)
+        draft = await _load(s, conv)
+        if draft is None or draft["serial"] != serial:
+            raise DomainError("adjust.no_draft")
+        if draft["step"] == Step.DONE:
+            return await _snapshot(s, draft)
+        if draft["step"] != Step.CONFIRM:
+            raise StepMismatch(await _snapshot(s, draft))
+        await updates.claim(s, update_id, clock)
+        a, target, unit = await _rows(s, draft["assignment_id"])
+        if a.unit_id not in await cadre_unit_ids(s, person):
+            raise DomainError("adjust.not_your_target")
+        if target.closed:
+            raise DomainError("adjust.target_closed", code=target.code)
+        field = draft["field"]
+        assert a.id is not None and person.id is not None
+        await _no_pending(s, a.id, field, clock.tz)
+        # checked again: the plan may have moved, or the day passed, since the value was typed
+        new = _new_value(draft["new_value"], await _snapshot(s, draft), clock.now().date())
+        adj = TargetAdjustment(assignment_id=a.id, requested_by_person_id=person.id, field_name=field,
+                               old_value=_old_value(a, field), new_value=new, reason=draft["reason"],
+                               status="pending", requested_at=clock.now())
+        s.add(adj)
+        await s.flush()
+        assert adj.id is not None
+        audit.record(s, clock, actor=f"person:{person.code}", action="adjustment.request", entity="assignment",
+                     key=f"{target.code}/{unit.code}", before={field: adj.old_value},
+                     after={field: new, "adjustment": adj.id, "status": "pending", "reason": adj.reason})
+        await _tell_admins(s, clock, await _request(s, adj, clock))
+        draft.update(adjustment_id=adj.id, was=_old_value(a, field) or target.deadline.isoformat())
+        await _move(s, clock, conv, draft, Step.DONE)
+        snap = await _snapshot(s, draft)
+        await uow.commit()
+        return snap
+
+
+async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
+    """Drop the dialogue, writing nothing else; False if none was in progress."""
+    async with uow:
+        s = uow.session
+        await updates.claim(s, update_id, clock)
+        draft = await _load(s, conv)
+        await conversations.put(s, clock, DRAFT, conv.key, None)
+        await conversations.put(s, clock, CONVERSATION, conv.key, None)
+        await uow.commit()
+        return draft is not None and draft["step"] != Step.DONE
+
+
+async def resume(*, conv: ConvRef, uow: UnitOfWork) -> Snapshot | None:
+    """The dialogue in progress, to re-prompt its step (after a stray message)."""
+    async with uow:
+        s = uow.session
+        await active_person(s, conv.user_id)
+        draft = await _load(s, conv)
+        if draft is None or draft["step"] == Step.DONE:
+            return None
+        return await _snapshot(s, draft)
+
+
+# ---------------------------------------------------------------------------------- the office
+async def _request(s: AsyncSession, adj: TargetAdjustment, clock: Clock) -> Request:
+    _, target, unit = await _rows(s, adj.assignment_id)
+    requester = await s.get(Person, adj.requested_by_person_id)
+    decider = await s.get(Person, adj.decided_by_person_id) if adj.decided_by_person_id else None
+    assert adj.id is not None
+    return Request(id=adj.id, status=adj.status, target_code=target.code, title=target.title, unit_name=unit.name,
+                   measure=target.measure, field=adj.field_name, old=adj.old_value, new=adj.new_value,
+                   reason=adj.reason, requester=requester.name if requester else "?", target_deadline=target.deadline,
+                   decided_by=decider.name if decider else None, effective_from=adj.effective_from,
+                   decided_at=adj.decided_at.astimezone(clock.tz) if adj.decided_at else None)
+
+
+def _change(r: Request, lang: str) -> dict[str, object]:
+    return {"number": r.id, "title": r.title, "code": r.target_code, "field": t(f"adjust.field.{r.field}", lang),
+            "old": shown(r.field, r.old, r.measure, lang, r.target_deadline),
+            "new": shown(r.field, r.new, r.measure, lang, r.target_deadline)}
+
+
+def request_text(r: Request, lang: str | None) -> str:
+    """The request as the office reads it (HTML)."""
+    return th("adjust.request", lang, name=r.requester, unit=r.unit_name, reason=r.reason, **_change(r, lang or ""))
+
+
+async def _tell_admins(s: AsyncSession, clock: Clock, r: Request) -> None:
+    admins = (await s.exec(select(Person).join(RoleMembership, col(RoleMembership.person_id) == col(Person.id)).where(
+        RoleMembership.role == Role.ADMIN.value, Person.active == True, col(Person.joined_at).is_not(None),  # noqa: E712
+    ).order_by(col(Person.id)).distinct())).all()
+    for admin in admins:
+        lang = admin.language or ""
+        buttons = [[{"text": t("adjust.btn_approve", lang), "callback_data": f"adj:ok:{r.id}"},
+                    {"text": t("adjust.btn_reject", lang), "callback_data": f"adj:no:{r.id}"}]]
+        await outbox.enqueue_to_person(s, clock, admin, text=request_text(r, lang), kind="adjust.request",
+                                       dedup_key=f"adj:{r.id}", reply_markup={"inline_keyboard": buttons},
+                                       parse_mode="HTML")
+
+
+async def decide(adjustment_id: int, approve: bool, *, user_id: int, update_id: int | None, uow: UnitOfWork,
+                 clock: Clock) -> Request:
+    """An admin's Approve / Reject: approval applies the new value from today, audited; the requester is told
+    through the outbox. A request decided already (a second press, another admin) changes nothing."""
+    async with uow:
+        s = uow.session
+        person = await active_person(s, user_id)
+        if (await s.exec(select(RoleMembership.id).where(
+                RoleMembership.person_id == person.id, RoleMembership.role == Role.ADMIN.value))).first() is None:
+            raise DomainError("adjust.not_admin")
+        # Locked (PostgreSQL; SQLite's write transactions are serial): two admins cannot both decide.
+        adj = (await s.exec(select(TargetAdjustment).where(TargetAdjustment.id == adjustment_id)
+                            .with_for_update())).first()
+        if adj is None:
+            raise DomainError("adjust.unknown_request")
+        if adj.status != "pending":
+            return replace(await _request(s, adj, clock), already=True)
+        await updates.claim(s, update_id, clock)
+        a, target, unit = await _rows(s, adj.assignment_id)
+        field, today, old = adj.field_name, clock.now().date(), _old_value(a, adj.field_name)
+        adj.status = "approved" if approve else "rejected"
+        adj.decided_by_person_id, adj.decided_at = person.id, clock.now()
+        key, actor = f"{target.code}/{unit.code}", f"person:{person.code}"
+        if approve:
+            after = {field: adj.new_value, "adjustment": adj.id, "effective_from": today}
+            if adj.old_value != old:  # the plan moved since the request: plan_as_of undoes to what was replaced
+                after["requested_old"] = adj.old_value
+            adj.effective_from, adj.old_value = today, old
+            if field == "planned_value":
+                a.planned_value = Decimal(adj.new_value)
+            else:
+                a.deadline = date.fromisoformat(adj.new_value)
+            s.add(a)
+            audit.record(s, clock, actor=actor, action="adjustment.approve", entity="assignment", key=key,
+                         before={field: old}, after=after)
+        else:
+            audit.record(s, clock, actor=actor, action="adjustment.reject", entity="assignment", key=key,
+                         before={"adjustment": adj.id, "status": "pending"},
+                         after={"adjustment": adj.id, "status": "rejected", field: adj.new_value})
+        s.add(adj)
+        await s.flush()
+        r = await _request(s, adj, clock)
+        requester = await s.get(Person, adj.requested_by_person_id)
+        if requester is not None:
+            lang = requester.language or ""
+            text = th("adjust.told_approved" if approve else "adjust.told_rejected", lang, name=person.name,
+                      date=today.isoformat(), **_change(r, lang))
+            await outbox.enqueue_to_person(s, clock, requester, kind="adjust.decided", parse_mode="HTML", text=text)
+        await uow.commit()
+        return r

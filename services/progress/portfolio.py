@@ -1,0 +1,230 @@
+"""A leader's portfolio: their linked items (联系点: an investment project, a key project, an enterprise,
+a lagging village — models/tables.LeaderLink) and the line of the leading group they head (分线履职:
+the targets whose leading_group_id is that group), each assignment with its pace (services/progress)
+and its unresolved alerts. ``/portfolio`` shows it; ``weekly_digest`` pushes it to every leader once
+per ISO week, on Monday from 08:00 county time, through the outbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config.i18n import Translator, normalise_language
+from models.alerting import Alert
+from models.db import UnitOfWork
+from models.enums import LinkKind, Role
+from models.tables import Assignment, LeaderLink, LeadingGroup, OutboxMessage, Person, RoleMembership, Target, Unit
+from services.core import outbox
+from services.core.clock import Clock
+from services.core.errors import DomainError
+from services.people.viewer import active_person
+from services.plan.values import format_value
+from services.progress.standings import Standing, standings
+from services.scoring.text import chunks
+
+DIGEST_KIND = "portfolio.digest"
+DIGEST_FROM = time(8, 0)
+MAX_LINES = 8  # assignments shown per linked item, most urgent first
+WORST = 5  # assignments of a group's line shown
+ICON = {"overdue": "⛔", "red": "🔴", "yellow": "🟡", "on_track": "🟢", "done": "✅", "not_started": "⚪"}
+STATUSES = ("overdue", "red", "yellow", "on_track", "done", "not_started")
+
+
+@dataclass(frozen=True)
+class LinkedItem:
+    kind: str  # models.enums.LinkKind
+    label: str  # the target's title (code), or the unit's name
+    standings: list[Standing]  # most urgent first
+    alerts: dict[int, int]  # assignment id → unresolved alerts
+
+
+@dataclass(frozen=True)
+class GroupLine:
+    code: str
+    name: str
+    targets: int
+    standings: list[Standing]  # most urgent first
+    alerts: dict[int, int]
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(s.pace.status.value for s in self.standings)
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    person_id: int
+    name: str
+    as_of: date
+    items: list[LinkedItem] = field(default_factory=list)
+    groups: list[GroupLine] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.items and not self.groups
+
+
+async def _alerts(s: AsyncSession, assignment_ids: list[int]) -> dict[int, int]:
+    if not assignment_ids:
+        return {}
+    found = await s.exec(select(Alert.assignment_id, func.count()).where(
+        col(Alert.assignment_id).in_(assignment_ids), Alert.state != "resolved").group_by(col(Alert.assignment_id)))
+    return {a: int(n) for a, n in found.all() if a is not None}
+
+
+async def build(s: AsyncSession, person: Person, as_of: date, tz: ZoneInfo) -> Portfolio:
+    """The portfolio of one leader as of a day (targets of that day's year for linked units and groups;
+    a linked target whatever its year)."""
+    assert person.id is not None
+    links = (await s.exec(select(LeaderLink).where(LeaderLink.leader_person_id == person.id)
+                          .order_by(col(LeaderLink.id)))).all()
+    groups = (await s.exec(select(LeadingGroup).where(LeadingGroup.head_person_id == person.id)
+                           .order_by(col(LeadingGroup.code)))).all()
+    wanted: dict[int, list[int]] = {}  # link id → assignment ids
+    labels: dict[int, str] = {}
+    for link in links:
+        assert link.id is not None
+        query = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id))
+        if link.target_id is not None:
+            target = await s.get(Target, link.target_id)
+            labels[link.id] = f"{target.title}（{target.code}）" if target else "?"
+            query = query.where(Assignment.target_id == link.target_id)
+        elif link.unit_id is not None:
+            unit = await s.get(Unit, link.unit_id)
+            labels[link.id] = unit.name if unit else "?"
+            query = query.where(Assignment.unit_id == link.unit_id, Target.year == as_of.year)
+        else:
+            continue
+        wanted[link.id] = [a for a in (await s.exec(query)).all() if a is not None]
+    group_targets: dict[int, list[int]] = {}
+    for g in groups:
+        assert g.id is not None
+        group_targets[g.id] = list((await s.exec(select(Target.id).where(
+            Target.leading_group_id == g.id, Target.year == as_of.year))).all())
+    group_assignments = {gid: list((await s.exec(select(Assignment.id).where(
+        col(Assignment.target_id).in_(tids or [-1])))).all()) for gid, tids in group_targets.items()}
+    every = sorted({a for ids in [*wanted.values(), *group_assignments.values()] for a in ids})
+    found = {st.assignment_id: st for st in await standings(s, as_of=as_of, tz=tz, assignment_ids=every)} \
+        if every else {}
+    alerts = await _alerts(s, every)
+
+    def pick(ids: list[int]) -> list[Standing]:
+        return sorted((found[a] for a in ids if a in found), key=lambda st: st.urgency)
+
+    items = [LinkedItem(kind=link.kind, label=labels[link.id], standings=pick(wanted[link.id]),
+                        alerts={a: alerts[a] for a in wanted[link.id] if a in alerts})
+             for link in links if link.id in wanted]
+    lines = [GroupLine(code=g.code, name=g.name, targets=len(group_targets[g.id]),
+                       standings=pick(group_assignments[g.id]),
+                       alerts={a: alerts[a] for a in group_assignments[g.id] if a in alerts})
+             for g in groups if g.id is not None]
+    return Portfolio(person_id=person.id, name=person.name, as_of=as_of, items=items, groups=lines)
+
+
+async def is_leader(s: AsyncSession, person: Person) -> bool:
+    return (await s.exec(select(RoleMembership.id).where(
+        RoleMembership.person_id == person.id, RoleMembership.role == Role.LEADER.value))).first() is not None
+
+
+async def portfolio(user_id: int, *, uow: UnitOfWork, clock: Clock) -> Portfolio:
+    """/portfolio: the asking leader's portfolio today."""
+    async with uow:
+        s = uow.session
+        person = await active_person(s, user_id)
+        if not await is_leader(s, person):
+            raise DomainError("portfolio.not_leader")
+        return await build(s, person, clock.now().date(), clock.tz)
+
+
+# ---------------------------------------------------------------------------------- text
+def _standing(st: Standing, alerts: int, tr: Translator, what: str) -> str:
+    def v(x):  # type: ignore[no-untyped-def]
+        return format_value(x, st.measure, tr.lang) if x is not None else "—"
+
+    return tr("pf.assignment", icon=ICON.get(st.pace.status.value, "•"), what=what, effective=v(st.effective),
+              planned=v(st.planned),
+              percent=f"{st.pace.percent_complete:.0f}", status=tr(f"pf.status.{st.pace.status.value}"),
+              alerts=tr("pf.alerts", count=alerts) if alerts else "")
+
+
+def render(p: Portfolio, tr: Translator, *, digest: bool = False) -> list[str]:
+    """The portfolio as messages (HTML)."""
+    lines = [tr("pf.digest_head" if digest else "pf.head", name=p.name, date=p.as_of.isoformat())]
+    if p.empty:
+        lines.append(tr("pf.empty"))
+        return chunks(lines)
+    if p.items:
+        lines += ["", tr("pf.links_head")]
+    for item in p.items:
+        lines.append(tr("pf.link", kind=tr(f"pf.kind.{item.kind}"), label=item.label))
+        if not item.standings:
+            lines.append(tr("pf.no_assignments"))
+        by_target = item.kind in (LinkKind.INVESTMENT_PROJECT, LinkKind.KEY_PROJECT)
+        lines += [_standing(st, item.alerts.get(st.assignment_id, 0), tr,
+                            st.unit_name if by_target else tr("pf.target", title=st.title, code=st.target_code))
+                  for st in item.standings[:MAX_LINES]]
+        if len(item.standings) > MAX_LINES:
+            lines.append(tr("pf.more", count=len(item.standings) - MAX_LINES))
+    for g in p.groups:
+        counts = g.counts
+        lines += ["", tr("pf.group_head", name=g.name, code=g.code),
+                  tr("pf.group_counts", targets=g.targets, assignments=len(g.standings),
+                     done=counts["done"], on_track=counts["on_track"], yellow=counts["yellow"], red=counts["red"],
+                     overdue=counts["overdue"], not_started=counts["not_started"],
+                     alerts=sum(g.alerts.values()))]
+        behind = [st for st in g.standings if st.pace.status.value in ("overdue", "red", "yellow")][:WORST]
+        if behind:
+            lines.append(tr("pf.group_worst"))
+            lines += [_standing(st, g.alerts.get(st.assignment_id, 0), tr,
+                                tr("pf.target_unit", title=st.title, code=st.target_code, unit=st.unit_name))
+                      for st in behind]
+        elif g.standings:
+            lines.append(tr("pf.group_fine"))
+    return chunks(lines)
+
+
+# ---------------------------------------------------------------------------------- the weekly digest
+def week_of(moment: datetime) -> str:
+    iso = moment.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+async def weekly_digest(moment: datetime, *, uow: UnitOfWork, clock: Clock) -> int:
+    """On Monday from 08:00 (county time): queue each reachable leader's portfolio, once per ISO week
+    (keys ``digest:<person id>:<yyyy-Www>:<part>``; a second run that week queues nothing). Any other
+    day or hour does nothing. Leaders with no linked item and no group get nothing. Returns how many
+    leaders were queued a digest."""
+    local = moment.astimezone(clock.tz)
+    if local.weekday() != 0 or local.time() < DIGEST_FROM:
+        return 0
+    week = week_of(local)
+    queued = 0
+    async with uow:
+        s = uow.session
+        leaders = (await s.exec(
+            select(Person).join(RoleMembership, col(RoleMembership.person_id) == col(Person.id))
+            .where(RoleMembership.role == Role.LEADER.value, Person.active == True,  # noqa: E712
+                   col(Person.telegram_user_id).is_not(None), col(Person.unreachable_at).is_(None))
+            .distinct().order_by(col(Person.id)))).all()
+        for person in leaders:
+            assert person.telegram_user_id is not None
+            first = f"digest:{person.id}:{week}:1"
+            done = (await s.exec(select(OutboxMessage.id).where(
+                OutboxMessage.chat_id == person.telegram_user_id, OutboxMessage.dedup_key == first))).first()
+            if done is not None:
+                continue
+            p = await build(s, person, local.date(), clock.tz)
+            if p.empty:
+                continue
+            tr = Translator(normalise_language(person.language))
+            for n, part in enumerate(render(p, tr, digest=True), 1):
+                await outbox.enqueue_to_person(s, clock, person, text=part, kind=DIGEST_KIND, parse_mode="HTML",
+                                               dedup_key=f"digest:{person.id}:{week}:{n}")
+            queued += 1
+        await uow.commit()
+    return queued

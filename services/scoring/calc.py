@@ -1,0 +1,200 @@
+"""The arithmetic of services/scoring/formula.py (read its docstring for the rules), on data already loaded.
+Pure functions; the caller sets the decimal context."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
+
+from services.scoring.load import AssignmentRow, ItemRow, ScoringData, TargetRow, UnitRow
+from services.scoring.results import AssignmentLine, CountyResult, GroupResult, ItemLine, SurveyStats, UnitResult
+from services.scoring.rules import ClassRules, Rules
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+COMPONENTS = ("completion", "peer", "inspection")
+T = TypeVar("T")
+
+
+def ratio_of(direction: str, baseline: Decimal, planned: Decimal, value: Decimal | None) -> tuple[Decimal, str]:
+    """The unclamped ratio of a value against its plan, and the note explaining a special case."""
+    if value is None:
+        return ZERO, "no_report"
+    sign = ONE if direction != "lower" else -ONE
+    planned_change = sign * (planned - baseline)
+    if planned_change <= 0:
+        held = sign * (value - planned) >= 0
+        return (ONE if held else ZERO), ("planned_equals_baseline" if planned_change == 0 else "plan_behind_baseline")
+    return sign * (value - baseline) / planned_change, ""
+
+
+def _build(cls: type[T], fields: dict[str, Any]) -> T:
+    """A frozen result dataclass without its generated ``__init__`` (5× faster; 20,000 lines per
+    ranking). The dataclasses have no ``__post_init__``; ``fields`` must name every field."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
+def line_of(row: AssignmentRow, target: TargetRow, cap: Decimal) -> AssignmentLine:
+    claimed, verified = row.claimed, row.verified
+    lowered = claimed is not None and verified is not None and verified < claimed
+    value = verified if lowered else claimed
+    ratio, note = ratio_of(target.direction, row.baseline, row.planned, value)
+    points = row.weight * (ZERO if ratio <= 0 else (ratio if ratio < cap else cap))
+    return _build(AssignmentLine, {
+        "assignment_id": row.id, "target_code": target.code, "target_title": target.title,
+        "measure": target.measure, "mode": target.mode, "direction": target.direction, "baseline": row.baseline,
+        "planned": row.planned, "value": value, "ratio": ratio, "weight": row.weight, "points": points,
+        "complete": ratio >= 1, "note": note, "claimed": claimed, "verified": lowered,
+    })
+
+
+def completion(lines: list[AssignmentLine]) -> Decimal:
+    weights = sum((line.weight for line in lines), ZERO)
+    if weights == 0:
+        return ZERO
+    return HUNDRED * sum((line.points for line in lines), ZERO) / weights
+
+
+def trimmed_mean(scores: list[Decimal]) -> Decimal | None:
+    """Mean of the scores; with 5 or more, after dropping one highest and one lowest."""
+    if not scores:
+        return None
+    ordered = sorted(scores)
+    if len(ordered) >= 5:
+        ordered = ordered[1:-1]
+    return sum(ordered, ZERO) / len(ordered)
+
+
+def combine(rules: ClassRules, parts: dict[str, Decimal | None]) -> tuple[Decimal, dict[str, Decimal]]:
+    """The weighted base score and the weights as applied (missing components redistributed)."""
+    configured = {"completion": rules.weights.completion, "peer": rules.weights.peer,
+                  "inspection": rules.weights.inspection}
+    present = [k for k in COMPONENTS if parts[k] is not None]
+    wsum = sum((configured[k] for k in present), ZERO)
+    if wsum == 0:
+        parts_c = parts["completion"] or ZERO
+        return parts_c, {k: (ONE if k == "completion" else ZERO) for k in COMPONENTS}
+    base = sum((configured[k] * parts[k] for k in present), ZERO) / wsum  # type: ignore[operator]
+    applied = {k: (configured[k] / wsum if k in present else ZERO) for k in COMPONENTS}
+    return base, applied
+
+
+def band_of(rules: ClassRules, total: Decimal) -> str:
+    shown = total.quantize(CENT, rounding=ROUND_HALF_UP)
+    if shown >= rules.bands.excellent:
+        return "excellent"
+    if shown >= rules.bands.good:
+        return "good"
+    if shown >= rules.bands.pass_:
+        return "pass"
+    return "fail"
+
+
+def bottom_count(n: int) -> int:
+    """How many of the last ranks of a class of n are flagged (排名后三位)."""
+    if n >= 6:
+        return 3
+    if n >= 2:
+        return 1
+    return 0
+
+
+def survey_of(rules: ClassRules, counts: dict[str, int]) -> SurveyStats:
+    satisfied, basic, unsatisfied = counts.get("satisfied", 0), counts.get("basic", 0), counts.get("unsatisfied", 0)
+    answers = satisfied + basic + unsatisfied
+    rate = Decimal(satisfied + basic) / answers if answers else None
+    below_minimum = answers < rules.survey_min_answers
+    veto = rate is not None and not below_minimum and rate < rules.survey_threshold
+    return SurveyStats(answers=answers, satisfied=satisfied, basic=basic, unsatisfied=unsatisfied, rate=rate,
+                       veto=veto, below_minimum=below_minimum, threshold=rules.survey_threshold,
+                       min_answers=rules.survey_min_answers)
+
+
+def _item(row: ItemRow) -> ItemLine:
+    return ItemLine(id=row.id, kind=row.kind, points=row.points, reason=row.reason, evidence=row.evidence)
+
+
+def _sum(items: list[ItemRow], kind: str) -> Decimal:
+    return sum((i.points or ZERO for i in items if i.kind == kind), ZERO)
+
+
+def _score_unit(unit: UnitRow, rows: list[AssignmentRow], data: ScoringData, rules: ClassRules) -> dict:
+    cap, targets = rules.completion_cap, data.targets
+    lines = [line_of(r, targets[r.target_id], cap) for r in rows]
+    lines.sort(key=lambda x: (x.target_code, x.assignment_id))
+    c = completion(lines)
+    peer_scores, insp_scores = data.scores.get((unit.id, "peer"), []), data.scores.get((unit.id, "inspection"), [])
+    p, i = trimmed_mean(peer_scores), trimmed_mean(insp_scores)
+    base, weights = combine(rules, {"completion": c, "peer": p, "inspection": i})
+    items = data.items.get(unit.id, [])
+    bonus_claimed, deduction_claimed = _sum(items, "bonus"), _sum(items, "deduction")
+    bonus, deduction = min(bonus_claimed, rules.bonus_limit), min(deduction_claimed, rules.deduction_limit)
+    correction = _sum(items, "correction")
+    survey = survey_of(rules, data.survey.get(unit.id, {}))
+    vetoes = [_item(x) for x in items if x.kind == "veto"]
+    reasons = (["item"] if vetoes else []) + (["survey"] if survey.veto else [])
+    total = base + bonus - deduction + correction
+    return dict(
+        unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_class=unit.unit_class, lines=lines,
+        completion=c, peer=p, peer_count=len(peer_scores), inspection=i, inspection_count=len(insp_scores),
+        bonus=bonus, deduction=deduction, correction=correction,
+        items=[_item(x) for x in items if x.kind != "veto"], vetoes=vetoes, survey=survey, total=total,
+        vetoed=bool(reasons), failed_targets=sorted({ln.target_code for ln in lines if not ln.complete}),
+        weights=weights, veto_reasons=reasons, bonus_claimed=bonus_claimed, deduction_claimed=deduction_claimed,
+        band=band_of(rules, total),
+    )
+
+
+def rank_class(scored: list[dict], rules: ClassRules) -> list[UnitResult]:
+    """Rank, grade and flag the units of one class."""
+    scored.sort(key=lambda u: (u["vetoed"], -u["total"], -u["completion"], u["unit_code"]))
+    n = len(scored)
+    quota = int((n * rules.top_share).to_integral_value(rounding=ROUND_FLOOR))
+    flagged = bottom_count(n)
+    excellent = 0
+    out = []
+    for rank, u in enumerate(scored, start=1):
+        grade = "fail" if u["vetoed"] else u["band"]
+        if grade == "excellent":
+            excellent += 1
+            if excellent > quota:
+                grade = "good"
+        out.append(UnitResult(**u, rank=rank, class_size=n, grade=grade, bottom=rank > n - flagged))
+    return out
+
+
+def groups_of(data: ScoringData, units: list[UnitResult]) -> list[GroupResult]:
+    group_of = {t.code: t.leading_group_id for t in data.targets.values()}
+    in_round = {row.target_id for row in data.assignments}
+    owned = {data.targets[tid].leading_group_id for tid in in_round} - {None}
+    failing: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for unit in units:
+        for line in unit.lines:
+            if not line.complete and (gid := group_of[line.target_code]) is not None:
+                failing[gid].append((line.target_code, unit.unit_code))
+    out = []
+    for gid in owned:
+        assert gid is not None
+        code, name = data.groups.get(gid, (str(gid), ""))
+        fails = sorted(failing.get(gid, []))
+        out.append(GroupResult(group_id=gid, code=code, name=name, complete=not fails, failing=fails))
+    return sorted(out, key=lambda g: g.code)
+
+
+def assemble(data: ScoringData, *, year: int, rules: Rules, cutoff: date) -> CountyResult:
+    rows_by_unit: dict[int, list[AssignmentRow]] = defaultdict(list)
+    for row in data.assignments:
+        rows_by_unit[row.unit_id].append(row)
+    classes: dict[str, list[dict]] = defaultdict(list)
+    for uid, unit in data.units.items():
+        classes[unit.unit_class].append(_score_unit(unit, rows_by_unit[uid], data, rules.for_class(unit.unit_class)))
+    units: list[UnitResult] = []
+    for name in sorted(classes):
+        units += rank_class(classes[name], rules.for_class(name))
+    return CountyResult(year=year, cutoff=cutoff, rules_hash=rules.hash, units=units, groups=groups_of(data, units))

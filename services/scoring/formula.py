@@ -1,0 +1,120 @@
+"""The year-end score and ranking (考核评分与排名): the one documented formula.
+
+Everything below is computed by ``compute`` from the data as it stood at the cut-off, with the rules
+of the unit's class (services/scoring/rules.py). Numbers are exact decimals (28 significant
+digits); nothing is rounded until it is displayed, except where a rule says so.
+
+**Who is in the round of year Y.** Every *active* unit with at least one assignment of a target whose
+``year`` is Y. Units are ranked within their class (``unit_class``); the class picks the rules.
+
+**1. Ratio of an assignment** (the effective value, domain.md, services/progress/standings.py):
+
+* *Effective value* = the value of the latest confirmed report counted (the highest report id, so a
+  correction wins over what it supersedes), unless an inspection with a verified value, visited
+  after that report's confirmation, verified a lower value: then the verified value of the latest
+  such inspection, if lower. The claimed value is kept beside it (``claimed``; ``verified`` is true
+  when the inspection's value counted). Only reports confirmed and visits made by the end of the
+  cut-off day (county time) count.
+* *Continuous* targets (连续考核): reports of any date count (a report made in December of Y−1 on a
+  target of year Y counts), so the plan and the value carry across years; baseline = the
+  assignment's baseline.
+* *Zero-base* targets (零基考核): only reports confirmed on or after Jan 1 of Y (county time) count;
+  earlier reports are ignored, so only this year's results count; baseline = the assignment's
+  baseline (the count restarts at the year's start).
+* *Planned value*: the assignment's plan as it stood on the cut-off day (an approved adjustment that
+  applies from a later day is undone, as services/progress.plan_as_of does).
+* ``ratio = (value − baseline) / (planned − baseline)``; for a "lower is better" target both
+  differences are reversed: ``(baseline − value) / (baseline − planned)``. The ratio is not rounded.
+* planned == baseline (a "hold the line" target, e.g. zero accidents): ratio 1 when the value is at
+  least as good as the plan, else 0; note ``planned_equals_baseline``. A plan on the wrong side of
+  the baseline is treated the same way, note ``plan_behind_baseline``.
+* No report counted: value None, ratio 0, note ``no_report`` (whatever the target).
+* ``points = weight × min(max(ratio, 0), cap)`` (cap = ``completion_cap``, e.g. 1.2);
+  an assignment is *complete* when ratio ≥ 1.
+
+**2. Components.**
+
+* Completion ``C = 100 × Σ points / Σ weights`` over the unit's assignments (0 if Σ weights is 0);
+  at most ``100 × cap``.
+* Peer ``P`` (交叉考核) and inspection ``I`` (巡察考核): the submitted scores (0–100) of year Y; their
+  mean, after dropping one highest and one lowest score when there are 5 or more (a trimmed mean;
+  with 4 or fewer, the plain mean). No submitted score: the component is missing (None).
+* A missing component's weight is redistributed over the components that have scores, in
+  proportion to their weights: ``base = Σ w_k·X_k / Σ w_k`` over the present components (with all
+  three present that is ``wc·C + wp·P + wi·I``). The weights as applied are in ``UnitResult.weights``
+  (a missing component shows weight 0). If the present components all weigh 0, ``base = C``.
+
+**3. Items** (加分/扣分, recorded by the office, audited; revoked items do not count):
+
+* ``bonus = min(Σ bonus points, bonus_limit)``, ``deduction = min(Σ deduction points,
+  deduction_limit)``; the sums before the limits are kept (``bonus_claimed``, ``deduction_claimed``).
+* ``correction`` = Σ of the signed points of appeal corrections (accepted appeals), outside the
+  limits.
+* ``total = base + bonus − deduction + correction`` (unrounded).
+
+**4. Vetoes.** A unit is *vetoed* (``veto_reasons``) by any one-vote veto item (一票否决, ``item``)
+or by the survey (``survey``): rate = (满意 + 基本满意) / answers; the survey vetoes when the unit has
+at least ``survey_min_answers`` answers and the rate is below ``survey_threshold`` (at the threshold
+it does not; with fewer answers the rate is shown but never vetoes).
+
+**5. Ranking within the class.** Units not vetoed first, then vetoed units (a veto makes a unit
+不合格 whatever its points, so it cannot stand above a unit that passed); within each part by
+unrounded total, higher first, ties by the higher C, then by the unit code (A before B). Ranks are
+1..n without gaps.
+
+**6. Grades.** The *band* compares the total as displayed (rounded half-up to 2 decimals, so the
+grade always agrees with the number shown) with ``bands``: ≥ excellent → 优秀, ≥ good → 良好,
+≥ pass → 合格, else 不合格. Then: a vetoed unit is 不合格; at most ``floor(n × top_share)`` units
+of a class of n get 优秀: those banded 优秀 beyond that number (by rank) get 良好.
+
+**7. Flags.** *Bottom* (排名后三位, leadership review): the last 3 ranks of a class of 6 or more, the
+last 1 of a class of 2–5, none in a class of one. *Failed targets* (the unit's leaders explain):
+codes of its targets with ratio < 1. *Leading groups* (分线履职): a group owning year-Y targets is
+complete (rewarded) when every assignment of those targets in the round is complete; otherwise its
+honours are withheld and ``failing`` names the (target code, unit code) pairs not complete.
+
+Display: ``display`` rounds half-up to 2 decimals ("—" for None).
+"""
+
+from __future__ import annotations
+
+import decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.db import UnitOfWork
+from services.scoring.calc import assemble
+from services.scoring.load import load, paused_gc
+from services.scoring.results import CountyResult
+from services.scoring.rules import Rules
+
+CENT = Decimal("0.01")
+
+
+def context() -> decimal.Context:
+    """The arithmetic every score uses, whatever the caller's decimal context."""
+    return decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def display(value: Decimal | None) -> str:
+    """A score as shown: half-up to 2 decimals; "—" when there is none."""
+    if value is None:
+        return "—"
+    shown = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return format(shown if shown != 0 else Decimal("0.00"), "f")
+
+
+async def compute(session: AsyncSession, year: int, rules: Rules, cutoff: date, tz: ZoneInfo) -> CountyResult:
+    """Every unit's score, rank and grade for year ``year`` as of the end of ``cutoff`` (county time)."""
+    data = await load(session, year, cutoff, tz)
+    with decimal.localcontext(context()), paused_gc():
+        return assemble(data, year=year, rules=rules, cutoff=cutoff)
+
+
+async def compute_county(year: int, *, uow: UnitOfWork, rules: Rules, cutoff: date, tz: ZoneInfo) -> CountyResult:
+    """``compute`` in a read unit of work of its own."""
+    async with uow:
+        return await compute(uow.session, year, rules, cutoff, tz)
