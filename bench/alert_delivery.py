@@ -42,10 +42,11 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.delivery import DeliveryWorker  # noqa: E402
 from bot.ratelimit import RateLimiter, TokenBucket  # noqa: E402
+from models.core import OutboxMessage  # noqa: E402
 from models.db import Database, make_engine  # noqa: E402
 from models.enums import OutboxStatus  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
-from models.tables import OutboxMessage, Person  # noqa: E402
+from models.people import Person  # noqa: E402
 from services.core import outbox  # noqa: E402
 from tests.fakebot import FakeBotAPI  # noqa: E402
 from tests.fakebot_chats import FakeApiError  # noqa: E402

@@ -38,8 +38,9 @@ from models.assessment import AssessmentItem, PeerScore, SurveyResponse  # noqa:
 from models.db import Database, make_engine  # noqa: E402
 from models.inspection import Inspection  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
-from models.reporting import ProgressReport  # noqa: E402
-from models.tables import Assignment, LeadingGroup, Person, Target, Unit  # noqa: E402
+from models.people import Person  # noqa: E402
+from models.plan import Assignment, LeadingGroup, Target, Unit  # noqa: E402
+from models.progress import ProgressReport  # noqa: E402
 from services.scoring.formula import compute_county  # noqa: E402
 from services.scoring.rules import load_rules  # noqa: E402
 

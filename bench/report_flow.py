@@ -165,7 +165,8 @@ async def seed(db_url: str, cadres: int) -> None:
     """Migrate, then N units with one cadre each, N targets each split onto 5 units (5N assignments)."""
     from models.db import Database
     from models.migrate import upgrade
-    from models.tables import Assignment, Person, RoleMembership, Target, Unit
+    from models.people import Person, RoleMembership
+    from models.plan import Assignment, Target, Unit
 
     db = Database(db_url)
     await upgrade(db.engine)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.tables import _dec, _fk, _json, _ts
+from models.columns import decimal_column, fk_column, json_column, timestamp_column
 
 
 class AssessmentRound(SQLModel, table=True):
@@ -25,11 +25,11 @@ class AssessmentRound(SQLModel, table=True):
     rules_toml: str = Field(sa_column=Column(Text, nullable=False))  # the rules text the round uses
     rules_hash: str = Field(max_length=64)  # sha256 of rules_toml
     cutoff: date  # data cut-off: reports and visits on or before this day count
-    opened_at: datetime = _ts()
-    published_at: datetime | None = _ts(nullable=True)
-    appeal_until: datetime | None = _ts(nullable=True)
-    closed_at: datetime | None = _ts(nullable=True)
-    reopened_at: datetime | None = _ts(nullable=True)
+    opened_at: datetime = timestamp_column()
+    published_at: datetime | None = timestamp_column(nullable=True)
+    appeal_until: datetime | None = timestamp_column(nullable=True)
+    closed_at: datetime | None = timestamp_column(nullable=True)
+    reopened_at: datetime | None = timestamp_column(nullable=True)
 
 
 class PeerScore(SQLModel, table=True):
@@ -42,12 +42,12 @@ class PeerScore(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)
     kind: str = Field(max_length=16)  # peer / inspection
-    scorer_person_id: int = _fk("people.id", nullable=False, ondelete="CASCADE")
-    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
-    score: Decimal | None = _dec()
+    scorer_person_id: int = fk_column("people.id", nullable=False, ondelete="CASCADE")
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")
+    score: Decimal | None = decimal_column()
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    drawn_at: datetime = _ts()
-    submitted_at: datetime | None = _ts(nullable=True)
+    drawn_at: datetime = timestamp_column()
+    submitted_at: datetime | None = timestamp_column(nullable=True)
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
@@ -59,8 +59,8 @@ class SurveyLink(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(max_length=64, unique=True, index=True)
     year: int = Field(index=True)
-    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
-    created_at: datetime = _ts()
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")
+    created_at: datetime = timestamp_column()
 
 
 class SurveyResponse(SQLModel, table=True):
@@ -71,11 +71,11 @@ class SurveyResponse(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("year", "unit_id", "respondent", name="uq_survey_response"),)
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)
-    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")
     respondent: str = Field(max_length=64)
     answer: str = Field(max_length=16)  # satisfied / basic / unsatisfied
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    answered_at: datetime = _ts()
+    answered_at: datetime = timestamp_column()
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
@@ -86,15 +86,15 @@ class AssessmentItem(SQLModel, table=True):
     __tablename__ = "assessment_items"
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)
-    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")
     kind: str = Field(max_length=16)  # bonus / deduction / veto / correction
-    points: Decimal | None = _dec()  # bonus/deduction/correction; None for a veto
+    points: Decimal | None = decimal_column()  # bonus/deduction/correction; None for a veto
     reason: str = Field(sa_column=Column(Text, nullable=False))
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    appeal_id: int | None = _fk("appeals.id")
+    appeal_id: int | None = fk_column("appeals.id")
     created_by: str = Field(max_length=64)
-    created_at: datetime = _ts()
-    revoked_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_column()
+    revoked_at: datetime | None = timestamp_column(nullable=True)
     revoked_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
@@ -105,14 +105,14 @@ class Appeal(SQLModel, table=True):
     __tablename__ = "appeals"
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)
-    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
-    person_id: int = _fk("people.id", nullable=False, ondelete="CASCADE")
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")
+    person_id: int = fk_column("people.id", nullable=False, ondelete="CASCADE")
     reason: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="pending", max_length=16)  # pending / accepted / rejected
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_by: str | None = Field(default=None, max_length=64)
-    decided_at: datetime | None = _ts(nullable=True)
-    created_at: datetime = _ts()
+    decided_at: datetime | None = timestamp_column(nullable=True)
+    created_at: datetime = timestamp_column()
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
 
 
@@ -125,10 +125,10 @@ class AssessmentResult(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("year", "unit_id", name="uq_assessment_result"),)
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)
-    unit_id: int = _fk("units.id", nullable=False, ondelete="CASCADE")
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")
     unit_class: str = Field(default="", max_length=32)
-    total: Decimal = _dec(nullable=False)
+    total: Decimal = decimal_column(nullable=False)
     rank: int
     grade: str = Field(max_length=16)
-    data: dict[str, Any] | None = _json()
-    computed_at: datetime = _ts()
+    data: dict[str, Any] | None = json_column()
+    computed_at: datetime = timestamp_column()

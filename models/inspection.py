@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.tables import _dec, _fk, _json, _ts
+from models.columns import decimal_column, fk_column, json_column, timestamp_column
 
 
 class Inspection(SQLModel, table=True):
@@ -18,18 +18,18 @@ class Inspection(SQLModel, table=True):
 
     __tablename__ = "inspections"
     id: int | None = Field(default=None, primary_key=True)
-    inspector_person_id: int = _fk("people.id", nullable=False, ondelete="RESTRICT")
-    unit_id: int = _fk("units.id", nullable=False, ondelete="RESTRICT")
-    assignment_id: int | None = _fk("assignments.id", ondelete="RESTRICT")  # None: a general visit
-    visited_at: datetime = _ts(index=True)
+    inspector_person_id: int = fk_column("people.id", nullable=False, ondelete="RESTRICT")
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="RESTRICT")
+    assignment_id: int | None = fk_column("assignments.id", ondelete="RESTRICT")  # None: a general visit
+    visited_at: datetime = timestamp_column(index=True)
     latitude: float | None = None
     longitude: float | None = None
     accuracy_m: float | None = None
     findings: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    claimed_value: Decimal | None = _dec()  # the unit's latest claimed value at the visit
-    verified_value: Decimal | None = _dec()
+    claimed_value: Decimal | None = decimal_column()  # the unit's latest claimed value at the visit
+    verified_value: Decimal | None = decimal_column()
     rating: str = Field(max_length=16)  # good / acceptable / poor
-    flags: list[dict[str, Any]] | None = _json()  # [{"kind": "off_site", "params": {...}}, ...]
+    flags: list[dict[str, Any]] | None = json_column()  # [{"kind": "off_site", "params": {...}}, ...]
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     draft_id: int | None = Field(default=None, unique=True)
 
@@ -38,10 +38,10 @@ class InspectionPhoto(SQLModel, table=True):
     __tablename__ = "inspection_photos"
     __table_args__ = (UniqueConstraint("inspection_id", "evidence_id", name="uq_inspection_photo"),)
     id: int | None = Field(default=None, primary_key=True)
-    inspection_id: int = _fk("inspections.id", nullable=False, ondelete="CASCADE")
-    evidence_id: int = _fk("evidence_files.id", nullable=False, ondelete="RESTRICT")
+    inspection_id: int = fk_column("inspections.id", nullable=False, ondelete="CASCADE")
+    evidence_id: int = fk_column("evidence_files.id", nullable=False, ondelete="RESTRICT")
     compressed: bool = False  # sent as a Telegram photo: no EXIF survives
-    flags: list[dict[str, Any]] | None = _json()
+    flags: list[dict[str, Any]] | None = json_column()
 
 
 class EvidenceFacts(SQLModel, table=True):
@@ -53,7 +53,7 @@ class EvidenceFacts(SQLModel, table=True):
     )
     is_image: bool = False
     has_exif: bool = False
-    taken_at: datetime | None = _ts(nullable=True)
+    taken_at: datetime | None = timestamp_column(nullable=True)
     latitude: float | None = None
     longitude: float | None = None
     width: int | None = None
@@ -66,23 +66,23 @@ class InspectionDraft(SQLModel, table=True):
 
     __tablename__ = "inspection_drafts"
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = _fk("people.id", nullable=False, ondelete="CASCADE")
+    person_id: int = fk_column("people.id", nullable=False, ondelete="CASCADE")
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     status: str = Field(default="open", max_length=16, index=True)  # open / confirmed / cancelled
     step: str = Field(max_length=32)
-    unit_id: int | None = _fk("units.id", ondelete="CASCADE")
-    assignment_id: int | None = _fk("assignments.id", ondelete="CASCADE")
+    unit_id: int | None = fk_column("units.id", ondelete="CASCADE")
+    assignment_id: int | None = fk_column("assignments.id", ondelete="CASCADE")
     general: bool = False
     latitude: float | None = None
     longitude: float | None = None
     accuracy_m: float | None = None
-    photos: list[dict[str, Any]] | None = _json()  # [{"evidence_id": 1, "compressed": false}]
+    photos: list[dict[str, Any]] | None = json_column()  # [{"evidence_id": 1, "compressed": false}]
     findings: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    verified_value: Decimal | None = _dec()
+    verified_value: Decimal | None = decimal_column()
     verified_text: str | None = Field(default=None, max_length=100)
     rating: str | None = Field(default=None, max_length=16)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = timestamp_column()
+    updated_at: datetime = timestamp_column()
     inspection_id: int | None = None
 
 
@@ -91,17 +91,17 @@ class Rectification(SQLModel, table=True):
 
     __tablename__ = "rectifications"
     id: int | None = Field(default=None, primary_key=True)
-    inspection_id: int = _fk("inspections.id", nullable=False, ondelete="RESTRICT")
-    unit_id: int = _fk("units.id", nullable=False, ondelete="RESTRICT")
-    owner_person_id: int = _fk("people.id", nullable=False, ondelete="RESTRICT")
-    opened_by_person_id: int = _fk("people.id", nullable=False, ondelete="RESTRICT")
+    inspection_id: int = fk_column("inspections.id", nullable=False, ondelete="RESTRICT")
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="RESTRICT")
+    owner_person_id: int = fk_column("people.id", nullable=False, ondelete="RESTRICT")
+    opened_by_person_id: int = fk_column("people.id", nullable=False, ondelete="RESTRICT")
     description: str = Field(sa_column=Column(Text, nullable=False))
     deadline: date
     status: str = Field(default="open", max_length=16, index=True)  # open / submitted / accepted
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp_column()
     closing_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    submitted_at: datetime | None = _ts(nullable=True)
-    decided_at: datetime | None = _ts(nullable=True)
+    submitted_at: datetime | None = timestamp_column(nullable=True)
+    decided_at: datetime | None = timestamp_column(nullable=True)
     decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     rejections: int = 0
 
@@ -109,8 +109,8 @@ class Rectification(SQLModel, table=True):
 class RectificationPhoto(SQLModel, table=True):
     __tablename__ = "rectification_photos"
     id: int | None = Field(default=None, primary_key=True)
-    rectification_id: int = _fk("rectifications.id", nullable=False, ondelete="CASCADE")
-    evidence_id: int = _fk("evidence_files.id", nullable=False, ondelete="RESTRICT")
+    rectification_id: int = fk_column("rectifications.id", nullable=False, ondelete="CASCADE")
+    evidence_id: int = fk_column("evidence_files.id", nullable=False, ondelete="RESTRICT")
     submission: int = 1  # which closing attempt the photo belongs to
 
 
@@ -122,12 +122,12 @@ class Notice(SQLModel, table=True):
     period: str = Field(max_length=16, index=True)  # 2027-Q1, 2027-03, 2027-H1, 2027
     title: str = Field(max_length=200)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    units: list[str] | None = _json()  # codes of the units named
+    units: list[str] | None = json_column()  # codes of the units named
     status: str = Field(default="draft", max_length=16)  # draft / published / discarded
     drafted_by: str = Field(max_length=64)
-    created_at: datetime = _ts()
-    decided_by_person_id: int | None = _fk("people.id")
-    decided_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp_column()
+    decided_by_person_id: int | None = fk_column("people.id")
+    decided_at: datetime | None = timestamp_column(nullable=True)
 
 
 class BoundGroup(SQLModel, table=True):
@@ -136,6 +136,6 @@ class BoundGroup(SQLModel, table=True):
     __tablename__ = "bound_groups"
     chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     title: str = Field(default="", max_length=200)
-    bound_by_person_id: int | None = _fk("people.id")
-    bound_at: datetime = _ts()
+    bound_by_person_id: int | None = fk_column("people.id")
+    bound_at: datetime = timestamp_column()
     active: bool = True

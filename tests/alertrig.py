@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from models.alerting import Alert
+from models.alerts import Alert
+from models.core import OutboxMessage
 from models.enums import Role
-from models.reporting import ProgressReport
-from models.tables import Assignment, LeaderLink, LeadingGroup, OutboxMessage, Person, Target
+from models.people import Person
+from models.plan import Assignment, LeaderLink, LeadingGroup, Target
+from models.progress import ProgressReport
 from services.alerts import tick
 from tests.factories import add_person, add_unit
 

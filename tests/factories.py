@@ -6,7 +6,8 @@ import itertools
 
 from models.db import Database
 from models.enums import Role
-from models.tables import Person, RoleMembership, Unit
+from models.people import Person, RoleMembership
+from models.plan import Unit
 from services.core.clock import Clock
 
 _seq = itertools.count(1)

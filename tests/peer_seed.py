@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select, update
 
 from models.assessment import AssessmentRound, PeerScore
+from models.core import AuditLog, OutboxMessage
 from models.enums import Role
 from models.inspection import Inspection
-from models.tables import AuditLog, OutboxMessage, Person, RoleMembership, Unit
+from models.people import Person, RoleMembership
+from models.plan import Unit
 from tests.factories import add_person, add_unit
 
 TZ = ZoneInfo("Asia/Shanghai")

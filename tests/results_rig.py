@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from models.assessment import AssessmentRound
+from models.core import OutboxMessage
 from models.enums import Role
-from models.reporting import ProgressReport
-from models.tables import Assignment, LeaderLink, LeadingGroup, OutboxMessage, Target, Unit
+from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
+from models.progress import ProgressReport
 from services.progress import report as reporting
 from services.progress.report_draft import ConvRef
 from services.scoring.rules import DEFAULT_RULES_PATH

@@ -14,8 +14,9 @@ from sqlmodel import select
 from models.assessment import AssessmentItem, PeerScore, SurveyResponse
 from models.db import Database
 from models.inspection import Inspection
-from models.reporting import ProgressReport
-from models.tables import Assignment, LeadingGroup, Person, Target, Unit
+from models.people import Person
+from models.plan import Assignment, LeadingGroup, Target, Unit
+from models.progress import ProgressReport
 from services.core.clock import FixedClock
 from services.scoring.formula import compute_county
 from services.scoring.results import CountyResult, UnitResult

@@ -9,9 +9,11 @@ import pytest
 from sqlmodel import col, delete, select
 
 from bot.persistence import DbPersistence
+from models.core import AuditLog, OutboxMessage
 from models.enums import Role
-from models.reporting import TargetAdjustment
-from models.tables import Assignment, AuditLog, OutboxMessage, RoleMembership, Target
+from models.people import RoleMembership
+from models.plan import Assignment, Target
+from models.progress import TargetAdjustment
 from services.plan.export import plan_rows
 from services.plan.state import load_existing
 from services.progress.standings import plan_as_of

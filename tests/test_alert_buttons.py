@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlmodel import select
 
-from models.alerting import Alert, Mute
-from models.tables import AuditLog
+from models.alerts import Alert, Mute
+from models.core import AuditLog
 from tests.alertrig import add_target, at, county, report, run
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.alerting import CalendarYear
+from models.calendar import CalendarYear
 from services.alerts import actions, tick
 from services.calendar.schedule import load_schedule
 from services.core.clock import FixedClock

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.persistence import DbPersistence
 from models.assessment import Appeal, AssessmentItem, AssessmentResult
-from models.tables import AuditLog
+from models.core import AuditLog
 from services.assessment import appeal_records, rounds
 from services.core.errors import DomainError, DuplicateUpdate
 from tests.botrig import running_bot

@@ -10,7 +10,7 @@ from sqlmodel import col, update
 
 from bot.persistence import DbPersistence
 from models.assessment import PeerScore
-from models.tables import Person
+from models.people import Person
 from services.assessment import assess
 from services.core.errors import DomainError
 from services.progress.report_draft import ConvRef

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from models.assessment import AssessmentRound, PeerScore
 from models.enums import Role
-from models.tables import Unit
+from models.plan import Unit
 from services.assessment.assess import open_round
 from services.core.errors import DomainError
 from services.scoring.rules import load_rules

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from models.assessment import AssessmentResult, AssessmentRound
-from models.tables import AuditLog
+from models.core import AuditLog
 from services.assessment import rounds
 from services.core.errors import DomainError
 from tests.results_rig import CADRE_EN, CADRE_V, CADRE_ZH, outbox_to, report, seed

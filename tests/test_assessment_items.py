@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from models.assessment import AssessmentItem, AssessmentRound
+from models.core import AuditLog
 from models.db import Database
-from models.tables import AuditLog
 from services.assessment.items import add_item, list_items, revoke_item
 from services.core.clock import FixedClock
 from services.core.errors import DomainError

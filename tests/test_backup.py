@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.failover import lock_for
-from models.tables import Person
+from models.people import Person
 from tests.factories import add_person
 
 PG_TOOLS = shutil.which("pg_dump") is not None and shutil.which("pg_restore") is not None

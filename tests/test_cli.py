@@ -6,8 +6,9 @@ import re
 
 from sqlmodel import select
 
+from models.core import AuditLog, KeyValue
 from models.enums import Role
-from models.tables import AuditLog, Invitation, KeyValue, Person
+from models.people import Invitation, Person
 from tests.factories import add_person, add_unit
 
 LINK_RE = re.compile(r"^https://t\.me/duban_test_bot\?start=i_[A-Za-z0-9_-]{22}$")

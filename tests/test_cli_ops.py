@@ -7,8 +7,9 @@ from datetime import date
 
 from sqlmodel import select
 
-from models.alerting import Alert, CalendarYear
-from models.tables import AuditLog
+from models.alerts import Alert
+from models.calendar import CalendarYear
+from models.core import AuditLog
 from tests.alertrig import add_target, at, county, outbox_rows, report
 
 

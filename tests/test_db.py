@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from models.tables import Assignment, AuditLog, Target, Unit
+from models.core import AuditLog
+from models.plan import Assignment, Target, Unit
 from services.core import audit
 
 

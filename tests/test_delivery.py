@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from models.core import OutboxMessage
 from models.enums import Role
-from models.tables import OutboxMessage, Person
+from models.people import Person
 from services.core import outbox
 from tests.factories import add_person
 

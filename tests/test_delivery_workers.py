@@ -20,9 +20,10 @@ from telegram.request import HTTPXRequest
 from bot.delivery import DEFAULT_RATE, DeliveryWorker
 from bot.ratelimit import RateLimiter, TokenBucket
 from config.settings import Settings
+from models.core import OutboxMessage
 from models.db import Database
 from models.enums import Role
-from models.tables import OutboxMessage, Person
+from models.people import Person
 from services.core import outbox
 from tests.factories import add_person
 

@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 from sqlmodel import col, select
 
+from models.core import OutboxMessage
 from models.enums import OutboxStatus
-from models.tables import OutboxMessage
 from services.core import outbox
 from tests.test_report import reports, seed
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from models.core import AuditLog, OutboxMessage
 from models.enums import Role
 from models.inspection import BoundGroup
-from models.tables import AuditLog, OutboxMessage
 from services.core import outbox
 from tests.factories import add_person
 

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from models.alerting import Alert
+from models.alerts import Alert
 from models.db import Database
 from services.core import outbox
 from tests.alertrig import add_target, county

@@ -9,10 +9,11 @@ import pytest
 from sqlmodel import col, select, update
 
 from bot.persistence import DbPersistence
+from models.core import AuditLog, EvidenceFile
 from models.enums import Role
 from models.inspection import EvidenceFacts, Inspection, InspectionPhoto
-from models.reporting import EvidenceFile
-from models.tables import Assignment, AuditLog, Person, RoleMembership, Target
+from models.people import Person, RoleMembership
+from models.plan import Assignment, Target
 from tests.botrig import running_bot
 from tests.factories import add_person, add_unit
 from tests.photos import jpeg

@@ -10,9 +10,11 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
+from models.core import EvidenceFile
 from models.inspection import Inspection, InspectionPhoto
-from models.reporting import EvidenceFile, ProgressReport, ReportAttachment
-from models.tables import Assignment, Person, Target
+from models.people import Person
+from models.plan import Assignment, Target
+from models.progress import ProgressReport, ReportAttachment
 from services.progress.standings import standings
 from tests.botrig import Rig
 from tests.factories import add_unit

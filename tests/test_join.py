@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import func, select
 
+from models.core import AuditLog
 from models.enums import Role
-from models.tables import AuditLog, Invitation, Person, RoleMembership
+from models.people import Invitation, Person, RoleMembership
 from services.people import invite
 from tests.factories import add_person, add_unit
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from models.core import AuditLog
 from models.enums import Role
-from models.tables import AuditLog, Invitation, Person
+from models.people import Invitation, Person
 from tests.botrig import running_bot
 from tests.factories import add_person, add_unit
 

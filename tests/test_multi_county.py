@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.service import run_counties
 from models.db import Database
-from models.tables import Assignment, Target
+from models.plan import Assignment, Target
 from services.core import outbox
 from tests.botrig import make_settings
 from tests.conftest import PG_URL, _pg_dsn

@@ -8,8 +8,9 @@ from decimal import Decimal
 from sqlmodel import select
 
 from models.enums import Role
-from models.reporting import ProgressReport, TargetAdjustment
-from models.tables import Assignment, Person, Target
+from models.people import Person
+from models.plan import Assignment, Target
+from models.progress import ProgressReport, TargetAdjustment
 from tests.factories import add_person, add_unit
 from tests.test_report import seed
 

@@ -11,10 +11,12 @@ import pytest
 from sqlmodel import col, select
 
 from bot.persistence import DbPersistence
+from models.core import AuditLog, OutboxMessage
 from models.enums import Role
 from models.inspection import BoundGroup, Inspection, Notice, Rectification
-from models.reporting import ProgressReport
-from models.tables import Assignment, AuditLog, OutboxMessage, RoleMembership, Target
+from models.people import RoleMembership
+from models.plan import Assignment, Target
+from models.progress import ProgressReport
 from services.core.errors import DomainError
 from services.inspection import notice as notices
 from services.inspection.notice_draft import TELEGRAM_LIMIT, parse_period, split_text, utf16_len

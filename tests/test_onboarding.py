@@ -9,7 +9,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from models.reporting import ProgressReport
+from models.progress import ProgressReport
 
 
 def fill_template(path) -> None:

@@ -15,7 +15,9 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func
 from sqlmodel import select
 
-from models.tables import Assignment, AuditLog, LeaderLink, LeadingGroup, Person, RoleMembership, Target, Unit
+from models.core import AuditLog
+from models.people import Person, RoleMembership
+from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from services.plan.importer import ImportReport, import_plan, render_report
 from services.plan.workbook import read_workbook
 from tests.plan_factory import build_county_plan, write_plan_xlsx

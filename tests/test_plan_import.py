@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, text
+from sqlalchemy import func, text
 from sqlmodel import select
 
-from models.tables import Assignment, AuditLog, LeaderLink, LeadingGroup, Person, RoleMembership, Target, Unit
+from models.core import AuditLog
+from models.people import Person, RoleMembership
+from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
+from models.progress import ProgressReport
 from services.plan.importer import ImportReport, import_plan, render_report
 from tests.plan_factory import build_county_plan, write_plan_xlsx
 
@@ -168,21 +170,14 @@ async def test_an_entered_unit_of_work_is_used_and_committed(database, clock, sm
 
 
 async def _record_progress(database, clock, target_code: str, unit_code: str) -> None:
-    """A confirmed progress report on one assignment (a stand-in table while that feature is not merged)."""
+    """A confirmed progress report on one assignment."""
     async with database.uow() as uow:
         s = uow.session
         assignment = (await s.exec(select(Assignment).join(Target).where(Target.code == target_code)
                                    .join(Unit, Unit.id == Assignment.unit_id).where(Unit.code == unit_code))).one()
-        connection = await s.connection()
-        if await connection.run_sync(lambda c: inspect(c).has_table("progress_reports")):
-            reporting = importlib.import_module("models.reporting")
-            reporter = (await s.exec(select(Person))).first()
-            s.add(reporting.ProgressReport(assignment_id=assignment.id, reporter_person_id=reporter.id,
-                                           value=Decimal(1), confirmed_at=clock.now()))
-        else:
-            await s.exec(text("CREATE TABLE progress_reports (id INTEGER PRIMARY KEY, assignment_id INTEGER)"))
-            await s.exec(text("INSERT INTO progress_reports (id, assignment_id) VALUES (1, :a)"),
-                         params={"a": assignment.id})
+        reporter = (await s.exec(select(Person))).first()
+        s.add(ProgressReport(assignment_id=assignment.id, reporter_person_id=reporter.id, value=Decimal(1),
+                             confirmed_at=clock.now()))
         await uow.commit()
 
 

@@ -10,7 +10,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from config.i18n import catalogue, placeholders
-from models.tables import AuditLog, Person, RoleMembership, Unit
+from models.core import AuditLog
+from models.people import Person, RoleMembership
+from models.plan import Unit
 from services.plan.export import export_plan
 from services.plan.importer import import_plan, render_report
 from services.plan.workbook import SHEETS, read_workbook, write_template

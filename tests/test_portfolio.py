@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from models.alerting import Alert
+from models.alerts import Alert
 from models.enums import Role
-from models.tables import Person
+from models.people import Person
 from services.progress import portfolio
 from tests.factories import add_person
 from tests.results_rig import ADMIN, LEADER, TZ, outbox_to, seed

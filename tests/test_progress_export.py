@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
-from models.reporting import ProgressReport, TargetAdjustment
-from models.tables import Assignment, Target
+from models.plan import Assignment, Target
+from models.progress import ProgressReport, TargetAdjustment
 from tests.factories import add_person, add_unit
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -10,10 +10,9 @@ from sqlmodel import col, select, update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.persistence import DbPersistence
+from models.core import AuditLog, EvidenceFile, OutboxMessage
 from models.enums import Role
 from models.inspection import Inspection, Rectification, RectificationPhoto
-from models.reporting import EvidenceFile
-from models.tables import AuditLog, OutboxMessage
 from services.core.errors import DomainError
 from services.inspection import rectify
 from tests.botrig import running_bot

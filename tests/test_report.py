@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
-from models.reporting import EvidenceFile, ProgressReport, ReportAttachment
-from models.tables import Assignment, AuditLog, Person, Target
+from models.core import AuditLog, EvidenceFile
+from models.people import Person
+from models.plan import Assignment, Target
+from models.progress import ProgressReport, ReportAttachment
 from tests.factories import add_person, add_unit
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"site photo bytes" * 20

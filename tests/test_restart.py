@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
+from models.core import AuditLog, OutboxMessage
 from models.enums import Role
-from models.tables import AuditLog, Invitation, OutboxMessage
+from models.people import Invitation
 from services.core import outbox
 from services.people import invite
 from tests.factories import add_person, add_unit

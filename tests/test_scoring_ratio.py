@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from models.db import Database
-from models.reporting import TargetAdjustment
+from models.progress import TargetAdjustment
 from services.core.clock import FixedClock
 from services.scoring.formula import display
 from tests.scoringrig import D, Scene, at, by_code

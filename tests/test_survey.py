@@ -9,7 +9,7 @@ from datetime import timedelta
 from openpyxl import load_workbook
 
 from models.assessment import SurveyLink, SurveyResponse
-from models.tables import AuditLog, KeyValue
+from models.core import AuditLog, KeyValue
 from services.assessment import assess, survey
 from tests.factories import add_person, add_unit
 from tests.peer_seed import rows, set_status

@@ -7,7 +7,7 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from models.tables import Assignment, Target
+from models.plan import Assignment, Target
 from services.core import updates
 from tests.botrig import running_bot
 from tests.factories import add_person, add_unit

@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import col, func, select
 
 from config.i18n import LANGUAGES
-from models.alerting import CalendarYear
+from models.calendar import CalendarYear
+from models.core import AuditLog, OutboxMessage
 from models.enums import Role
-from models.tables import AuditLog, OutboxMessage, Person
+from models.people import Person
 from services.calendar.schedule import (
     LoadResult,
     Problem,

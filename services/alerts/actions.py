@@ -10,11 +10,12 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.i18n import th
-from models.alerting import Alert, AlertDelivery, Mute
+from models.alerts import Alert, AlertDelivery, Mute
 from models.db import UnitOfWork
 from models.enums import Role
 from models.inspection import Rectification
-from models.tables import Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Target, Unit
 from services.alerts import recipients
 from services.core import audit, outbox, updates
 from services.core.clock import Clock

@@ -11,9 +11,10 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.alerting import Alert
+from models.alerts import Alert
 from models.inspection import Rectification
-from models.tables import LeaderLink, Person, Unit
+from models.people import Person
+from models.plan import LeaderLink, Unit
 from services.alerts import recipients as alert_people
 from services.inspection.rectify import overdue_items
 

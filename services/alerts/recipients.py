@@ -7,9 +7,10 @@ from datetime import date
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.alerting import Alert, Mute
+from models.alerts import Alert, Mute
 from models.enums import Role
-from models.tables import LeaderLink, LeadingGroup, Person, RoleMembership
+from models.people import Person, RoleMembership
+from models.plan import LeaderLink, LeadingGroup
 from services.progress.standings import Standing
 
 

@@ -7,8 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from config.i18n import th
-from models.alerting import Alert
-from models.tables import Person
+from models.alerts import Alert
+from models.people import Person
 from services.plan.values import format_value
 from services.progress.standings import Standing
 

@@ -26,7 +26,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.alerting import Alert, AlertDelivery
+from models.alerts import Alert, AlertDelivery
 from models.db import UnitOfWork
 from services.alerts import overdue, recipients
 from services.alerts import text as alert_text

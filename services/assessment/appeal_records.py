@@ -18,7 +18,8 @@ from config.i18n import Translator, normalise_language
 from models.assessment import Appeal, AssessmentItem, AssessmentResult, AssessmentRound
 from models.db import UnitOfWork
 from models.enums import Role
-from models.tables import Person, RoleMembership, Unit
+from models.people import Person, RoleMembership
+from models.plan import Unit
 from services.alerts.recipients import office
 from services.assessment.rounds import PUBLISHED, compute, get_round, local_time, store
 from services.core import audit, outbox, updates

@@ -33,7 +33,8 @@ from models.assessment import AssessmentRound, PeerScore
 from models.db import UnitOfWork
 from models.enums import Role
 from models.inspection import Inspection
-from models.tables import Person, RoleMembership, Unit
+from models.people import Person, RoleMembership
+from models.plan import Unit
 from services.assessment.draw import INSPECTION, KINDS, PEER, OpenResult, open_round, own_unit_ids, start_of_year
 from services.core import audit, conversations, updates
 from services.core.clock import Clock

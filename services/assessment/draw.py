@@ -37,7 +37,8 @@ from models.assessment import AssessmentRound, PeerScore
 from models.db import UnitOfWork
 from models.enums import Role
 from models.inspection import Inspection
-from models.tables import Person, RoleMembership, Unit
+from models.people import Person, RoleMembership
+from models.plan import Unit
 from services.core import audit, outbox
 from services.core.clock import Clock
 from services.core.errors import DomainError

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.assessment import AssessmentItem, AssessmentRound
 from models.db import UnitOfWork
-from models.tables import Unit
+from models.plan import Unit
 from services.core import audit
 from services.core.clock import Clock
 from services.core.errors import DomainError

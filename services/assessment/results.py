@@ -13,7 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
 from models.enums import CHINESE_NAMES, Role, UnitKind
-from models.tables import Assignment, LeaderLink, LeadingGroup, Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from services.assessment import rounds
 from services.core.clock import Clock
 from services.core.errors import DomainError

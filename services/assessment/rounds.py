@@ -22,9 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.i18n import Translator, normalise_language
 from models.assessment import Appeal, AssessmentResult, AssessmentRound
+from models.core import KeyValue
 from models.db import UnitOfWork
 from models.enums import Role
-from models.tables import KeyValue, Person, RoleMembership
+from models.people import Person, RoleMembership
 from services.core import audit, outbox
 from services.core.clock import Clock
 from services.core.errors import DomainError

@@ -31,9 +31,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.assessment import AssessmentRound, SurveyLink, SurveyResponse
+from models.core import ConversationState, KeyValue
 from models.db import UnitOfWork
-from models.reporting import ConversationState
-from models.tables import KeyValue, Unit
+from models.plan import Unit
 from services.core import audit, conversations, updates
 from services.core.clock import Clock
 from services.core.errors import DomainError

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from config.i18n import normalise_language, t
-from models.alerting import CalendarYear
+from models.calendar import CalendarYear
 from models.db import UnitOfWork
 from services.core import audit
 from services.core.clock import Clock

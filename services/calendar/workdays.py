@@ -22,10 +22,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.i18n import th
-from models.alerting import CalendarYear
+from models.calendar import CalendarYear
 from models.db import UnitOfWork
 from models.enums import Role
-from models.tables import Person, RoleMembership
+from models.people import Person, RoleMembership
 from services.core import outbox
 from services.core.clock import Clock
 

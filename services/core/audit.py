@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import AuditLog
+from models.core import AuditLog
 from models.types import decimal_text
 from services.core.clock import Clock
 

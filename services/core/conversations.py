@@ -8,8 +8,8 @@ from typing import Any
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.core import ConversationState
 from models.db import UnitOfWork
-from models.reporting import ConversationState
 from services.core.clock import Clock
 
 

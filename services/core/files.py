@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.reporting import EvidenceFile
-from models.tables import Person
+from models.core import EvidenceFile
+from models.people import Person
 from services.core import audit
 from services.core.clock import Clock
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from models.core import KeyValue
 from models.db import UnitOfWork
-from models.tables import KeyValue
 from services.core.clock import Clock
 
 BOT_USERNAME = "bot_username"

@@ -23,9 +23,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.i18n import normalise_language, th
+from models.core import OutboxMessage
 from models.db import UnitOfWork
 from models.enums import OutboxStatus, Role
-from models.tables import OutboxMessage, Person, RoleMembership
+from models.people import Person, RoleMembership
 from services.core.clock import Clock
 
 BACKOFF_BASE_SECONDS = 5

@@ -12,9 +12,9 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from models.core import OutboxMessage
 from models.db import UnitOfWork
 from models.enums import OutboxStatus
-from models.tables import OutboxMessage
 
 
 async def release_orphaned_leases(*, uow: UnitOfWork) -> list[int]:

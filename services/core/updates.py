@@ -8,8 +8,8 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.core import HandledUpdate
 from models.db import UnitOfWork
-from models.tables import HandledUpdate
 from services.core.clock import Clock
 from services.core.errors import DuplicateUpdate
 

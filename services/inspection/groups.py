@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlmodel import col, update
 
+from models.core import OutboxMessage
 from models.db import UnitOfWork
 from models.enums import OutboxStatus
 from models.inspection import BoundGroup
-from models.tables import OutboxMessage
 from services.core import audit
 from services.core.clock import Clock
 

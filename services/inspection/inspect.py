@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
 from models.inspection import EvidenceFacts, Inspection, InspectionDraft, InspectionPhoto
-from models.tables import Assignment, Target, Unit
+from models.plan import Assignment, Target, Unit
 from services.core import audit, conversations, updates
 from services.core.clock import Clock
 from services.core.errors import DomainError

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.core import EvidenceFile
 from models.enums import Role
 from models.inspection import EvidenceFacts, Inspection, InspectionDraft
-from models.reporting import EvidenceFile
-from models.tables import Assignment, Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Assignment, Target, Unit
 from services.core import conversations
 from services.core.audit import jsonable
 from services.core.clock import Clock

@@ -28,7 +28,7 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.inspection import Inspection, Rectification
-from models.tables import Assignment, Target, Unit
+from models.plan import Assignment, Target, Unit
 from services.core.errors import DomainError
 from services.plan.values import format_value
 from services.progress.pace import PaceStatus

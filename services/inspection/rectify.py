@@ -18,11 +18,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.i18n import t, th
+from models.core import EvidenceFile
 from models.db import UnitOfWork
 from models.enums import Role
 from models.inspection import Inspection, Rectification, RectificationPhoto
-from models.reporting import EvidenceFile
-from models.tables import Person, RoleMembership, Unit
+from models.people import Person, RoleMembership
+from models.plan import Unit
 from services.core import audit, conversations, outbox, updates
 from services.core.clock import Clock
 from services.core.errors import DomainError, StepMismatch

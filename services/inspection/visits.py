@@ -11,11 +11,13 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.core import EvidenceFile
 from models.db import UnitOfWork
 from models.enums import Role
 from models.inspection import EvidenceFacts, Inspection, InspectionPhoto
-from models.reporting import EvidenceFile, ProgressReport, ReportAttachment
-from models.tables import Assignment, Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Assignment, Target, Unit
+from models.progress import ProgressReport, ReportAttachment
 from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.inspection.evidence import PHASH_THRESHOLD, PhotoFacts, PriorUse, phash_distance

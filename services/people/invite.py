@@ -17,7 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.i18n import th
 from models.db import UnitOfWork
 from models.enums import Role
-from models.tables import Invitation, Person, RoleMembership, Unit
+from models.people import Invitation, Person, RoleMembership
+from models.plan import Unit
 from services.core import audit, outbox, updates
 from services.core.clock import Clock
 from services.core.errors import DomainError, NotFound

@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.i18n import LANGUAGES
 from models.db import UnitOfWork
 from models.enums import Role
-from models.tables import Person, RoleMembership, Unit
+from models.people import Person, RoleMembership
+from models.plan import Unit
 from services.core import audit, updates
 from services.core.clock import Clock
 from services.core.errors import DomainError, NotFound

@@ -12,7 +12,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import LinkKind, Role
-from models.tables import Assignment, LeaderLink, LeadingGroup, Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from services.core import audit
 from services.core.clock import Clock
 from services.plan.prune import prune

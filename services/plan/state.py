@@ -11,7 +11,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import Role
-from models.tables import Assignment, LeaderLink, LeadingGroup, Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 
 PROGRESS_TABLE = "progress_reports"
 _CHUNK = 5000

@@ -20,8 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.i18n import t, th
 from models.db import UnitOfWork
 from models.enums import Role
-from models.reporting import TargetAdjustment
-from models.tables import Assignment, Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Assignment, Target, Unit
+from models.progress import TargetAdjustment
 from models.types import decimal_text
 from services.core import audit, conversations, outbox, updates
 from services.core.clock import Clock

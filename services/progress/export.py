@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.i18n import t
 from models.db import UnitOfWork
 from models.enums import Category
-from models.tables import Target
+from models.plan import Target
 from services.progress.standings import Standing, standings
 
 __all__ = ["COLUMNS", "ProgressRow", "export_progress", "load_rows", "rows_from", "write_progress"]

@@ -11,8 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
 from models.enums import Role
-from models.reporting import ProgressReport, ReportAttachment, TargetAdjustment
-from models.tables import Assignment, Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Assignment, Target, Unit
+from models.progress import ProgressReport, ReportAttachment, TargetAdjustment
 from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.people.viewer import active_person, cadre_unit_ids

@@ -1,5 +1,5 @@
 """A leader's portfolio: their linked items (联系点: an investment project, a key project, an enterprise,
-a lagging village — models/tables.LeaderLink) and the line of the leading group they head (分线履职:
+a lagging village — models/plan.LeaderLink) and the line of the leading group they head (分线履职:
 the targets whose leading_group_id is that group), each assignment with its pace (services/progress)
 and its unresolved alerts. ``/portfolio`` shows it; ``weekly_digest`` pushes it to every leader once
 per ISO week, on Monday from 08:00 county time, through the outbox."""
@@ -15,10 +15,12 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.i18n import Translator, normalise_language
-from models.alerting import Alert
+from models.alerts import Alert
+from models.core import OutboxMessage
 from models.db import UnitOfWork
 from models.enums import LinkKind, Role
-from models.tables import Assignment, LeaderLink, LeadingGroup, OutboxMessage, Person, RoleMembership, Target, Unit
+from models.people import Person, RoleMembership
+from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from services.core import outbox
 from services.core.clock import Clock
 from services.core.errors import DomainError

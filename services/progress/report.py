@@ -13,8 +13,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
-from models.reporting import ProgressReport, ReportAttachment, ReportDraft
-from models.tables import Assignment, Person, Target, Unit
+from models.people import Person
+from models.plan import Assignment, Target, Unit
+from models.progress import ProgressReport, ReportAttachment, ReportDraft
 from services.core import audit, conversations, updates
 from services.core.clock import Clock
 from services.core.errors import DomainError

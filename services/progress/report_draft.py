@@ -9,8 +9,9 @@ from enum import StrEnum
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.reporting import ReportDraft
-from models.tables import Assignment, Person, Target, Unit
+from models.people import Person
+from models.plan import Assignment, Target, Unit
+from models.progress import ReportDraft
 from services.core import conversations
 from services.core.clock import Clock
 from services.core.errors import DomainError, StepMismatch

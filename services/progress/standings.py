@@ -17,8 +17,9 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.inspection import Inspection
-from models.reporting import ProgressReport, TargetAdjustment
-from models.tables import Assignment, Person, Target, Unit
+from models.people import Person
+from models.plan import Assignment, Target, Unit
+from models.progress import ProgressReport, TargetAdjustment
 from services.progress.pace import Pace, PacePlan, pace, parse_milestones
 
 URGENCY = {"overdue": 0, "red": 1, "yellow": 2, "not_started": 3, "on_track": 4, "done": 5}

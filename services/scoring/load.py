@@ -25,8 +25,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.assessment import AssessmentItem, PeerScore, SurveyResponse
 from models.inspection import Inspection
-from models.reporting import ProgressReport, TargetAdjustment
-from models.tables import Assignment, LeadingGroup, Target, Unit
+from models.plan import Assignment, LeadingGroup, Target, Unit
+from models.progress import ProgressReport, TargetAdjustment
 from services.progress.standings import end_of_day
 
 
