@@ -40,8 +40,8 @@ from sqlmodel import func, select  # noqa: E402
 from telegram.ext import ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.delivery import DeliveryWorker  # noqa: E402
-from bot.ratelimit import RateLimiter, TokenBucket  # noqa: E402
+from bot.app.delivery import DeliveryWorker  # noqa: E402
+from bot.app.ratelimit import RateLimiter, TokenBucket  # noqa: E402
 from models.core import OutboxMessage  # noqa: E402
 from models.db import Database, make_engine  # noqa: E402
 from models.enums import OutboxStatus  # noqa: E402

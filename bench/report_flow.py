@@ -108,7 +108,7 @@ async def running_bot(kind: str, fake_url: str, token: str, db_url: str, evidenc
             yield time.process_time
         return
 
-    from bot.app import build_application, start_polling, stop
+    from bot.app.build import build_application, start_polling, stop
     from config.settings import Settings
     from models.db import Database
     from services.core.clock import SystemClock

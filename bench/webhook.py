@@ -9,7 +9,7 @@ recorded there, so in webhook mode it includes the fake's POST to our server (as
 
 Variants, each with its bot in a child process (a core of its own):
 * ``polling``: report_flow's ``duban`` variant (``start_polling``), N cadres, one county;
-* ``webhook-1``: ``bot.web.WebServer`` + one county's Application (``webhook=True``), N cadres;
+* ``webhook-1``: ``bot.serve.web.WebServer`` + one county's Application (``webhook=True``), N cadres;
 * ``webhook-K``: K counties in one process, one WebServer, each county its own Application, bot
   token, fake Bot API and database, N/K cadres each (N concurrent users in all).
 """
@@ -64,8 +64,8 @@ class CountyFake(TimedFake):
 
 async def serve(spec: list[dict]) -> None:
     """Run the counties of the spec behind one WebServer until SIGTERM."""
-    from bot.app import build_application, start_webhook, stop
-    from bot.web import WebServer, webhook_secret
+    from bot.app.build import build_application, start_webhook, stop
+    from bot.serve.web import WebServer, webhook_secret
     from config.settings import Settings
     from models.db import Database
     from services.core.clock import SystemClock

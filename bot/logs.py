@@ -2,7 +2,7 @@
 
 Every log record of the process goes through one ``structlog`` formatter (``DUBAN_LOG_FORMAT``):
 ``text`` (the default) or ``json``. Extra fields given with ``extra={...}`` become fields of the
-line. One line per update is written by ``bot.processor`` (logger ``duban.updates``): county,
+line. One line per update is written by ``bot.app.processor`` (logger ``duban.updates``): county,
 update_id, type, handler, outcome, duration_ms -- never the message text.
 
 Secrets never reach a line: the bot tokens and webhook secrets registered with ``add_secret`` are

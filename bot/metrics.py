@@ -1,11 +1,11 @@
 """Prometheus instruments: one registry for the process, a ``county`` label on every series.
 
-Served by ``bot.web.WebServer`` at ``GET /metrics`` (text format). Counters count from the start of
+Served by ``bot.serve.web.WebServer`` at ``GET /metrics`` (text format). Counters count from the start of
 the process; Prometheus computes rates (e.g. the outbox delivery rate is
 ``rate(duban_outbox_sent_total[5m])``). The outbox backlog is read from each mounted county's
 database when /metrics is scraped (``refresh_backlog``); everything else is counted where it happens:
-updates in ``bot.processor``, sends and 429s in ``bot.delivery`` / ``bot.ratelimit``, alerts and
-the scheduler's lag in ``bot.jobs``, webhook requests in ``bot.web``.
+updates in ``bot.app.processor``, sends and 429s in ``bot.app.delivery`` / ``bot.app.ratelimit``, alerts and
+the scheduler's lag in ``bot.app.jobs``, webhook requests in ``bot.serve.web``.
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
+from handlers.context import Context
 from services.core.errors import DomainError, DuplicateUpdate
 from services.plan.values import format_value
 from services.progress import adjust

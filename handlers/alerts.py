@@ -8,8 +8,8 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.deps import Context
 from handlers.common import deps, reply, who
+from handlers.context import Context
 from services.alerts import actions
 from services.alerts.text import ICON
 from services.core.errors import DomainError, DuplicateUpdate

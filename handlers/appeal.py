@@ -12,9 +12,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from handlers.context import Context
 from services.assessment import appeal as dialogue
 from services.assessment.appeal import OfficeStep, Step
 from services.assessment.appeal_records import AppealView

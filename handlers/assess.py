@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.assess_text import listing, prompt
 from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
+from handlers.context import Context
 from services.assessment import assess
 from services.assessment.assess import Snapshot, Step, StepMismatch
 from services.core.errors import DomainError

@@ -12,8 +12,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
-from bot.deps import Context, Deps
 from config.i18n import Translator, normalise_language
+from handlers.context import Context, Deps
 from services.core import conversations
 from services.core.errors import DomainError, DuplicateUpdate, StepMismatch
 from services.people import viewer as people

@@ -6,8 +6,8 @@ import logging
 
 from telegram import Update
 
-from bot.deps import Context
 from handlers.common import reply, who
+from handlers.context import Context
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.deps import Context
 from handlers import survey
 from handlers.common import deps, forget, reply, who
+from handlers.context import Context
 from models.enums import Role
 from services.core import updates
 from services.people import viewer as people

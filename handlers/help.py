@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import reply, who
+from handlers.context import Context
 from services.people.menu import PUBLIC, commands_for
 from services.people.viewer import Viewer
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import deps, reply, who
+from handlers.context import Context
 from services.core.errors import DomainError
 from services.plan.values import format_value
 from services.progress.history import Entry, History, history

@@ -15,9 +15,9 @@ from telegram import ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
+from handlers.context import Context
 from handlers.inspect_text import Message, confirmed, location_keyboard, prompt, visits_text
 from services.core.errors import DomainError, DuplicateUpdate
 from services.inspection import inspect

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.deps import Context
 from handlers.common import deps, reply, who
+from handlers.context import Context
 from models.enums import Role, parse_enum
 from services.core.errors import DomainError, DuplicateUpdate
 from services.people import invite as invitations

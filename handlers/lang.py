@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.deps import Context
 from config.i18n import LANGUAGES, Translator, normalise_language
 from handlers.common import deps, reply, who
+from handlers.context import Context
 from handlers.menu import publish_personal_menu
 from services.core.errors import DomainError, DuplicateUpdate
 from services.people import viewer as people

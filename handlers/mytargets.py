@@ -6,9 +6,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import deps, reply, who
+from handlers.context import Context
 from services.core.errors import DomainError
 from services.plan.values import format_value
 from services.progress.history import my_targets

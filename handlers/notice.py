@@ -21,10 +21,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers import notice_text
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from handlers.context import Context
 from services.core.errors import DomainError, DuplicateUpdate
 from services.inspection import groups
 from services.inspection import notice as notices

@@ -11,9 +11,9 @@ import threading
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import deps, reply, who
+from handlers.context import Context
 from services.assessment import results
 from services.assessment.results import RankingView
 from services.core.errors import DomainError

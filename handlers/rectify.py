@@ -16,9 +16,9 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
+from handlers.context import Context
 from handlers.rectify_text import buttons, item_line, listing, prompt
 from services.core.errors import DomainError, DuplicateUpdate
 from services.inspection import rectify

@@ -14,9 +14,9 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
+from handlers.context import Context
 from handlers.report_text import confirmed, prompt
 from services.core.errors import DomainError, DuplicateUpdate
 from services.progress import report

@@ -6,8 +6,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.deps import Context
 from handlers.common import deps, reply, who
+from handlers.context import Context
 from services.assessment import results
 from services.core.errors import DomainError
 from services.scoring import text

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import deps, display_name, language_of, reply, who
+from handlers.context import Context
 from handlers.help import menu_text
 from handlers.menu import publish_personal_menu
 from handlers.survey import start_link

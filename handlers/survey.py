@@ -16,9 +16,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot.deps import Context
 from config.i18n import Translator
 from handlers.common import conv_ref, deps, drop_buttons, reply, who
+from handlers.context import Context
 from services.assessment import survey
 from services.core import conversations
 from services.core.errors import DomainError, DuplicateUpdate

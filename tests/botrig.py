@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app import build_application, start_polling, stop
+from bot.app.build import build_application, start_polling, stop
 from config.settings import Settings
 from models.db import Database
 from services.core.clock import Clock

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 
 @dataclass

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, delete, select
 
-from bot.persistence import DbPersistence
+from bot.app.persistence import DbPersistence
 from models.core import AuditLog, OutboxMessage
 from models.enums import Role
 from models.people import RoleMembership

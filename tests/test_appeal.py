@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
-from bot.persistence import DbPersistence
+from bot.app.persistence import DbPersistence
 from models.assessment import Appeal, AssessmentItem, AssessmentResult
 from models.core import AuditLog
 from services.assessment import appeal_records, rounds

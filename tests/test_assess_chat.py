@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, update
 
-from bot.persistence import DbPersistence
+from bot.app.persistence import DbPersistence
 from models.assessment import PeerScore
 from models.people import Person
 from services.assessment import assess

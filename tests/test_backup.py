@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.failover import lock_for
+from bot.serve.failover import lock_for
 from models.people import Person
 from tests.factories import add_person
 

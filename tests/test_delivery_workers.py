@@ -17,8 +17,8 @@ from sqlmodel import col, select
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.delivery import DEFAULT_RATE, DeliveryWorker
-from bot.ratelimit import RateLimiter, TokenBucket
+from bot.app.delivery import DEFAULT_RATE, DeliveryWorker
+from bot.app.ratelimit import RateLimiter, TokenBucket
 from config.settings import Settings
 from models.core import OutboxMessage
 from models.db import Database

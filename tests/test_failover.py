@@ -233,8 +233,8 @@ async def test_kill_9_mid_outbox_burst_loses_nothing_and_repeats_only_rows_in_fl
 async def test_a_process_that_loses_its_lock_stops_the_county_at_once_and_stands_by(db_kind, rig) -> None:
     import asyncpg
 
-    from bot.failover import PgLock, pg_dsn
-    from bot.service import CountyRunner
+    from bot.serve.failover import PgLock, pg_dsn
+    from bot.serve.runner import CountyRunner
 
     stop = asyncio.Event()
     runner = CountyRunner("lx", rig.settings, stop, clock=rig.clock, retry=0.5)
@@ -272,7 +272,7 @@ async def test_a_process_that_loses_its_lock_stops_the_county_at_once_and_stands
 async def test_a_second_webhook_process_stands_by_answering_503_and_takes_over(rig, tmp_path) -> None:
     """`duban run --webhook` takes the same lock: the standby's path answers 503 (Telegram retries), and
     when the holder dies the standby sets the webhook to its own URL and answers."""
-    from bot.web import SECRET_HEADER, webhook_secret
+    from bot.serve.web import SECRET_HEADER, webhook_secret
     from config.settings import Settings
     from tests.test_webhook_cli import SECRET, free_port
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select, update
 
-from bot.persistence import DbPersistence
+from bot.app.persistence import DbPersistence
 from models.core import AuditLog, EvidenceFile
 from models.enums import Role
 from models.inspection import EvidenceFacts, Inspection, InspectionPhoto

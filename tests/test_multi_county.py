@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.service import run_counties
+from bot.serve.runner import run_counties
 from models.db import Database
 from models.plan import Assignment, Target
 from services.core import outbox
@@ -167,7 +167,7 @@ async def test_a_county_whose_bot_cannot_start_does_not_stop_the_other(rig, coun
 
 async def test_two_counties_by_webhook_each_at_its_own_path_with_its_own_secret(
         rig, county_b_url, tmp_path, monkeypatch) -> None:
-    from bot.web import webhook_secret
+    from bot.serve.web import webhook_secret
 
     fake_b = FakeBotAPI(token="222222:COUNTY-B-TOKEN", bot_username="yi_duban_bot", bot_id=222222)
     await fake_b.start()

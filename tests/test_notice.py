@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
-from bot.persistence import DbPersistence
+from bot.app.persistence import DbPersistence
 from models.core import AuditLog, OutboxMessage
 from models.enums import Role
 from models.inspection import BoundGroup, Inspection, Notice, Rectification

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select, update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.persistence import DbPersistence
+from bot.app.persistence import DbPersistence
 from models.core import AuditLog, EvidenceFile, OutboxMessage
 from models.enums import Role
 from models.inspection import Inspection, Rectification, RectificationPhoto

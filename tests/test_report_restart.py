@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.persistence import DbPersistence
+from bot.app.persistence import DbPersistence
 from tests.botrig import running_bot
 from tests.test_report import PNG, reports, seed
 from tests.test_restart import _start_bot

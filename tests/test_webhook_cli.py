@@ -48,7 +48,7 @@ async def terminate(proc: asyncio.subprocess.Process) -> int:
 
 
 async def test_run_webhook_serves_stops_on_sigterm_and_gets_what_came_meanwhile(rig, tmp_path) -> None:
-    from bot.web import webhook_secret
+    from bot.serve.web import webhook_secret
 
     unit = await add_unit(rig.db, rig.clock, code="V1", name="青山村")
     await add_person(rig.db, rig.clock, name="张三", unit=unit, telegram_user_id=200)

@@ -1,4 +1,4 @@
-"""The bot in webhook mode under test: the real Application behind the real ``bot.web.WebServer``
+"""The bot in webhook mode under test: the real Application behind the real ``bot.serve.web.WebServer``
 (on a free port), the fake Bot API POSTing updates to it as Telegram does, on a real database."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from telegram.ext import Application
 
-from bot.app import build_application, start_webhook, stop
-from bot.web import SECRET_HEADER, WebServer, webhook_secret
+from bot.app.build import build_application, start_webhook, stop
+from bot.serve.web import SECRET_HEADER, WebServer, webhook_secret
 from tests.botrig import Rig, make_settings
 
 SECRET = "a-shared-webhook-secret-for-tests"

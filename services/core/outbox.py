@@ -1,5 +1,5 @@
 """The outbox: every message the bot sends on its own initiative is a row written in the
-transaction that decided it; delivery workers (bot/delivery.py) send the rows.
+transaction that decided it; delivery workers (bot/app/delivery.py) send the rows.
 
 A worker *leases* a batch of rows (``lease_owner``, ``lease_expires_at``: one short committed
 transaction), sends them with no transaction open, then records each outcome, clearing the lease.

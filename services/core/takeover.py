@@ -1,6 +1,6 @@
-"""What a process does to the outbox when it becomes a county's active bot (bot/service.py).
+"""What a process does to the outbox when it becomes a county's active bot (bot/serve/runner.py).
 
-It holds the county's lock (bot/failover.py), so it is the only delivery worker of that database:
+It holds the county's lock (bot/serve/failover.py), so it is the only delivery worker of that database:
 any lease still on a row was left by a holder that died or was cut off. Such rows were in flight
 (perhaps sent, not yet marked): they are handed back at once instead of after their lease
 (services/outbox.LEASE), so a takeover delivers them within seconds. They are exactly the rows that

@@ -17,12 +17,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import jobs, logs, metrics
-from bot.delivery import DeliveryWorker
-from bot.deps import Deps
-from bot.persistence import DbPersistence
-from bot.processor import PerChatUpdateProcessor, instrument_handlers
-from bot.ratelimit import RateLimiter
+from bot import logs, metrics
+from bot.app import jobs
+from bot.app.delivery import DeliveryWorker
+from bot.app.persistence import DbPersistence
+from bot.app.processor import PerChatUpdateProcessor, instrument_handlers
+from bot.app.ratelimit import RateLimiter
 from config.settings import Settings
 from handlers import (
     adjust,
@@ -46,6 +46,7 @@ from handlers import (
     start,
     survey,
 )
+from handlers.context import Deps
 from handlers.menu import publish_public_menu
 from models.db import Database
 from services.core import kv, updates
@@ -94,7 +95,7 @@ def build_application(
     county: str | None = None,
 ) -> Application:
     """The bot for one county: polling by default (the caller starts the updater); ``webhook``: no
-    updater, updates arrive on ``app.update_queue`` (bot/web.py). ``county``: the label of its
+    updater, updates arrive on ``app.update_queue`` (bot/serve/web.py). ``county``: the label of its
     metrics and log lines (default "default")."""
     county = county or metrics.DEFAULT_COUNTY
     token = settings.require_token()
@@ -159,7 +160,7 @@ async def start_polling(app: Application, *, poll_timeout: int = 10) -> None:
 
 async def start_webhook(app: Application, *, url: str, secret: str) -> None:
     """Start one county's bot in webhook mode (built with ``webhook=True`` and already mounted on a
-    ``bot.web.WebServer``), then tell Telegram where to send its updates. Updates that waited at
+    ``bot.serve.web.WebServer``), then tell Telegram where to send its updates. Updates that waited at
     Telegram while we were away are delivered (``drop_pending_updates=False``)."""
     logs.add_secret(secret)
     await app.initialize()

@@ -30,7 +30,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import metrics
-from bot.ratelimit import NO_RETRY, TokenBucket
+from bot.app.ratelimit import NO_RETRY, TokenBucket
 from models.db import Database
 from services.core import outbox
 from services.core.clock import Clock

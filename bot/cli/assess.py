@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from bot import cli_results, cli_rounds, cli_scoring
+from bot.cli import results, rounds, scoring
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     assess = sub.add_parser("assess", help="the year-end assessment (考核)").add_subparsers(dest="sub", required=True)
-    cli_scoring.add_parsers(assess)
-    cli_rounds.add_parsers(assess, sub)
-    cli_results.add_parsers(assess)
+    scoring.add_parsers(assess)
+    rounds.add_parsers(assess, sub)
+    results.add_parsers(assess)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot import cli_assess, cli_ops, cli_prod
+from bot.cli import assess, ops, prod
 from config.i18n import t
 from config.settings import Settings, SettingsError, load_settings
 from models.db import Database
@@ -51,7 +51,7 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     if args.counties:
-        from bot.counties import migrate_counties
+        from bot.serve.counties import migrate_counties
 
         await migrate_counties(Path(args.counties), settings)
         return
@@ -70,24 +70,24 @@ def stop_on_signals() -> asyncio.Event:
 
 async def cmd_run(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     if args.counties:
-        from bot.service import run_counties
+        from bot.serve.runner import run_counties
 
         await run_counties(Path(args.counties), settings, webhook_url=args.webhook, stop_event=stop_on_signals())
         return
     settings.require_token()
     if args.webhook:
-        from bot.webhook import check_webhook
+        from bot.serve.webhook import check_webhook
 
         check_webhook(settings, args.webhook)  # a missing secret or a bad URL: refused before anything starts
     await upgrade(db.engine)
     if args.webhook:
-        from bot.webhook import run_webhook
+        from bot.serve.webhook import run_webhook
 
         await run_webhook(settings, db, clock, args.webhook, stop_event=stop_on_signals())
         return
-    # Polling, while this process holds the database's lock (bot/failover.py): a second `duban run`
+    # Polling, while this process holds the database's lock (bot/serve/failover.py): a second `duban run`
     # on the same database waits as a standby instead of polling too.
-    from bot.service import run_single
+    from bot.serve.runner import run_single
 
     await run_single(settings, db, clock, stop_event=stop_on_signals())
 
@@ -277,9 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the code, i_<code> or the whole link")
     p.set_defaults(func=cmd_invite_revoke)
 
-    cli_ops.add_parsers(sub)
-    cli_assess.add_parsers(sub)
-    cli_prod.add_parsers(sub)
+    ops.add_parsers(sub)
+    assess.add_parsers(sub)
+    prod.add_parsers(sub)
 
     person = sub.add_parser("person", help="people").add_subparsers(dest="sub", required=True)
     p = person.add_parser("deactivate", help="end a person's access at once (history kept)")
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"duban: {exc}", file=sys.stderr)
         return 2
-    except (Refused, cli_ops.CliRefusal) as exc:
+    except (Refused, ops.CliRefusal) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except argparse.ArgumentTypeError as exc:

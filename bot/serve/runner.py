@@ -1,6 +1,6 @@
 """Running bots as a service: ``duban run --counties FILE`` serves many counties in one process,
 each its own PTB Application on its own database with its own token, and each active in exactly one
-process at a time (bot/failover.py); ``duban run`` (one county) goes through the same supervisor.
+process at a time (bot/serve/failover.py); ``duban run`` (one county) goes through the same supervisor.
 
 A county's supervisor: take the county's lock (standby until then, trying every ``RETRY`` seconds,
 so a dead holder is replaced within a few seconds) -> migrate its database -> hand back the outbox
@@ -35,7 +35,7 @@ STOP_TIMEOUT = 30.0
 
 @dataclass
 class Webhook:
-    """Where a county's updates arrive in webhook mode (the shared server of bot/web.py)."""
+    """Where a county's updates arrive in webhook mode (the shared server of bot/serve/web.py)."""
 
     server: Any
     url: str  # the public URL of this county's webhook
@@ -53,7 +53,7 @@ class CountyRunner:
     migrate: bool = True
     release_leases: bool = True
     webhook: Webhook | None = None
-    health: Any = None  # polling: the web server of /healthz and /metrics (bot/web.py), if one runs
+    health: Any = None  # polling: the web server of /healthz and /metrics (bot/serve/web.py), if one runs
     retry: float = RETRY
     county: str | None = None  # the label of its metrics and log lines (None: "default")
     # Alembic's command context is process-global: the counties of one process migrate one at a time.
@@ -63,7 +63,7 @@ class CountyRunner:
     starts: int = 0
 
     async def run(self) -> None:
-        from bot.failover import acquire_or_stop, lock_for
+        from bot.serve.failover import acquire_or_stop, lock_for
 
         clock = self.clock or SystemClock(self.settings.tz)
         crashes = 0
@@ -103,7 +103,7 @@ class CountyRunner:
 
     async def _serve(self, lock: Any, clock: Clock) -> bool:
         """Run the county while the lock is held; True if its Application failed."""
-        from bot.app import build_application, start_polling, stop
+        from bot.app.build import build_application, start_polling, stop
         from models.migrate import upgrade
         from services.core import kv
         from services.core.takeover import release_orphaned_leases
@@ -129,7 +129,7 @@ class CountyRunner:
                 if self.health is not None:
                     self.health.watch(self.name, app)
             else:
-                from bot.app import start_webhook
+                from bot.app.build import start_webhook
 
                 app = build_application(self.settings, db, clock, bot_username=username, webhook=True,
                                         county=self.county)
@@ -217,7 +217,7 @@ def health_server(settings: Settings) -> Any:
     """Polling mode with DUBAN_HEALTH_PORT: a web server of /healthz and /metrics only."""
     if settings.health_port is None:
         return None
-    from bot.web import WebServer
+    from bot.serve.web import WebServer
 
     return WebServer(settings, host=settings.webhook_host, port=settings.health_port, base_path="/")
 
@@ -225,8 +225,8 @@ def health_server(settings: Settings) -> Any:
 async def run_counties(path: Path, settings: Settings, *, webhook_url: str | None, stop_event: asyncio.Event,
                        clock: Clock | None = None, environ: Any = None) -> None:
     """``duban run --counties FILE``: every county of the file, each under its own supervisor."""
-    from bot.cli_ops import CliRefusal
-    from bot.counties import CountiesError, county_settings, load_counties, refusal
+    from bot.cli.ops import CliRefusal
+    from bot.serve.counties import CountiesError, county_settings, load_counties, refusal
 
     environ = os.environ if environ is None else environ
     try:
@@ -238,9 +238,9 @@ async def run_counties(path: Path, settings: Settings, *, webhook_url: str | Non
     base_url = webhook_url.strip().rstrip("/") if webhook_url else None
     runners = []
     if base_url:
-        from bot.cli import UsageError
-        from bot.web import WebServer, webhook_secret
-        from bot.webhook import webhook_path
+        from bot.cli.main import UsageError
+        from bot.serve.web import WebServer, webhook_secret
+        from bot.serve.webhook import webhook_path
 
         try:
             base_path = webhook_path(base_url).rstrip("/")

@@ -1,7 +1,7 @@
 """``duban backup`` and ``duban restore``.
 
 SQLite: the online backup API (a consistent copy while the bot runs), and back the same way after
-proving with the database's lock (bot/failover.py) that no bot is using it. PostgreSQL: ``pg_dump
+proving with the database's lock (bot/serve/failover.py) that no bot is using it. PostgreSQL: ``pg_dump
 --format=custom`` and ``pg_restore --clean --if-exists`` from the PostgreSQL client tools, with a
 clear error when they are not installed. The password, if any, goes to the tools through
 ``PGPASSWORD``, never on their command line.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bot.failover import lock_for
+from bot.serve.failover import lock_for
 from config.i18n import t
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

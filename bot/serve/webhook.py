@@ -1,7 +1,7 @@
 """``duban run --webhook URL``: one county served through Telegram's webhook instead of polling.
 
 Telegram POSTs each update to URL (https, behind a reverse proxy that forwards URL's path to
-``DUBAN_WEBHOOK_HOST:DUBAN_WEBHOOK_PORT``); bot/web.py checks the secret and queues the update.
+``DUBAN_WEBHOOK_HOST:DUBAN_WEBHOOK_PORT``); bot/serve/web.py checks the secret and queues the update.
 On stop the webhook is left set: Telegram keeps what comes meanwhile (up to 24 hours) and delivers
 it when the bot is back. ``duban run`` without --webhook (polling) deletes the webhook itself.
 """
@@ -13,7 +13,7 @@ import logging
 from urllib.parse import urlsplit
 
 from bot import metrics
-from bot.web import WebServer, webhook_secret
+from bot.serve.web import WebServer, webhook_secret
 from config.settings import Settings
 from models.db import Database
 from services.core.clock import Clock
@@ -33,7 +33,7 @@ def webhook_path(url: str) -> str:
 def check_webhook(settings: Settings, url: str) -> tuple[str, str]:
     """(path, secret) for ``run --webhook URL``; UsageError for a bad URL, SettingsError without
     DUBAN_WEBHOOK_SECRET (both exit 2 with one clear line)."""
-    from bot.cli import UsageError
+    from bot.cli.main import UsageError
 
     try:
         path = webhook_path(url)
@@ -44,9 +44,9 @@ def check_webhook(settings: Settings, url: str) -> tuple[str, str]:
 
 async def run_webhook(settings: Settings, db: Database, clock: Clock, url: str, *, stop_event: asyncio.Event) -> None:
     """Serve one county by webhook until ``stop_event`` is set, then stop cleanly. Like polling, the
-    county is served only while this process holds its database's lock (bot/failover.py): a second
+    county is served only while this process holds its database's lock (bot/serve/failover.py): a second
     ``duban run --webhook`` on the same database stands by, its path answering 503."""
-    from bot.service import CountyRunner, Webhook
+    from bot.serve.runner import CountyRunner, Webhook
 
     path, secret = check_webhook(settings, url)
     if urlsplit(url).scheme != "https":

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.backup import BackupError, backup, restore
-from bot.cli_ops import CliRefusal
-from bot.counties import CountiesError, load_counties
+from bot.cli.ops import CliRefusal
+from bot.serve.backup import BackupError, backup, restore
+from bot.serve.counties import CountiesError, load_counties
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
@@ -35,7 +35,7 @@ def _database_url(args: argparse.Namespace, settings: Settings) -> str:
     try:
         counties = load_counties(Path(args.counties), require_tokens=False)
     except CountiesError as exc:
-        from bot.counties import refusal
+        from bot.serve.counties import refusal
 
         raise CliRefusal(refusal(Path(args.counties), exc.problems, settings.locale)) from None
     for county in counties:

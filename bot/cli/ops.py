@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from bot.jobs import rules, scheduled_work
+from bot.app.jobs import rules, scheduled_work
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database

@@ -36,9 +36,9 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot import metrics
-from bot.deps import Deps
-from bot.processor import PerChatUpdateProcessor
+from bot.app.processor import PerChatUpdateProcessor
 from config.settings import Settings, SettingsError
+from handlers.context import Deps
 from services.core import outbox
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from bot.cli_ops import CliRefusal
+from bot.cli.ops import CliRefusal
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
@@ -68,7 +68,7 @@ async def cmd_survey_qr(args: argparse.Namespace, settings: Settings, db: Databa
     """Print a unit's survey link and write it as a QR code."""
     import segno
 
-    from bot.cli import bot_username
+    from bot.cli.main import bot_username
     from services.assessment import survey
 
     out = Path(args.out)
@@ -86,7 +86,7 @@ async def cmd_survey_links(args: argparse.Namespace, settings: Settings, db: Dat
     """A workbook with every active unit's survey link (made where missing), for the office to print."""
     from openpyxl import Workbook
 
-    from bot.cli import bot_username
+    from bot.cli.main import bot_username
     from services.assessment import survey
 
     lang = settings.locale

@@ -224,7 +224,7 @@ async def migrate_counties(path: Path, settings: Settings) -> None:
     """``duban migrate --counties FILE``: bring every county's database to the newest schema, one
     line per county; refuses (exit 1, every problem) when the file is invalid, and exits 1 after
     trying them all when a database could not be migrated."""
-    from bot.cli_ops import CliRefusal
+    from bot.cli.ops import CliRefusal
     from config.i18n import t
     from models.db import Database
     from models.migrate import upgrade

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli_ops import CliRefusal
+from bot.cli.ops import CliRefusal
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from telegram.ext import CallbackContext, ExtBot
 
 if TYPE_CHECKING:
-    from bot.delivery import DeliveryWorker
+    from bot.app.delivery import DeliveryWorker
     from config.settings import Settings
     from models.db import Database
     from services.core.clock import Clock

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.cli_ops import CliRefusal
+from bot.cli.ops import CliRefusal
 from config.i18n import t
 from config.settings import Settings
 from models.assessment import AssessmentRound
