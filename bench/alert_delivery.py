@@ -48,8 +48,8 @@ from models.enums import OutboxStatus  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.people import Person  # noqa: E402
 from services.core import outbox  # noqa: E402
-from tests.fakebot import FakeBotAPI  # noqa: E402
-from tests.fakebot_chats import FakeApiError  # noqa: E402
+from tests.support.fakebot.chats import FakeApiError  # noqa: E402
+from tests.support.fakebot.server import FakeBotAPI  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 USER0 = 800_000  # Telegram id of person 0

@@ -24,9 +24,9 @@ from sqlalchemy.engine import make_url
 from models.db import Database, make_engine
 from models.migrate import upgrade
 from services.core.clock import FixedClock
-from tests.botrig import Rig, make_settings, running_bot
-from tests.clirig import Cli
-from tests.fakebot import FakeBotAPI
+from tests.support.botrig import Rig, make_settings, running_bot
+from tests.support.clirig import Cli
+from tests.support.fakebot.server import FakeBotAPI
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 

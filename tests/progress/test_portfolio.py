@@ -1,0 +1,99 @@
+"""/portfolio for a leader (linked items and the group line, with pace and unresolved alerts) in both
+languages, and the weekly digest: Monday from 08:00, once per ISO week, through the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import select
+
+from models.alerts import Alert
+from models.enums import Role
+from models.people import Person
+from services.progress import portfolio
+from tests.support.factories import add_person
+from tests.support.results_rig import ADMIN, LEADER, TZ, outbox_to, seed
+
+
+async def said(user, text: str):
+    return await user.wait_reply(lambda m: text in (m.text or ""))
+
+
+async def _alert(rig, assignment_id: int, state: str = "open") -> None:
+    async with rig.db.uow() as uow:
+        uow.session.add(Alert(key=f"pace:{assignment_id}:{state}", kind="pace", level="red", period="2027-03-22",
+                              assignment_id=assignment_id, created_at=rig.clock.now(), state=state,
+                              stage_at=rig.clock.now()))
+        await uow.commit()
+
+
+async def test_a_leader_sees_linked_items_and_the_group_line_with_pace_and_alerts(bot) -> None:
+    county = await seed(bot)
+    await _alert(bot, county.assignments[("TB", "T3")].id)
+    await _alert(bot, county.assignments[("TB", "T2")].id, state="resolved")  # not counted
+    leader = bot.fake.user(LEADER, "王")
+    await leader.send_text("/portfolio")
+    text = (await said(leader, "联系点")).text
+    assert "<b>王县长的联系点和分管工作</b>（截至2027-03-22）" in text
+    assert "📌 重点项目：重点项目完成投资（TB）" in text
+    tb = text[text.index("📌"):text.index("🏛")]
+    assert tb.index("河口镇") < tb.index("城关镇")  # most urgent first
+    assert "  🔴 河口镇：20 万元/100 万元，20%，严重滞后，⚠️1条预警未解除\n" in tb
+    assert tb.count("⚠️") == 1
+    assert "🏛 <b>招商引资工作领导小组</b>（G1）" in text
+    assert "1个目标、3项任务：已完成1" in text and "未解除预警0条" in text
+
+
+async def test_portfolio_in_english_and_refused_to_others(bot) -> None:
+    await seed(bot)
+    leader = bot.fake.user(LEADER, "Wang", language_code="en")
+    await leader.send_text("/portfolio")
+    text = (await said(leader, "Linked items")).text
+    assert "📌 Key project: 重点项目完成投资（TB）" in text and "far behind" in text
+    assert "targets: 1; assignments: 3 (1 done" in text
+    admin = bot.fake.user(ADMIN, "赵")
+    await admin.send_text("/portfolio")
+    await said(admin, "/portfolio 只对县领导开放")
+
+
+async def test_the_weekly_digest_goes_on_monday_morning_once_a_week(rig) -> None:
+    await seed(rig)
+    idle = await add_person(rig.db, rig.clock, name="闲领导", roles=(Role.LEADER,), telegram_user_id=401)
+    monday = datetime(2027, 3, 22, 8, 0, tzinfo=TZ)
+    assert monday.weekday() == 0
+    run = portfolio.weekly_digest
+    assert await run(monday - timedelta(minutes=1), uow=rig.db.uow(), clock=rig.clock) == 0  # 07:59
+    assert await run(monday - timedelta(days=1), uow=rig.db.uow(), clock=rig.clock) == 0  # Sunday
+    assert await run(monday + timedelta(days=1), uow=rig.db.uow(), clock=rig.clock) == 0  # Tuesday
+    assert await run(monday, uow=rig.db.uow(), clock=rig.clock) == 1
+    assert await run(monday + timedelta(hours=3), uow=rig.db.uow(), clock=rig.clock) == 0  # again that week
+    (digest,) = await outbox_to(rig, LEADER, portfolio.DIGEST_KIND)
+    assert digest.dedup_key.endswith(":2027-W12:1") and "每周工作提示" in digest.text
+    assert "重点项目完成投资" in digest.text and await outbox_to(rig, idle.telegram_user_id) == []
+    assert await run(monday + timedelta(days=7), uow=rig.db.uow(), clock=rig.clock) == 1
+    assert [m.dedup_key.split(":")[2] for m in await outbox_to(rig, LEADER)] == ["2027-W12", "2027-W13"]
+
+
+async def test_the_digest_reaches_the_leader_in_the_running_bot(bot) -> None:
+    await seed(bot)
+    leader = bot.fake.user(LEADER, "Wang", language_code="en")
+    async with bot.db.uow() as uow:  # the leader chose English
+        person = (await uow.session.exec(select(Person).where(Person.telegram_user_id == LEADER))).one()
+        person.language = "en"
+        uow.session.add(person)
+        await uow.commit()
+    assert await portfolio.weekly_digest(bot.clock.now(), uow=bot.db.uow(), clock=bot.clock) == 1
+    bot.app.bot_data.delivery.wake()
+    digest = await said(leader, "Weekly digest")
+    assert "Key project" in digest.text and "far behind, 0 overdue" in digest.text and "Nothing behind." in digest.text
+
+
+async def test_the_scheduler_tick_of_the_command_line_sends_the_digest(rig, cli) -> None:
+    await seed(rig)
+    sunday = await cli("jobs", "tick", "--at", "2027-03-21T09:00")
+    assert sunday.code == 0 and await outbox_to(rig, LEADER, portfolio.DIGEST_KIND) == []
+    monday = await cli("jobs", "tick", "--at", "2027-03-22T09:00")
+    assert monday.code == 0 and "已为 1 位领导生成每周简报" in monday.out
+    assert len(await outbox_to(rig, LEADER, portfolio.DIGEST_KIND)) == 1
+    again = await cli("jobs", "tick", "--at", "2027-03-22T10:00")
+    assert "每周简报" not in again.out and len(await outbox_to(rig, LEADER, portfolio.DIGEST_KIND)) == 1
