@@ -1,6 +1,6 @@
 """What results look like in a chat (HTML parse mode): a unit's summary (the public-notice push), its
 whole breakdown (/score), a class's ranking table (/ranking). Pure text from the catalogue
-(assess_results.po), shared by the outbox pushes of services/assessment/rounds.py and the handlers."""
+(scoring.po), shared by the outbox pushes of services/assessment/rounds.py and the handlers."""
 
 from __future__ import annotations
 
