@@ -15,10 +15,10 @@ from telegram.ext import ConversationHandler
 from config.i18n import Translator, normalise_language
 from handlers.context import Context, Deps
 from services.core import conversations
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError, DuplicateUpdate, StepMismatch
 from services.people import viewer as people
 from services.people.viewer import Viewer
-from services.progress.report_draft import ConvRef
 
 # The button press answered while handling the current update (Telegram refuses a second answer).
 # Every update is handled in a task of its own, so this starts empty for each: nothing is shared

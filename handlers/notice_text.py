@@ -9,8 +9,8 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from config.i18n import Translator
+from services.core.text import TELEGRAM_LIMIT, split_text, utf16_len
 from services.inspection.notice import NoticeView
-from services.inspection.notice_draft import TELEGRAM_LIMIT, split_text, utf16_len
 
 SHOWN_UNITS = 30
 _TAG = re.compile(r"<[^>]+>")

@@ -21,8 +21,9 @@ from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply
 from handlers.context import Context
 from handlers.rectify_text import buttons, item_line, listing, prompt
 from services.core.errors import DomainError, DuplicateUpdate
+from services.core.files import IncomingFile
 from services.inspection import rectify
-from services.inspection.rectify import IncomingFile, Snapshot, Step, StepMismatch
+from services.inspection.rectify import Snapshot, Step, StepMismatch
 
 END = ConversationHandler.END
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB

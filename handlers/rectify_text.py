@@ -7,11 +7,11 @@ from datetime import date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from config.i18n import Translator
+from services.core.text import MAX_MESSAGE
 from services.inspection.rectify import Item, Snapshot, Step
 
 MAX_BUTTON = 40  # characters of a description shown on a button
 LISTED_TEXT = 80  # characters of a description or reason shown in a list
-MAX_MESSAGE = 3800  # Telegram takes 4096 characters; room for the last line
 
 
 def buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:

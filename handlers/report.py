@@ -19,6 +19,7 @@ from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, wh
 from handlers.context import Context
 from handlers.report_text import confirmed, prompt
 from services.core.errors import DomainError, DuplicateUpdate
+from services.core.files import IncomingFile
 from services.progress import report
 from services.progress.report import Snapshot, Step, StepMismatch
 
@@ -92,7 +93,7 @@ async def file(update: Update, context: Context) -> object:
         return None
     data = bytes(await (await media.get_file()).download_as_bytearray())
     sha, key = await asyncio.to_thread(d.storage.put, data)
-    incoming = report.IncomingFile(data=data, sha256=sha, storage_key=key, mime_type=mime,
+    incoming = IncomingFile(data=data, sha256=sha, storage_key=key, mime_type=mime,
                                       telegram_file_id=media.file_id, telegram_file_unique_id=media.file_unique_id,
                                       kind=kind, file_name=name)
     return await _step(update, context, report.add_file, incoming)

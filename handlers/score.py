@@ -10,6 +10,7 @@ from handlers.common import deps, reply, who
 from handlers.context import Context
 from services.assessment import results
 from services.core.errors import DomainError
+from services.core.text import chunks
 from services.scoring import text
 
 
@@ -34,7 +35,7 @@ async def score(update: Update, context: Context) -> None:
     lines = [tr("score_view.choose", year=view.year)] + [
         tr("score_view.choice", code=u.unit_code, name=u.unit_name, total=text.display(u.total), rank=u.rank,
            size=u.class_size) for u in sorted(view.choices, key=lambda u: u.unit_code)]
-    for part in text.chunks(lines):
+    for part in chunks(lines):
         await reply(update, part)
 
 

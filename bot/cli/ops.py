@@ -8,16 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.app.jobs import rules, scheduled_work
+from bot.cli.errors import Refused
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
 from services.alerts import tick
 from services.calendar.schedule import load_schedule, render_result
 from services.core.clock import Clock
-
-
-class CliRefusal(Exception):
-    """Exit 1 with this text."""
+from services.inspection.notice import cli_text, draft_for_cli
 
 
 def parse_at(text: str | None, settings: Settings, clock: Clock) -> datetime:
@@ -53,18 +51,16 @@ async def cmd_calendar_load(args: argparse.Namespace, settings: Settings, db: Da
     """Load a year's official working-day schedule (TOML) that wins over the built-in calendar."""
     path = Path(args.file)
     if not path.is_file():  # noqa: ASYNC240 (one stat of a local file)
-        raise CliRefusal(t("cli.no_file", settings.locale, path=args.file))
+        raise Refused(t("cli.no_file", settings.locale, path=args.file))
     result = await load_schedule(path.read_bytes(), actor="cli", uow=db.uow(), clock=clock)  # noqa: ASYNC240
     text = render_result(result, settings.locale)
     if not result.ok:
-        raise CliRefusal(text)
+        raise Refused(text)
     print(text)
 
 
 async def cmd_notice_draft(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     """Compose a criticism notice from data; the office approves it in chat with /notice."""
-    from services.inspection.notice import cli_text, draft_for_cli
-
     view = await draft_for_cli(args.period, uow=db.uow(), clock=clock)
     print(cli_text(view, settings.locale))
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.ops import CliRefusal
+from bot.cli.errors import Refused
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
 from services.assessment import appeal_records, rounds
+from services.assessment.export import export
 from services.core.clock import Clock
 from services.core.errors import DomainError
 
@@ -18,8 +19,8 @@ def _when(value, clock: Clock) -> str:  # type: ignore[no-untyped-def]
     return value.astimezone(clock.tz).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
-def _refusal(exc: DomainError, settings: Settings) -> CliRefusal:
-    return CliRefusal(t(exc.key, settings.locale, **exc.params))
+def _refusal(exc: DomainError, settings: Settings) -> Refused:
+    return Refused(t(exc.key, settings.locale, **exc.params))
 
 
 async def cmd_publish(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
@@ -49,8 +50,6 @@ async def cmd_reopen(args: argparse.Namespace, settings: Settings, db: Database,
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
-    from services.assessment.export import export
-
     try:
         done = await export(Path(args.out), args.year, uow=db.read_uow(), clock=clock, lang=settings.locale)
     except DomainError as exc:

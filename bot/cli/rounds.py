@@ -8,11 +8,15 @@ import re
 from datetime import date
 from pathlib import Path
 
-from bot.cli.ops import CliRefusal
+from bot.app.identity import bot_username
+from bot.cli.errors import Refused
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
+from services.assessment import survey
+from services.assessment.assess import open_round
 from services.core.clock import Clock
+from services.scoring.rules import RulesError, load_rules
 
 QR_SUFFIXES = (".png", ".svg")
 
@@ -26,9 +30,9 @@ def _cutoff(text: str | None, year: int, lang: str) -> date | None:
             raise ValueError(text)
         day = date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
-        raise CliRefusal(t("peer.cli_bad_cutoff", lang, value=text, year=year)) from None
+        raise Refused(t("peer.cli_bad_cutoff", lang, value=text, year=year)) from None
     if day.year not in (year, year + 1):
-        raise CliRefusal(t("peer.cli_bad_cutoff", lang, value=text, year=year))
+        raise Refused(t("peer.cli_bad_cutoff", lang, value=text, year=year))
     return day
 
 
@@ -38,19 +42,17 @@ def _codes(codes: list[str], limit: int = 20) -> str:
 
 async def cmd_assess_open(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     """Open the year's round (or add to the open one) and draw who scores whom; scorers are told in chat."""
-    from services.assessment.assess import open_round
-    from services.scoring.rules import RulesError, load_rules
 
     lang = settings.locale
     rules_text = None
     if args.rules is not None:
         path = Path(args.rules)
         if not path.is_file():  # noqa: ASYNC240 (one stat of a local file)
-            raise CliRefusal(t("cli.no_file", lang, path=args.rules))
+            raise Refused(t("cli.no_file", lang, path=args.rules))
         try:
             rules_text = load_rules(path).text
         except RulesError as exc:
-            raise CliRefusal("\n".join([t("peer.cli_rules_invalid", lang, path=args.rules), *exc.problems])) from None
+            raise Refused("\n".join([t("peer.cli_rules_invalid", lang, path=args.rules), *exc.problems])) from None
     result = await open_round(args.year, rules_text=rules_text, cutoff=_cutoff(args.cutoff, args.year, lang),
                               seed=args.seed, actor="cli", uow=db.uow(), clock=clock)
     lines = [t("peer.cli_opened" if result.created else "peer.cli_added", lang, year=result.year,
@@ -68,12 +70,10 @@ async def cmd_survey_qr(args: argparse.Namespace, settings: Settings, db: Databa
     """Print a unit's survey link and write it as a QR code."""
     import segno
 
-    from bot.cli.main import bot_username
-    from services.assessment import survey
 
     out = Path(args.out)
     if out.suffix.lower() not in QR_SUFFIXES:
-        raise CliRefusal(t("survey.cli_bad_out", settings.locale, path=args.out))
+        raise Refused(t("survey.cli_bad_out", settings.locale, path=args.out))
     username = await bot_username(settings, db, clock)
     info = await survey.ensure_link(args.year or clock.now().year, args.unit, uow=db.uow(), clock=clock)
     url = info.url(username)
@@ -86,8 +86,6 @@ async def cmd_survey_links(args: argparse.Namespace, settings: Settings, db: Dat
     """A workbook with every active unit's survey link (made where missing), for the office to print."""
     from openpyxl import Workbook
 
-    from bot.cli.main import bot_username
-    from services.assessment import survey
 
     lang = settings.locale
     username = await bot_username(settings, db, clock)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.cli.ops import CliRefusal
+from bot.cli.errors import Refused
 from config.i18n import t
 from config.settings import Settings
 from models.assessment import AssessmentRound
@@ -24,14 +24,14 @@ from services.scoring.rules import DEFAULT_RULES_PATH, Rules, RulesError, load_r
 def _read_rules(path_text: str, lang: str) -> Rules:
     path = Path(path_text)
     if not path.is_file():
-        raise CliRefusal(t("assess.cli.no_file", lang, path=path_text))
+        raise Refused(t("assess.cli.no_file", lang, path=path_text))
     try:
         return parse_rules(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise CliRefusal(t("assess.rules.not_utf8", lang, path=path_text)) from None
+        raise Refused(t("assess.rules.not_utf8", lang, path=path_text)) from None
     except RulesError as exc:
         lines = [t("assess.rules.problems", lang, path=path_text, count=len(exc.problems)), *exc.problems]
-        raise CliRefusal("\n".join(lines)) from None
+        raise Refused("\n".join(lines)) from None
 
 
 async def cmd_rules(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
@@ -113,7 +113,7 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings, db: Database
         try:
             cutoff = date.fromisoformat(args.cutoff.strip())
         except ValueError:
-            raise CliRefusal(t("assess.cli.bad_cutoff", lang, value=args.cutoff)) from None
+            raise Refused(t("assess.cli.bad_cutoff", lang, value=args.cutoff)) from None
     elif round_ is not None:
         cutoff = round_.cutoff
     else:

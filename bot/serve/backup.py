@@ -19,14 +19,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bot.serve.errors import BackupError
 from bot.serve.failover import lock_for
 from config.i18n import t
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-class BackupError(Exception):
-    """Exit 1 with this text."""
 
 
 def _sqlite_file(url: str) -> Path:

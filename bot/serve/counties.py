@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
+from bot.serve.errors import CountiesError
 from config.settings import Settings
 
 CODE_RE = re.compile(r"[a-z0-9_-]+")
@@ -50,14 +51,6 @@ class County:
 
     def token(self, environ: Mapping[str, str] = os.environ) -> str:
         return environ[self.token_env]
-
-
-class CountiesError(Exception):
-    """Every problem of a counties file, one line each: ``<code>: <field>: <problem>``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def database_identity(url: str) -> tuple[str, ...]:
@@ -87,18 +80,18 @@ def load_counties(path: Path, environ: Mapping[str, str] = os.environ, *, requir
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CountiesError([f"?: file: {path} does not exist"]) from None
+        raise CountiesError([f"?: file: {path} does not exist"], path) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CountiesError([f"?: file: cannot read {path}: {exc}"]) from None
+        raise CountiesError([f"?: file: cannot read {path}: {exc}"], path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise CountiesError([f"?: file: not valid TOML: {exc}"]) from None
+        raise CountiesError([f"?: file: not valid TOML: {exc}"], path) from None
     problems: list[str] = [f"?: {key}: unknown key (the file holds [[county]] tables only)"
                            for key in raw if key != "county"]
     tables: Any = raw.get("county", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise CountiesError([*problems, "?: county: must be [[county]] tables"])
+        raise CountiesError([*problems, "?: county: must be [[county]] tables"], path)
     if not tables:
-        raise CountiesError([*problems, "?: county: no [[county]] tables"])
+        raise CountiesError([*problems, "?: county: no [[county]] tables"], path)
 
     counties: list[County] = []
     first_code: dict[str, int] = {}
@@ -192,7 +185,7 @@ def load_counties(path: Path, environ: Mapping[str, str] = os.environ, *, requir
                 bot_api_file_url=values["bot_api_file_url"],
             ))
     if problems:
-        raise CountiesError(problems)
+        raise CountiesError(problems, path)
     return counties
 
 
@@ -211,46 +204,3 @@ def county_settings(settings: Settings, county: County, environ: Mapping[str, st
     if county.bot_api_file_url:
         update["bot_api_file_url"] = county.bot_api_file_url
     return settings.model_copy(update=update)
-
-
-def refusal(path: Path, problems: list[str], lang: str) -> str:
-    """The text of a refusal to act on an invalid counties file: a heading and every problem."""
-    from config.i18n import t
-
-    return "\n".join([t("counties.refused", lang, path=str(path), count=len(problems)), *problems])
-
-
-async def migrate_counties(path: Path, settings: Settings) -> None:
-    """``duban migrate --counties FILE``: bring every county's database to the newest schema, one
-    line per county; refuses (exit 1, every problem) when the file is invalid, and exits 1 after
-    trying them all when a database could not be migrated."""
-    from bot.cli.ops import CliRefusal
-    from config.i18n import t
-    from models.db import Database
-    from models.migrate import upgrade
-
-    lang = settings.locale
-    try:
-        counties = load_counties(path, require_tokens=False)
-    except CountiesError as exc:
-        raise CliRefusal(refusal(path, exc.problems, lang)) from None
-    failed: list[str] = []
-    for county in counties:
-        db: Database | None = None
-        try:
-            db = Database(county.database_url)
-            await upgrade(db.engine)
-        except Exception as exc:  # one county's database being down must not stop the others
-            failed.append(t("counties.migrate_failed", lang, code=county.code, error=_one_line(exc)))
-            continue
-        finally:
-            if db is not None:
-                await db.dispose()
-        print(t("counties.migrated", lang, code=county.code, name=county.name), flush=True)
-    if failed:
-        raise CliRefusal("\n".join(failed))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -21,9 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.app.build import build_application, start_polling, start_webhook, stop
+from bot.app.identity import known_username
+from bot.metrics import DEFAULT_COUNTY
+from bot.serve.counties import county_settings, load_counties
+from bot.serve.errors import BadWebhookUrl
+from bot.serve.failover import acquire_or_stop, lock_for
+from bot.serve.web import WebServer, webhook_path, webhook_secret
 from config.settings import Settings
 from models.db import Database
+from models.migrate import upgrade
 from services.core.clock import Clock, SystemClock
+from services.core.takeover import release_orphaned_leases
 
 log = logging.getLogger("duban.service")
 
@@ -63,8 +72,6 @@ class CountyRunner:
     starts: int = 0
 
     async def run(self) -> None:
-        from bot.serve.failover import acquire_or_stop, lock_for
-
         clock = self.clock or SystemClock(self.settings.tz)
         crashes = 0
         if self.webhook is not None:
@@ -103,11 +110,6 @@ class CountyRunner:
 
     async def _serve(self, lock: Any, clock: Clock) -> bool:
         """Run the county while the lock is held; True if its Application failed."""
-        from bot.app.build import build_application, start_polling, stop
-        from models.migrate import upgrade
-        from services.core import kv
-        from services.core.takeover import release_orphaned_leases
-
         db = self.db or Database(self.settings.database_url, pool_size=self.settings.db_pool_size,
                                  max_overflow=self.settings.db_max_overflow)
         app = None
@@ -121,7 +123,7 @@ class CountyRunner:
                 if released:
                     log.warning("%s: %s outbox rows were in flight in the previous holder; sending them again "
                                 "(they may repeat): ids %s", self.name, len(released), released)
-            username = self.settings.bot_username or await kv.get(kv.BOT_USERNAME, uow=db.read_uow())
+            username = await known_username(self.settings, db)
             self.starts += 1
             if self.webhook is None:
                 app = build_application(self.settings, db, clock, bot_username=username, county=self.county)
@@ -129,8 +131,6 @@ class CountyRunner:
                 if self.health is not None:
                     self.health.watch(self.name, app)
             else:
-                from bot.app.build import start_webhook
-
                 app = build_application(self.settings, db, clock, bot_username=username, webhook=True,
                                         county=self.county)
                 self.webhook.server.mount(self.name, app, path=self.webhook.path, secret=self.webhook.secret)
@@ -196,8 +196,6 @@ async def run_single(settings: Settings, db: Database, clock: Clock, *, stop_eve
     """``duban run`` (polling): one county, standby while another process holds its database's lock.
     A process killed mid-send leaves its rows in flight to their lease (services/outbox.LEASE)."""
     health = health_server(settings)
-    from bot.metrics import DEFAULT_COUNTY
-
     runner = CountyRunner(DEFAULT_COUNTY, settings, stop_event, clock=clock, db=db, migrate=False, release_leases=False,
                           health=health)
     waiter = asyncio.ensure_future(runner.active.wait())
@@ -217,36 +215,23 @@ def health_server(settings: Settings) -> Any:
     """Polling mode with DUBAN_HEALTH_PORT: a web server of /healthz and /metrics only."""
     if settings.health_port is None:
         return None
-    from bot.serve.web import WebServer
-
     return WebServer(settings, host=settings.webhook_host, port=settings.health_port, base_path="/")
 
 
 async def run_counties(path: Path, settings: Settings, *, webhook_url: str | None, stop_event: asyncio.Event,
                        clock: Clock | None = None, environ: Any = None) -> None:
     """``duban run --counties FILE``: every county of the file, each under its own supervisor."""
-    from bot.cli.ops import CliRefusal
-    from bot.serve.counties import CountiesError, county_settings, load_counties, refusal
-
     environ = os.environ if environ is None else environ
-    try:
-        counties = load_counties(path, environ)
-    except CountiesError as exc:
-        raise CliRefusal(refusal(path, exc.problems, settings.locale)) from None
+    counties = load_counties(path, environ)
     migrations = asyncio.Lock()
     server = None
     base_url = webhook_url.strip().rstrip("/") if webhook_url else None
     runners = []
     if base_url:
-        from bot.cli.main import UsageError
-        from bot.serve.web import WebServer, webhook_secret
-        from bot.serve.webhook import webhook_path
-
         try:
             base_path = webhook_path(base_url).rstrip("/")
         except ValueError:
-            raise UsageError(f"--webhook {webhook_url!r} is not a public URL such as "
-                             "https://example.org/duban") from None
+            raise BadWebhookUrl(webhook_url or "") from None
         server = WebServer(settings, host=settings.webhook_host, port=settings.webhook_port, base_path=base_path or "/")
         for county in counties:
             webhook = Webhook(server, url=f"{base_url}/{county.code}", path=f"{base_path}/{county.code}",

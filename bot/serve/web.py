@@ -29,6 +29,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy import text
@@ -45,6 +46,15 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CHECK_TIMEOUT = 3.0  # seconds for each database check of /healthz and /metrics
+
+
+def webhook_path(url: str) -> str:
+    """The path part of the public webhook URL (what our server serves); ValueError if the URL is not
+    an absolute http(s) URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(url)
+    return parts.path or "/"
 
 
 def webhook_secret(settings: Settings, county_code: str = "") -> str:

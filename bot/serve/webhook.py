@@ -13,7 +13,9 @@ import logging
 from urllib.parse import urlsplit
 
 from bot import metrics
-from bot.serve.web import WebServer, webhook_secret
+from bot.serve.errors import BadWebhookUrl
+from bot.serve.runner import CountyRunner, Webhook
+from bot.serve.web import WebServer, webhook_path, webhook_secret
 from config.settings import Settings
 from models.db import Database
 from services.core.clock import Clock
@@ -21,24 +23,13 @@ from services.core.clock import Clock
 log = logging.getLogger("duban")
 
 
-def webhook_path(url: str) -> str:
-    """The path part of the public webhook URL (what our server serves); ValueError if the URL is not
-    an absolute http(s) URL."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(url)
-    return parts.path or "/"
-
-
 def check_webhook(settings: Settings, url: str) -> tuple[str, str]:
-    """(path, secret) for ``run --webhook URL``; UsageError for a bad URL, SettingsError without
-    DUBAN_WEBHOOK_SECRET (both exit 2 with one clear line)."""
-    from bot.cli.main import UsageError
-
+    """(path, secret) for ``run --webhook URL``; BadWebhookUrl for a bad URL, SettingsError without
+    DUBAN_WEBHOOK_SECRET."""
     try:
         path = webhook_path(url)
     except ValueError:
-        raise UsageError(f"--webhook {url!r} is not a public URL such as https://example.org/duban") from None
+        raise BadWebhookUrl(url) from None
     return path, webhook_secret(settings)
 
 
@@ -46,8 +37,6 @@ async def run_webhook(settings: Settings, db: Database, clock: Clock, url: str, 
     """Serve one county by webhook until ``stop_event`` is set, then stop cleanly. Like polling, the
     county is served only while this process holds its database's lock (bot/serve/failover.py): a second
     ``duban run --webhook`` on the same database stands by, its path answering 503."""
-    from bot.serve.runner import CountyRunner, Webhook
-
     path, secret = check_webhook(settings, url)
     if urlsplit(url).scheme != "https":
         log.warning("the webhook URL is not https: Telegram only delivers to https URLs")

@@ -21,9 +21,9 @@ from services.assessment import appeal_records
 from services.assessment.appeal_records import AppealView, Standing
 from services.core import conversations, updates
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError
 from services.people.viewer import active_person
-from services.progress.report_draft import ConvRef
 
 CONVERSATION = "appeal"
 DATA = "appeal.draft"

@@ -38,10 +38,10 @@ from models.plan import Unit
 from services.assessment.draw import INSPECTION, KINDS, PEER, OpenResult, open_round, own_unit_ids, start_of_year
 from services.core import audit, conversations, updates
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError, StepMismatch
 from services.people.viewer import active_person
 from services.plan.values import ValueParseError, parse_value
-from services.progress.report_draft import ConvRef
 from services.progress.standings import end_of_day
 
 __all__ = ["INSPECTION", "KINDS", "PEER", "OpenResult", "open_round"]

@@ -36,8 +36,8 @@ from models.db import UnitOfWork
 from models.plan import Unit
 from services.core import audit, conversations, updates
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError
-from services.progress.report_draft import ConvRef
 
 PAYLOAD_PREFIX = "s_"
 CONVERSATION = "survey"

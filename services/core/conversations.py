@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import delete, select
@@ -11,6 +12,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.core import ConversationState
 from models.db import UnitOfWork
 from services.core.clock import Clock
+
+
+@dataclass(frozen=True)
+class ConvRef:
+    """Which PTB conversation this dialogue is (its key as the persistence stores it)."""
+
+    key: str
+    chat_id: int
+    user_id: int
 
 
 def key_text(key: tuple[int | str, ...]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,3 +29,17 @@ async def record_file(
     audit.record(session, clock, actor=f"person:{person.code}", action="evidence.store", entity="evidence",
                  key=sha256, after={"size": size, "mime": mime_type, "kind": kind})
     return evidence
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file a user sent, already fetched and stored (by content); not yet recorded."""
+
+    data: bytes
+    sha256: str
+    storage_key: str
+    mime_type: str
+    telegram_file_id: str
+    telegram_file_unique_id: str | None
+    kind: str  # photo / document
+    file_name: str | None

@@ -17,6 +17,7 @@ from models.inspection import EvidenceFacts, Inspection, InspectionDraft, Inspec
 from models.plan import Assignment, Target, Unit
 from services.core import audit, conversations, updates
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError
 from services.core.files import record_file
 from services.inspection.evidence import PhotoFacts, distance_m, plausible_location
@@ -47,7 +48,6 @@ from services.inspection.inspect_draft import (
     units_in_scope,
 )
 from services.plan.values import ValueParseError, parse_value
-from services.progress.report_draft import ConvRef
 
 __all__ = ["CONVERSATION", "ConvRef", "IncomingPhoto", "Snapshot", "Step", "StepMismatch"]
 

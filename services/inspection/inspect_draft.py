@@ -20,11 +20,11 @@ from models.plan import Assignment, Target, Unit
 from services.core import conversations
 from services.core.audit import jsonable
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError, StepMismatch
 from services.inspection.evidence import Flag, PhotoFacts, Site, integrity_flag, location_flags, photo_flags, site_for
 from services.inspection.visits import prior_uses
 from services.people.viewer import active_person as _person
-from services.progress.report_draft import ConvRef
 from services.progress.standings import latest_reports
 
 CONVERSATION = "inspect"

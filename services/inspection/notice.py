@@ -26,10 +26,10 @@ from models.people import Person, RoleMembership
 from models.plan import Unit
 from services.core import audit, conversations, outbox, updates
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError
 from services.inspection.notice_draft import compose, gather, parse_period, publish_parts
 from services.people.viewer import active_person
-from services.progress.report_draft import ConvRef
 
 CONVERSATION = "notice"
 EDIT = "notice.edit"  # the edit dialogue's data, beside its state

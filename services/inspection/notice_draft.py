@@ -30,11 +30,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.inspection import Inspection, Rectification
 from models.plan import Assignment, Target, Unit
 from services.core.errors import DomainError
+from services.core.text import TELEGRAM_LIMIT, split_text, utf16_len
 from services.plan.values import format_value
 from services.progress.pace import PaceStatus
 from services.progress.standings import Standing, end_of_day, standings
 
-TELEGRAM_LIMIT = 4096
 ISSUER = "县目标办"
 EXCERPT = 80
 _PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|H([12])|(\d{1,2})))?$")
@@ -264,39 +264,6 @@ def compose(f: Findings, issued: date) -> tuple[str, str]:
         lines.extend(f"　　{i}. {fact.text}" for i, fact in enumerate(unit.facts, 1))
     lines += ["", *REQUIREMENTS, "", ISSUER, cn_date(issued)]
     return title, "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------- splitting
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _hard_split(line: str, limit: int) -> list[str]:
-    out, current, size = [], "", 0
-    for ch in line:
-        width = utf16_len(ch)
-        if size + width > limit:
-            out.append(current)
-            current, size = "", 0
-        current, size = current + ch, size + width
-    return [*out, current]
-
-
-def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """``text`` in pieces of at most ``limit`` UTF-16 units, cut between lines where possible, in order."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        for piece in _hard_split(line, limit) if utf16_len(line) > limit else [line]:
-            candidate = f"{current}\n{piece}" if current else piece
-            if utf16_len(candidate) <= limit:
-                current = candidate
-            else:
-                parts.append(current)
-                current = piece
-    parts.append(current)
-    return [p.strip("\n") for p in parts if p.strip()]
 
 
 def publish_parts(title: str, body: str) -> list[str]:

@@ -26,12 +26,11 @@ from models.people import Person, RoleMembership
 from models.plan import Unit
 from services.core import audit, conversations, outbox, updates
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError, StepMismatch
-from services.core.files import record_file
+from services.core.files import IncomingFile, record_file
+from services.core.text import parse_date
 from services.people.viewer import active_person
-from services.progress.adjust import parse_date
-from services.progress.report import IncomingFile
-from services.progress.report_draft import ConvRef
 
 CONVERSATION = "rect"
 DRAFT = "rect.draft"  # the dialogue's data, beside its state
@@ -84,7 +83,7 @@ def parse_deadline(text: str, today: date) -> date:
     plus = _PLUS.match(typed)
     try:
         day = today + timedelta(days=int(plus[1])) if plus else parse_date(typed)
-    except DomainError:
+    except ValueError:
         raise DomainError("rect.bad_date", text=typed[:40]) from None
     if day < today:
         raise DomainError("rect.date_past", date=day.isoformat(), today=today.isoformat())

@@ -1,4 +1,5 @@
-"""Bring the database in line with a validated workbook: upsert by code, list or prune what is missing.
+"""Bring the database in line with a validated workbook: upsert by code (what is missing is listed or
+pruned afterwards by services/plan/prune.py).
 
 One pass computes every change in terms of codes (so a dry run needs no writes); with ``write`` it
 also changes the tables and adds an audit entry per change, in the caller's transaction.
@@ -16,10 +17,9 @@ from models.people import Person, RoleMembership
 from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from services.core import audit
 from services.core.clock import Clock
-from services.plan.prune import prune
 from services.plan.spec import SHEET_BY_KEY
 from services.plan.state import ATTRIBUTES, FIELDS, REFERENCES, Existing, inspector_scope, roles_text, snapshot
-from services.plan.validate import referenced, row_key
+from services.plan.validate import row_key
 from services.plan.workbook import ParsedPlan
 
 ENTITIES = {"units": "unit", "targets": "target", "assignments": "assignment", "people": "person",
@@ -268,4 +268,3 @@ class Applier:
         await self.upsert("targets", Target, self.ex.targets)
         await self.assignments()
         await self.links()
-        await prune(self, referenced(self.plan))

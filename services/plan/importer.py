@@ -13,9 +13,10 @@ from config.i18n import normalise_language, t
 from models.db import UnitOfWork
 from services.core.clock import Clock
 from services.plan.apply import Applier
+from services.plan.prune import prune as prune_missing
 from services.plan.spec import SHEET_BY_KEY, SHEETS, Problem
 from services.plan.state import assignments_with_progress, load_existing
-from services.plan.validate import validate
+from services.plan.validate import referenced, validate
 from services.plan.workbook import ParsedPlan, read_workbook
 
 __all__ = ["ImportReport", "Problem", "assignments_with_progress", "import_plan", "render_report"]
@@ -82,6 +83,7 @@ async def _import(plan: ParsedPlan, uow: UnitOfWork, clock: Clock, actor: str, d
         return ImportReport(problems=_sorted(problems), dry_run=dry_run, prune=prune)
     applier = Applier(uow.session, clock, actor, plan, existing, prune=prune, write=not dry_run)
     await applier.run()
+    await prune_missing(applier, referenced(plan))
     report = ImportReport(counts=applier.counts, missing=applier.missing, protected=sorted(applier.protected),
                           dry_run=dry_run, prune=prune)
     if not dry_run:

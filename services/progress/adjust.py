@@ -5,9 +5,6 @@ them: canonical decimals, ISO dates, "" for "the target's deadline"."""
 
 from __future__ import annotations
 
-import contextlib
-import re
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,17 +23,17 @@ from models.progress import TargetAdjustment
 from models.types import decimal_text
 from services.core import audit, conversations, outbox, updates
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError, StepMismatch
+from services.core.text import parse_date
 from services.people.viewer import active_person, cadre_unit_ids
 from services.plan.values import ValueParseError, format_value, parse_value
-from services.progress.report_draft import ConvRef
 
 CONVERSATION = "adjust"
 DRAFT = "adjust.draft"  # the dialogue's data, beside its state
 FIELDS = ("planned_value", "deadline")
 MIN_REASON = 4
 MAX_REASON = 1000
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 class Step(StrEnum):
@@ -91,16 +88,6 @@ def shown(field: str, value: str, measure: str, lang: str, fallback_deadline: da
     if field == "planned_value":
         return format_value(Decimal(value), measure, lang)
     return value or fallback_deadline.isoformat()
-
-
-def parse_date(text: str) -> date:
-    """``2027-12-31``, ``2027/12/31``, ``2027.12.31``, ``2027年12月31日`` (full-width digits too)."""
-    typed = (text or "").strip()
-    m = _DATE.match(unicodedata.normalize("NFKC", typed))
-    if m:
-        with contextlib.suppress(ValueError):
-            return date(int(m[1]), int(m[2]), int(m[3]))
-    raise DomainError("adjust.bad_date", text=typed[:40])
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -158,7 +145,10 @@ def _new_value(text: str, snap: Snapshot, today: date) -> str:
         if parsed.value == snap.planned:
             raise DomainError("adjust.same_value", value=parsed.text)
         return decimal_text(parsed.value)
-    day = parse_date(text)
+    try:
+        day = parse_date(text)
+    except ValueError:
+        raise DomainError("adjust.bad_date", text=(text or "").strip()[:40]) from None
     if day == snap.deadline:
         raise DomainError("adjust.same_value", value=day.isoformat())
     if day < today:

@@ -24,10 +24,10 @@ from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from services.core import outbox
 from services.core.clock import Clock
 from services.core.errors import DomainError
+from services.core.text import chunks
 from services.people.viewer import active_person
 from services.plan.values import format_value
 from services.progress.standings import Standing, standings
-from services.scoring.text import chunks
 
 DIGEST_KIND = "portfolio.digest"
 DIGEST_FROM = time(8, 0)

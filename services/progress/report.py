@@ -7,8 +7,6 @@ nothing. Only ``confirm`` writes a report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,15 +16,15 @@ from models.plan import Assignment, Target, Unit
 from models.progress import ProgressReport, ReportAttachment, ReportDraft
 from services.core import audit, conversations, updates
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError
-from services.core.files import record_file
+from services.core.files import IncomingFile, record_file
 from services.people.viewer import cadre_unit_ids
 from services.plan.values import ValueParseError, parse_value
 from services.progress.report_draft import (
     CONVERSATION,
     FAR_ABOVE_PLAN,
     Choice,
-    ConvRef,
     Snapshot,
     Step,
     StepMismatch,
@@ -184,18 +182,6 @@ async def give_text(
         out = await _snapshot(s, draft)
         await uow.commit()
         return out
-
-
-@dataclass(frozen=True)
-class IncomingFile:
-    data: bytes
-    sha256: str
-    storage_key: str
-    mime_type: str
-    telegram_file_id: str
-    telegram_file_unique_id: str | None
-    kind: str  # photo / document
-    file_name: str | None
 
 
 async def add_file(

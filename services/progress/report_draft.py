@@ -14,6 +14,7 @@ from models.plan import Assignment, Target, Unit
 from models.progress import ReportDraft
 from services.core import conversations
 from services.core.clock import Clock
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError, StepMismatch
 from services.people.viewer import active_person as _person
 from services.people.viewer import cadre_unit_ids
@@ -69,15 +70,6 @@ class Snapshot:
     other_reporter: str | None = None
     notice: str | None = None
     notice_params: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ConvRef:
-    """Which PTB conversation this dialogue is (its key as the persistence stores it)."""
-
-    key: str
-    chat_id: int
-    user_id: int
 
 
 async def _open_draft(session: AsyncSession, person: Person) -> ReportDraft | None:

@@ -8,11 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from config.i18n import Translator
+from services.core.text import chunks
 from services.plan.values import format_value
 from services.scoring.formula import display
 from services.scoring.results import AssignmentLine, ItemLine, UnitResult
 
-MAX_MESSAGE = 3800  # Telegram takes 4096 characters; room to spare
 # A class longer than this is shown (table and chart) as its top and bottom EDGE units with a gap between.
 FULL_LIMIT = 40
 EDGE = 20
@@ -100,21 +100,6 @@ def detail(u: UnitResult, tr: Translator, *, status: str, live: bool) -> list[st
     if u.failed_targets:
         body += ["", tr("res.failed_targets", codes=", ".join(u.failed_targets))]
     return chunks(head + body)
-
-
-def chunks(lines: list[str], limit: int = MAX_MESSAGE) -> list[str]:
-    out: list[str] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit and current:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        out.append(current)
-    return out
 
 
 def table(year: int, unit_class: str, units: list[UnitResult], tr: Translator, *, status: str,

@@ -12,8 +12,8 @@ from bot.app.persistence import DbPersistence
 from models.assessment import PeerScore
 from models.people import Person
 from services.assessment import assess
+from services.core.conversations import ConvRef
 from services.core.errors import DomainError
-from services.progress.report_draft import ConvRef
 from tests.support.botrig import running_bot
 from tests.support.factories import add_person
 from tests.support.peer_seed import audits, rows, scores, seed, set_status, unit_codes

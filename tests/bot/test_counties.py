@@ -180,7 +180,7 @@ async def test_run_counties_refuses_an_invalid_file_before_starting_anything(tmp
 def test_two_spellings_of_one_file_are_one_database(tmp_path) -> None:
     text = (county("aa", database_url=f"sqlite+aiosqlite:///{tmp_path}/one.db")
             + county("bb", token_env="TOK_BB", database_url=f"sqlite:///{tmp_path}/./one.db"))
-    from bot.serve.counties import CountiesError
+    from bot.serve.errors import CountiesError
 
     try:
         load_counties(write(tmp_path, text), {"TOK_LX": TOKEN_A, "TOK_BB": TOKEN_B})
@@ -194,8 +194,8 @@ def test_two_spellings_of_one_file_are_one_database(tmp_path) -> None:
 def test_the_example_systemd_unit_runs_commands_that_exist() -> None:
     import shlex
 
-    from bot.cli.main import build_parser, cmd_run
-    from bot.cli.prod import cmd_counties_check
+    from bot.cli.main import build_parser
+    from bot.cli.serve import cmd_counties_check, cmd_run
 
     unit = (ROOT / "deploy" / "duban.service").read_text(encoding="utf-8")
     lines = dict(line.split("=", 1) for line in unit.splitlines() if line.startswith(("ExecStart", "KillSignal")))

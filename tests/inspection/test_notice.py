@@ -18,8 +18,9 @@ from models.people import RoleMembership
 from models.plan import Assignment, Target
 from models.progress import ProgressReport
 from services.core.errors import DomainError
+from services.core.text import TELEGRAM_LIMIT, split_text, utf16_len
 from services.inspection import notice as notices
-from services.inspection.notice_draft import TELEGRAM_LIMIT, parse_period, split_text, utf16_len
+from services.inspection.notice_draft import parse_period
 from tests.support.botrig import running_bot
 from tests.support.factories import add_person, add_unit
 

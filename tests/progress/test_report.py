@@ -274,7 +274,7 @@ async def test_other_commands_work_in_the_middle_of_a_report(bot) -> None:
 
 
 async def test_a_closed_target_and_a_deactivated_person_are_refused(bot) -> None:
-    from services.people.viewer import deactivate
+    from services.people.person import deactivate
 
     await seed(bot)
     async with bot.db.uow() as uow:

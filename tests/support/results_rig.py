@@ -16,8 +16,8 @@ from models.core import OutboxMessage
 from models.enums import Role
 from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from models.progress import ProgressReport
+from services.core.conversations import ConvRef
 from services.progress import report as reporting
-from services.progress.report_draft import ConvRef
 from services.scoring.rules import DEFAULT_RULES_PATH
 from tests.support.factories import add_person, add_unit
 
