@@ -13,7 +13,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -205,12 +204,3 @@ def build_adjust_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
     )
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0). The office's buttons come first, so that an admin in the
-    middle of their own /adjust can still decide."""
-    app.add_handler(CallbackQueryHandler(decide, pattern=r"^adj:(ok|no):\d+$"))
-    app.add_handler(build_adjust_conversation())
-    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^adj:y:\d+$"))
-    app.add_handler(CallbackQueryHandler(cancel, pattern=r"^adj:x$"))

@@ -6,7 +6,6 @@ import html
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.common import deps, reply, who
 from handlers.context import Context
@@ -126,11 +125,3 @@ async def mute(update: Update, context: Context) -> None:
         await reply(update, tr(exc.key, **exc.params))
         return
     await reply(update, tr("mute.done", code=code, until=until))
-
-
-def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(acknowledge, pattern=r"^al:ack:\d+$"))
-    app.add_handler(CallbackQueryHandler(show_details, pattern=r"^al:det:\d+$"))
-    app.add_handler(CallbackQueryHandler(ask_report, pattern=r"^al:ask:\d+$"))
-    app.add_handler(CommandHandler("alerts", list_alerts))
-    app.add_handler(CommandHandler("mute", mute))

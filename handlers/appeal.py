@@ -10,7 +10,7 @@ to accept, the reason to reject. /cancel leaves either. Transport only: services
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
@@ -193,9 +193,3 @@ def build_office_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
     )
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
-    app.add_handler(build_office_conversation())
-    app.add_handler(build_conversation())

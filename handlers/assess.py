@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
 from handlers.assess_text import listing, prompt
@@ -129,14 +129,3 @@ def build_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
     )
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0). The list comes first, so that it works in the middle of a
-    dialogue; a Confirm or Cancel pressed after the dialogue ended is answered after it."""
-    app.add_handler(CommandHandler("assess", list_tasks, filters.ChatType.PRIVATE))
-    app.add_handler(CallbackQueryHandler(list_tasks, pattern=r"^as:list$"))
-    app.add_handler(build_conversation())
-    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^as:y:\d+$"))
-    app.add_handler(CallbackQueryHandler(cancel, pattern=r"^as:x$"))
-    app.add_handler(CallbackQueryHandler(stray, pattern=r"^as:(skip|e)$"))

@@ -8,7 +8,6 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from handlers import survey
 from handlers.common import deps, forget, reply, who
 from handlers.context import Context
 from models.enums import Role
@@ -45,8 +44,10 @@ async def before(update: Update, context: Context) -> None:
         return  # group features decide for themselves
     if _command(update) in PUBLIC:
         return
-    if (viewer is None or not viewer.active) and await survey.lets_through(update, context):
-        return  # the public survey: anyone answers, registered or not
+    if viewer is None or not viewer.active:
+        for public in d.public_updates:  # e.g. the public survey: anyone answers, registered or not
+            if await public(update, context):
+                return
     if viewer is None:
         await reply(update, tr("start.unregistered"))
     elif not viewer.active:

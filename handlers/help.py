@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from config.i18n import Translator
 from handlers.common import reply, who
 from handlers.context import Context
-from services.people.menu import PUBLIC, commands_for
-from services.people.viewer import Viewer
-
-
-def menu_text(viewer: Viewer | None, tr: Translator) -> str:
-    commands = commands_for(viewer.roles) if viewer is not None else list(PUBLIC)
-    lines = [tr("help.title")]
-    lines += [f"/{name} — {tr(f'cmd.{name}')}" for name in commands]
-    return "\n".join(lines)
+from handlers.menu import menu_text
 
 
 async def help_command(update: Update, context: Context) -> None:

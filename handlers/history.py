@@ -6,7 +6,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
 
 from config.i18n import Translator
 from handlers.common import deps, reply, who
@@ -73,7 +72,3 @@ async def show_history(update: Update, context: Context) -> None:
             break
         entries = entries[1:]
     await reply(update, text)
-
-
-def register(app: Application) -> None:
-    app.add_handler(CommandHandler("history", show_history))

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
@@ -292,11 +292,3 @@ def build_inspect_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
     )
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
-    app.add_handler(build_inspect_conversation())
-    # A Confirm pressed again after the dialogue ended answers like the first press.
-    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^ins:ok:\d+$"))
-    app.add_handler(CommandHandler("visits", visits))

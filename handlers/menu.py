@@ -1,4 +1,5 @@
-"""The command menu Telegram shows: public commands by language, a person's own commands per chat."""
+"""The commands a person has: the menu Telegram shows (public commands by language, a person's own per
+chat) and the list /help, /start and joining print."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from config.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from config.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, t
 from services.people.menu import PUBLIC, commands_for
 from services.people.viewer import Viewer
 
@@ -34,3 +35,10 @@ async def publish_personal_menu(bot: Bot, chat_id: int, viewer: Viewer, lang: st
                                   scope=BotCommandScopeChat(chat_id))
     except TelegramError:  # the menu is a convenience; /help always works
         log.warning("could not set the command menu for chat %s", chat_id, exc_info=True)
+
+
+def menu_text(viewer: Viewer | None, tr: Translator) -> str:
+    commands = commands_for(viewer.roles) if viewer is not None else list(PUBLIC)
+    lines = [tr("help.title")]
+    lines += [f"/{name} — {tr(f'cmd.{name}')}" for name in commands]
+    return "\n".join(lines)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from config.i18n import Translator
 from handlers.common import deps, reply, who
@@ -80,8 +79,3 @@ async def turn_page(update: Update, context: Context) -> None:
         return
     text, markup = render(items, int(query.data.rsplit(":", 1)[1]), tr)
     await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-
-
-def register(app: Application) -> None:
-    app.add_handler(CommandHandler("mytargets", mytargets))
-    app.add_handler(CallbackQueryHandler(turn_page, pattern=r"^my:p:\d+$"))

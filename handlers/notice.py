@@ -13,7 +13,6 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -253,14 +252,3 @@ async def migrated(update: Update, context: Context) -> None:
         return
     d = deps(context)
     await groups.follow(old, new, uow=d.db.uow(), clock=d.clock)
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0). The decisions come first, so that an admin in the middle of
-    an edit can still decide."""
-    app.add_handler(CallbackQueryHandler(decide, pattern=r"^ntc:(ok|no):\d+$"))
-    app.add_handler(build_edit_conversation())
-    app.add_handler(CommandHandler("notice", notice, filters=filters.ChatType.PRIVATE))
-    app.add_handler(CommandHandler("bindgroup", bind))
-    app.add_handler(CommandHandler("unbindgroup", unbind))
-    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
 
 from handlers.common import deps, reply, who
 from handlers.context import Context
@@ -23,8 +22,3 @@ async def portfolio(update: Update, context: Context) -> None:
         return
     for part in service.render(p, tr):
         await reply(update, part)
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
-    app.add_handler(CommandHandler("portfolio", portfolio))

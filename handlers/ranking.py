@@ -9,7 +9,6 @@ import logging
 import threading
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from config.i18n import Translator
 from handlers.common import deps, reply, who
@@ -84,9 +83,3 @@ async def pressed(update: Update, context: Context) -> None:
         return
     await reply(update, tr("ranking.showing", unit_class=names[n]))
     await _send_class(update, view, names[n], tr)
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
-    app.add_handler(CommandHandler("ranking", ranking))
-    app.add_handler(CallbackQueryHandler(pressed, pattern=r"^rk:\d+$"))

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
 from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
@@ -249,14 +249,3 @@ def build_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
     )
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0). /rectify, Review and Accept come first, so that they work in the
-    middle of a dialogue; a Confirm or Cancel pressed after the dialogue ended is answered after it."""
-    app.add_handler(CommandHandler("rectify", list_items, filters.ChatType.PRIVATE))
-    app.add_handler(CallbackQueryHandler(review, pattern=r"^rect:review:\d+$"))
-    app.add_handler(CallbackQueryHandler(accept, pattern=r"^rect:ok:\d+(:\d+)?$"))
-    app.add_handler(build_conversation())
-    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^rect:y:\d+$"))
-    app.add_handler(CallbackQueryHandler(cancel, pattern=r"^rect:x$"))

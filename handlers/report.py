@@ -190,8 +190,3 @@ def build_report_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
     )
-
-
-def late_confirm_handler() -> CallbackQueryHandler:
-    """A Confirm pressed again after the dialogue ended answers like the first press."""
-    return CallbackQueryHandler(confirm, pattern=r"^rep:ok:\d+$")

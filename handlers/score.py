@@ -4,7 +4,6 @@ Cadres: their unit; leaders: the units of their linked items and group; admins: 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
 
 from handlers.common import deps, reply, who
 from handlers.context import Context
@@ -37,8 +36,3 @@ async def score(update: Update, context: Context) -> None:
            size=u.class_size) for u in sorted(view.choices, key=lambda u: u.unit_code)]
     for part in chunks(lines):
         await reply(update, part)
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0)."""
-    app.add_handler(CommandHandler("score", score))

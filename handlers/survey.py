@@ -1,7 +1,7 @@
 """The public satisfaction survey (群众满意度): /start s_<token> and the answer buttons, for
 anyone, without registering. Transport only: the rules are in services/assessment/survey.py.
 
-``/start s_<token>`` (routed here by handlers/start.py) shows the unit and year with three buttons
+``/start s_<token>`` (routed here by handlers/registry.py) shows the unit and year with three buttons
 ``sv:a:<token>:<s|b|u>`` (满意 / 基本满意 / 不满意). An answer opens the dialogue ``survey`` (state
 ``comment``): the next text message is an optional comment, or Skip ``sv:skip``. The gate
 (handlers/guard.py) lets strangers through for exactly these updates: see ``lets_through``.
@@ -14,7 +14,7 @@ import contextlib
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
 from handlers.common import conv_ref, deps, drop_buttons, reply, who
@@ -48,8 +48,9 @@ async def lets_through(update: Update, context: Context) -> bool:
     return await survey.awaiting_comment(key, uow=deps(context).db.read_uow())
 
 
-async def start_link(update: Update, context: Context, token: str) -> None:
+async def start_link(update: Update, context: Context) -> None:
     """``/start s_<token>``: the question with its three answers, or why it cannot be answered."""
+    token = (context.args[0] if context.args else "").removeprefix(survey.PAYLOAD_PREFIX)
     d = deps(context)
     _, tr = await who(update, context)
     assert update.effective_user is not None
@@ -134,9 +135,3 @@ def build_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
     )
-
-
-def register(app: Application) -> None:
-    """Add this feature's handlers (group 0); a Skip pressed after the comment is answered quietly."""
-    app.add_handler(build_conversation())
-    app.add_handler(CallbackQueryHandler(skip, pattern=r"^sv:skip$"))

@@ -9,12 +9,8 @@ from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CommandHandler,
     ContextTypes,
     Defaults,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from bot import logs, metrics
@@ -24,28 +20,7 @@ from bot.app.persistence import DbPersistence
 from bot.app.processor import PerChatUpdateProcessor, instrument_handlers
 from bot.app.ratelimit import RateLimiter
 from config.settings import Settings
-from handlers import (
-    adjust,
-    alerts,
-    appeal,
-    assess,
-    errors,
-    guard,
-    help,
-    history,
-    inspect,
-    invite,
-    lang,
-    mytargets,
-    notice,
-    portfolio,
-    ranking,
-    rectify,
-    report,
-    score,
-    start,
-    survey,
-)
+from handlers import registry
 from handlers.context import Deps
 from handlers.menu import publish_public_menu
 from models.db import Database
@@ -54,40 +29,6 @@ from services.core.clock import Clock
 from services.core.storage import LocalStorage
 
 log = logging.getLogger(__name__)
-
-
-def register_handlers(app: Application) -> None:
-    """Every add_handler call, in group order. Order matters:
-    group -1: the gate (redelivered ids, strangers, deactivated people) — may stop the update;
-    group 0: features, first match wins;
-    group 100: record the update id and wake the delivery worker.
-    """
-    app.add_handler(TypeHandler(Update, guard.before), group=-1)
-    app.add_handler(CommandHandler("start", start.start))
-    app.add_handler(CommandHandler("help", help.help_command))
-    app.add_handler(CommandHandler("me", help.me))
-    app.add_handler(CommandHandler("lang", lang.lang))
-    app.add_handler(CommandHandler("invite", invite.invite))
-    app.add_handler(report.build_report_conversation())
-    app.add_handler(report.late_confirm_handler())
-    mytargets.register(app)
-    history.register(app)
-    adjust.register(app)
-    alerts.register(app)
-    inspect.register(app)
-    rectify.register(app)
-    notice.register(app)
-    survey.register(app)
-    assess.register(app)
-    appeal.register(app)
-    ranking.register(app)
-    score.register(app)
-    portfolio.register(app)
-    # New messages only: a live location keeps sending edits, which are not questions.
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, guard.unknown))
-    app.add_handler(TypeHandler(Update, guard.after), group=100)
-    app.add_error_handler(errors.on_error)
-    instrument_handlers(app)  # last: every handler's update line and metrics name it
 
 
 def build_application(
@@ -125,7 +66,8 @@ def build_application(
         app.bot, db, clock, interval=settings.delivery_interval, per_chat_interval=settings.per_chat_interval,
         max_attempts=settings.delivery_max_attempts, rate=settings.outbox_rate, county=county,
     )
-    register_handlers(app)
+    registry.register(app)
+    instrument_handlers(app)  # last: every handler's update line and metrics name it
     return app
 
 

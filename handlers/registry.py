@@ -1,0 +1,129 @@
+"""Every handler of the bot, added in one place, in the order PTB tries them.
+
+Order matters (PTB tries the groups in ascending order; within a group the first handler that matches
+takes the update):
+- group -1, the gate: redelivered update ids, strangers and deactivated people are stopped here
+  (``guard.before``); what anyone may send (the public survey) is let through by the predicates given
+  to the gate below.
+- group 0, the features: buttons that must work in the middle of any dialogue (an office's decision,
+  a list) come before the dialogues; a dialogue's Confirm or Cancel pressed after the dialogue ended
+  comes after it; the catch-all for messages nobody understood comes last.
+- group 100: the update id of an update that had no effect of its own is recorded and the delivery
+  worker woken (``guard.after``).
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+
+from handlers import (
+    adjust,
+    alerts,
+    appeal,
+    assess,
+    errors,
+    guard,
+    help,
+    history,
+    inspect,
+    invite,
+    lang,
+    mytargets,
+    notice,
+    portfolio,
+    ranking,
+    rectify,
+    report,
+    score,
+    start,
+    survey,
+)
+from handlers.context import Deps
+from services.assessment import survey as survey_links
+from services.people import invite as invitations
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def _deep_link(prefix: str) -> filters.BaseFilter:
+    """``/start <prefix>…``: a deep link of t.me/<bot>?start=<prefix>…"""
+    return filters.Regex(rf"^/start(@\w+)?\s+{prefix}")
+
+
+def register(app: Application) -> None:
+    """Add every handler and the error handler to ``app``."""
+    deps: Deps = app.bot_data
+    # What strangers and deactivated people may still send: the survey's answers and their comment.
+    deps.public_updates = (survey.lets_through,)
+    app.add_handler(TypeHandler(Update, guard.before), group=-1)
+
+    # /start: an invitation, a survey link, or the greeting.
+    app.add_handler(CommandHandler("start", invite.join, _deep_link(invitations.PAYLOAD_PREFIX)))
+    app.add_handler(CommandHandler("start", survey.start_link, _deep_link(survey_links.PAYLOAD_PREFIX)))
+    app.add_handler(CommandHandler("start", start.start))
+    app.add_handler(CommandHandler("help", help.help_command))
+    app.add_handler(CommandHandler("me", help.me))
+    app.add_handler(CommandHandler("lang", lang.lang))
+    app.add_handler(CommandHandler("invite", invite.invite))
+
+    # Progress: /report, /mytargets, /history, /adjust (the office's decision first).
+    app.add_handler(report.build_report_conversation())
+    app.add_handler(CallbackQueryHandler(report.confirm, pattern=r"^rep:ok:\d+$"))  # a Confirm pressed again
+    app.add_handler(CommandHandler("mytargets", mytargets.mytargets))
+    app.add_handler(CallbackQueryHandler(mytargets.turn_page, pattern=r"^my:p:\d+$"))
+    app.add_handler(CommandHandler("history", history.show_history))
+    app.add_handler(CallbackQueryHandler(adjust.decide, pattern=r"^adj:(ok|no):\d+$"))
+    app.add_handler(adjust.build_adjust_conversation())
+    app.add_handler(CallbackQueryHandler(adjust.confirm, pattern=r"^adj:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(adjust.cancel, pattern=r"^adj:x$"))
+
+    # Alerts: acknowledge, details, ask for a report, /alerts, /mute.
+    app.add_handler(CallbackQueryHandler(alerts.acknowledge, pattern=r"^al:ack:\d+$"))
+    app.add_handler(CallbackQueryHandler(alerts.show_details, pattern=r"^al:det:\d+$"))
+    app.add_handler(CallbackQueryHandler(alerts.ask_report, pattern=r"^al:ask:\d+$"))
+    app.add_handler(CommandHandler("alerts", alerts.list_alerts))
+    app.add_handler(CommandHandler("mute", alerts.mute))
+
+    # Inspection: /inspect, /visits.
+    app.add_handler(inspect.build_inspect_conversation())
+    app.add_handler(CallbackQueryHandler(inspect.confirm, pattern=r"^ins:ok:\d+$"))  # a Confirm pressed again
+    app.add_handler(CommandHandler("visits", inspect.visits))
+
+    # Rectification: the list, Review and Accept work in the middle of the dialogue.
+    app.add_handler(CommandHandler("rectify", rectify.list_items, PRIVATE))
+    app.add_handler(CallbackQueryHandler(rectify.review, pattern=r"^rect:review:\d+$"))
+    app.add_handler(CallbackQueryHandler(rectify.accept, pattern=r"^rect:ok:\d+(:\d+)?$"))
+    app.add_handler(rectify.build_conversation())
+    app.add_handler(CallbackQueryHandler(rectify.confirm, pattern=r"^rect:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(rectify.cancel, pattern=r"^rect:x$"))
+
+    # Criticism notices: the office's decision first; group chats bound by an admin; chat migration.
+    app.add_handler(CallbackQueryHandler(notice.decide, pattern=r"^ntc:(ok|no):\d+$"))
+    app.add_handler(notice.build_edit_conversation())
+    app.add_handler(CommandHandler("notice", notice.notice, PRIVATE))
+    app.add_handler(CommandHandler("bindgroup", notice.bind))
+    app.add_handler(CommandHandler("unbindgroup", notice.unbind))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, notice.migrated))
+
+    # Year-end assessment: the public survey, cross and inspection scoring, appeals, results.
+    app.add_handler(survey.build_conversation())
+    app.add_handler(CallbackQueryHandler(survey.skip, pattern=r"^sv:skip$"))  # a Skip pressed after the comment
+    app.add_handler(CommandHandler("assess", assess.list_tasks, PRIVATE))
+    app.add_handler(CallbackQueryHandler(assess.list_tasks, pattern=r"^as:list$"))
+    app.add_handler(assess.build_conversation())
+    app.add_handler(CallbackQueryHandler(assess.confirm, pattern=r"^as:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(assess.cancel, pattern=r"^as:x$"))
+    app.add_handler(CallbackQueryHandler(assess.stray, pattern=r"^as:(skip|e)$"))
+    app.add_handler(appeal.build_office_conversation())
+    app.add_handler(appeal.build_conversation())
+    app.add_handler(CommandHandler("ranking", ranking.ranking))
+    app.add_handler(CallbackQueryHandler(ranking.pressed, pattern=r"^rk:\d+$"))
+    app.add_handler(CommandHandler("score", score.score))
+    app.add_handler(CommandHandler("portfolio", portfolio.portfolio))
+
+    # Last in group 0: a registered person's message nobody understood. New messages only: a live
+    # location keeps sending edits, which are not questions.
+    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE, guard.unknown))
+    app.add_handler(TypeHandler(Update, guard.after), group=100)
+    app.add_error_handler(errors.on_error)
