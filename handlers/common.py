@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler
 
 from config.i18n import Translator, normalise_language
 from handlers.context import Context, Deps
-from services.core import conversations
-from services.core.conversations import ConvRef
-from services.core.errors import DomainError, DuplicateUpdate, StepMismatch
 from services.people import viewer as people
 from services.people.viewer import Viewer
 
@@ -88,57 +82,13 @@ async def drop_buttons(update: Update) -> None:
             await query.edit_message_reply_markup(None)
 
 
-def conv_ref(update: Update) -> ConvRef:
-    """Which dialogue an update belongs to: PTB's conversation key (chat, user), as stored."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    return ConvRef(key=conversations.key_text((chat.id, user.id)), chat_id=chat.id, user_id=user.id)
+def button_data(update: Update) -> str:
+    """The data of the button pressed."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    return update.callback_query.data
 
 
-Show = Callable[[Update, Context, Any, Translator], Awaitable[object]]
-Refuse = Callable[[Update, Translator, DomainError], Awaitable[None]]
-
-
-async def _say_refusal(update: Update, tr: Translator, exc: DomainError) -> None:
-    await reply(update, tr(exc.key, **exc.params))
-
-
-async def run_step(
-    update: Update, context: Context, call: Callable[..., Awaitable[Any]], *args: object,
-    show: Show, ends: Callable[[str], bool], refuse: Refuse = _say_refusal, **kwargs: object,
-) -> object:
-    """One step of any dialogue: the service does it in the update's transaction (state, draft and the
-    update id together), then ``show`` renders where the dialogue now stands and returns the next
-    state. A redelivered update does nothing; an old button or a restart re-prompts the step the
-    dialogue is at; a refusal is said and keeps the step, unless ``ends(key)`` ends the dialogue."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        snap = await call(*args, **kwargs, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
-                          clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except StepMismatch as exc:
-        return await show(update, context, exc.snapshot, tr)
-    except DomainError as exc:
-        await refuse(update, tr, exc)
-        return ConversationHandler.END if ends(exc.key) else None
-    return await show(update, context, snap, tr)
-
-
-async def cancel_dialogue(
-    update: Update, context: Context, cancel: Callable[..., Awaitable[bool]], done_key: str, none_key: str,
-    **reply_kwargs: object,
-) -> None:
-    """/cancel (or a Cancel button) in any dialogue: the service drops it in the update's transaction;
-    the user hears whether there was anything to drop. Nothing is written either way."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        had = await cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return
-    await reply(update, tr(done_key if had else none_key), **reply_kwargs)
+def message_text(update: Update) -> str:
+    """The text of the message sent ("" for none)."""
+    assert update.effective_message is not None
+    return update.effective_message.text or ""

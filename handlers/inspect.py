@@ -1,4 +1,4 @@
-"""/inspect: a site visit, restart-safe and exactly once (the draft and state live in the database);
+"""/inspect: a site visit (the dialogue skeleton; the service is services/inspection/inspect.py);
 /visits: recent inspections.
 
 Flow (states are services.inspection.inspect.Step; see inspect.mmd):
@@ -9,101 +9,68 @@ Flow (states are services.inspection.inspect.Step; see inspect.mmd):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from telegram import ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, run_step, who
+from handlers.common import button_data, deps, message_text, reply, who
 from handlers.context import Context
-from handlers.inspect_text import Message, confirmed, location_keyboard, prompt, visits_text
-from services.core.errors import DomainError, DuplicateUpdate
+from handlers.dialogue import DialogueView
+from handlers.files import download, media_of, too_big
+from handlers.inspect_text import location_keyboard, prompt, visits_text
+from services.core.errors import DomainError
 from services.inspection import inspect
 from services.inspection.evidence import photo_facts
-from services.inspection.inspect import Snapshot, Step, StepMismatch
+from services.inspection.inspect import Snapshot, Step
 from services.inspection.visits import recent_visits
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
-END = ConversationHandler.END
-ENDING = ("inspect.no_draft", "person.deactivated", "error.not_registered", "inspect.not_inspector")
+
+async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> None:
+    for text, markup in prompt(snap, tr):
+        await reply(update, text, reply_markup=markup)
 
 
-
-
-async def _send(update: Update, messages: list[Message]) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    message = update.effective_message
-    assert message is not None
-    for text, markup in messages:
-        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-
-
-async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> object:
-    await _send(update, prompt(snap, tr))
-    return END if snap.step in (Step.DONE, Step.CANCELLED) else snap.step
-
-
-async def _refuse(update: Update, tr: Translator, exc: DomainError) -> None:
-    """A refusal that keeps the step; at the location step the location button comes back with it."""
-    markup = location_keyboard(tr) if exc.key.startswith("inspect.location_") else None
-    await reply(update, tr(exc.key, **exc.params), reply_markup=markup)
-
-
-async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object,
-                **kwargs: object) -> object:
-    """Run one step of the service and show where the draft now stands; errors keep the step."""
-    return await run_step(update, context, call, *args, show=_show, ends=ENDING.__contains__, refuse=_refuse,
-                          **kwargs)
-
-
-async def begin(update: Update, context: Context) -> object:
-    """/inspect [part of a unit's name or code]"""
-    query = " ".join(context.args) if context.args else None
-    return await _step(update, context, inspect.begin, query)
-
-
-def _data(update: Update) -> str:
-    assert update.callback_query is not None and update.callback_query.data is not None
-    return update.callback_query.data
-
-
-def _text(update: Update) -> str:
-    assert update.effective_message is not None
-    return update.effective_message.text or ""
-
-
-async def page(update: Update, context: Context) -> object:
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        snap = await inspect.unit_page(int(_data(update).rsplit(":", 1)[1]), conv=conv_ref(update),
-                                          uow=d.db.uow(), clock=d.clock)
-    except StepMismatch as exc:
-        return await _show(update, context, exc.snapshot, tr)
-    except DomainError as exc:
-        await _refuse(update, tr, exc)
-        return END if exc.key in ENDING else None
+async def _show_page(update: Update, context: Context, snap: Snapshot, tr: Translator) -> None:
+    """Another page of units: the list's own message changes."""
     text, markup = prompt(snap, tr)[0]
     assert update.callback_query is not None
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    return None
+
+
+async def _refuse(update: Update, tr: Translator, exc: DomainError) -> None:
+    """A refusal; at the location step the location button comes back with it."""
+    markup = location_keyboard(tr) if exc.key.startswith("inspect.location_") else None
+    await reply(update, tr(exc.key, **exc.params), reply_markup=markup)
+
+
+VIEW = DialogueView(inspect.DIALOGUE, _show, unexpected="inspect.unexpected", cancelled="inspect.cancelled",
+                    nothing_to_cancel="inspect.nothing_to_cancel", refuse=_refuse)
+
+
+async def begin(update: Update, context: Context) -> object:
+    """/inspect [part of a unit's name or code]"""
+    return await VIEW.step(update, context, inspect.begin, " ".join(context.args) if context.args else None)
+
+
+async def page(update: Update, context: Context) -> object:
+    return await VIEW.step(update, context, inspect.unit_page, int(button_data(update).rsplit(":", 1)[1]),
+                           show=_show_page)
 
 
 async def search(update: Update, context: Context) -> object:
-    return await _step(update, context, inspect.search_unit, _text(update))
+    return await VIEW.step(update, context, inspect.search_unit, message_text(update))
 
 
 async def choose_unit(update: Update, context: Context) -> object:
-    return await _step(update, context, inspect.choose_unit, int(_data(update).rsplit(":", 1)[1]))
+    return await VIEW.step(update, context, inspect.choose_unit, int(button_data(update).rsplit(":", 1)[1]))
 
 
 async def choose_target(update: Update, context: Context) -> object:
-    raw = _data(update).rsplit(":", 1)[1]
-    return await _step(update, context, inspect.choose_target, None if raw == "g" else int(raw))
+    raw = button_data(update).rsplit(":", 1)[1]
+    return await VIEW.step(update, context, inspect.choose_target, None if raw == "g" else int(raw))
 
 
 async def location(update: Update, context: Context) -> object:
@@ -112,9 +79,9 @@ async def location(update: Update, context: Context) -> object:
     assert message is not None
     point = message.location or (message.venue.location if message.venue else None)
     assert point is not None
-    return await _step(update, context, inspect.give_location, point.latitude, point.longitude,
-                       point.horizontal_accuracy, forwarded=message.forward_origin is not None,
-                       venue=message.venue is not None)
+    return await VIEW.step(update, context, inspect.give_location, point.latitude, point.longitude,
+                           point.horizontal_accuracy, forwarded=message.forward_origin is not None,
+                           venue=message.venue is not None)
 
 
 async def no_location(update: Update, context: Context) -> object:
@@ -130,26 +97,24 @@ async def photo(update: Update, context: Context) -> object:
     message = update.effective_message
     assert message is not None
     _, tr = await who(update, context)
-    if message.photo:
-        media, mime, compressed = message.photo[-1], "image/jpeg", True
-    else:
-        assert message.document is not None
-        media, mime, compressed = message.document, message.document.mime_type or "", False
-        if not mime.startswith("image/"):
-            await reply(update, tr("inspect.not_a_photo"))
-            return None
-    if media.file_size and media.file_size > MAX_FILE_BYTES:
+    compressed = bool(message.photo)
+    mime = "image/jpeg" if compressed else (message.document.mime_type or "") if message.document else ""
+    if not mime.startswith("image/"):
+        await reply(update, tr("inspect.not_a_photo"))
+        return None
+    if too_big(message):
         await reply(update, tr("inspect.file_too_big"))
         return None
-    data = bytes(await (await media.get_file()).download_as_bytearray())
+    data = await download(message)
     facts = await asyncio.to_thread(photo_facts, data, d.clock.tz)
     if not facts.is_image:
         await reply(update, tr("inspect.not_an_image"))
         return None
     _, key = await asyncio.to_thread(d.storage.put, data)
+    media = media_of(message)
     incoming = inspect.IncomingPhoto(facts=facts, storage_key=key, mime_type=mime, telegram_file_id=media.file_id,
-                                        telegram_file_unique_id=media.file_unique_id, compressed=compressed)
-    return await _step(update, context, inspect.add_photo, incoming)
+                                     telegram_file_unique_id=media.file_unique_id, compressed=compressed)
+    return await VIEW.step(update, context, inspect.add_photo, incoming)
 
 
 async def not_a_photo(update: Update, context: Context) -> object:
@@ -160,68 +125,38 @@ async def not_a_photo(update: Update, context: Context) -> object:
 
 
 async def done(update: Update, context: Context) -> object:
-    return await _step(update, context, inspect.photos_done)
+    return await VIEW.step(update, context, inspect.photos_done)
 
 
 async def findings(update: Update, context: Context) -> object:
-    return await _step(update, context, inspect.give_findings, _text(update))
+    return await VIEW.step(update, context, inspect.give_findings, message_text(update))
 
 
 async def value(update: Update, context: Context) -> object:
-    return await _step(update, context, inspect.give_value, _text(update))
+    return await VIEW.step(update, context, inspect.give_value, message_text(update))
 
 
 async def skip(update: Update, context: Context) -> object:
-    return await _step(update, context, inspect.give_value, None)
+    return await VIEW.step(update, context, inspect.give_value, None)
 
 
 async def rate(update: Update, context: Context) -> object:
-    return await _step(update, context, inspect.rate, _data(update).rsplit(":", 1)[1])
+    return await VIEW.step(update, context, inspect.rate, button_data(update).rsplit(":", 1)[1])
 
 
 async def confirm(update: Update, context: Context) -> object:
     """Confirm: the only step that writes an inspection. Also answers a second press after the end."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    draft_id = int(_data(update).rsplit(":", 1)[1])
-    try:
-        snap = await inspect.confirm(draft_id, conv=conv_ref(update), update_id=update.update_id,
-                                        uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except StepMismatch as exc:
-        return await _show(update, context, exc.snapshot, tr)
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return END
-    query = update.callback_query
-    assert query is not None
-    if query.message is not None and snap.notice is None:
-        await query.edit_message_reply_markup(None)
-    await _send(update, [confirmed(snap, tr)])
-    return END if snap.notice is None else None
+    return await VIEW.confirm(update, context, inspect.confirm, int(button_data(update).rsplit(":", 1)[1]))
 
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the draft, write nothing, take the location keyboard away."""
-    await cancel_dialogue(update, context, inspect.cancel, "inspect.cancelled", "inspect.nothing_to_cancel",
-                          reply_markup=ReplyKeyboardRemove())
-    return END
+    return await VIEW.cancel(update, context, reply_markup=ReplyKeyboardRemove())
 
 
 async def stray(update: Update, context: Context) -> object:
     """Anything the current step does not take: say what is expected, stay at the step."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        snap = await inspect.resume(conv=conv_ref(update), uow=d.db.uow(), clock=d.clock)
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return END
-    if snap is None:
-        return END
-    await _send(update, [(tr("inspect.unexpected"), None), *prompt(snap, tr)])
-    return snap.step
+    return await VIEW.stray(update, context)
 
 
 async def ignore(update: Update, context: Context) -> None:
@@ -243,7 +178,7 @@ async def visits(update: Update, context: Context) -> None:
     await reply(update, visits_text(items, code, tr))
 
 
-def build_inspect_conversation() -> ConversationHandler:
+def conversation() -> ConversationHandler:
     new = filters.UpdateType.MESSAGE  # not edits: a live location keeps editing its message
     text_only = new & filters.TEXT & ~filters.COMMAND
     not_photos = new & (filters.VIDEO | filters.Sticker.ALL | filters.ANIMATION | filters.VIDEO_NOTE | filters.VOICE)
@@ -288,7 +223,7 @@ def build_inspect_conversation() -> ConversationHandler:
             MessageHandler(filters.UpdateType.EDITED, ignore),  # e.g. a live location moving
             CallbackQueryHandler(stray, pattern=r"^ins:"),
         ],
-        name=inspect.CONVERSATION,
+        name=inspect.DIALOGUE.name,
         persistent=True,
         allow_reentry=True,
     )

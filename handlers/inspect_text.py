@@ -14,8 +14,7 @@ from telegram import (
 )
 
 from config.i18n import Translator
-from services.inspection.inspect import Snapshot, Step
-from services.inspection.inspect_draft import RATINGS
+from services.inspection.inspect import RATINGS, Snapshot, Step
 from services.inspection.visits import Visit
 from services.plan.values import format_value
 
@@ -178,7 +177,7 @@ def prompt(s: Snapshot, tr: Translator) -> list[Message]:
             text = understood + "\n" + text
         return [(text, _buttons([(tr(f"inspect.rating.{r}"), f"ins:r:{r}") for r in RATINGS]))]
     if step == Step.CONFIRM:
-        return [(summary(s, tr), _buttons([(tr("inspect.btn_confirm"), f"ins:ok:{s.draft_id}"),
+        return [(summary(s, tr), _buttons([(tr("inspect.btn_confirm"), f"ins:ok:{s.serial}"),
                                            (tr("inspect.btn_cancel"), "ins:cancel")]))]
     return [confirmed(s, tr)]
 

@@ -22,19 +22,16 @@ from telegram.ext import (
 
 from config.i18n import Translator
 from handlers import notice_text
-from handlers.common import cancel_dialogue, conv_ref, deps, reply, who
+from handlers.common import button_data, deps, message_text, reply, who
 from handlers.context import Context
+from handlers.dialogue import END, DialogueView, alert, conv_ref, say
+from handlers.files import download
 from services.core.errors import DomainError, DuplicateUpdate
 from services.inspection import groups
 from services.inspection import notice as notices
 from services.inspection.notice import EditStep, NoticeView
 
-END = ConversationHandler.END
 MAX_FILE = 256 * 1024
-# Refusals after which there is no edit dialogue to stay in.
-_ENDING = {"notice.no_edit", "notice.not_draft", "notice.not_admin", "person.deactivated", "error.not_registered"}
-
-
 
 
 async def _show(update: Update, v: NoticeView, tr: Translator, lead: str = "") -> None:
@@ -103,44 +100,32 @@ async def decide(update: Update, context: Context) -> None:
                        plain("notice.answer_published" if v.status == "published" else "notice.answer_discarded"))
 
 
+async def _edited(update: Update, context: Context, snap: notices.Edit, tr: Translator) -> None:
+    """Edit pressed: ask for the whole text; the text applied: the draft as it now reads."""
+    if snap.step == EditStep.AWAIT_TEXT:
+        await reply(update, tr("notice.edit_prompt", number=snap.view.id, title=snap.view.title))
+    else:
+        await _show(update, snap.view, tr, tr("notice.edited", number=snap.view.id))
+
+
+async def _refuse_edit(update: Update, tr: Translator, exc: DomainError) -> None:
+    """A refused Edit press is an alert on the button; a refused text a reply."""
+    await (alert if update.callback_query is not None else say)(update, tr, exc)
+
+
+VIEW = DialogueView(notices.DIALOGUE, _edited, unexpected="notice.edit_unexpected",
+                    cancelled="notice.edit_cancelled", nothing_to_cancel="notice.nothing_to_cancel",
+                    refuse=_refuse_edit, reprompt=False)
+
+
 async def edit_begin(update: Update, context: Context) -> object:
     """Edit pressed: ask for the whole replacement text."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        v = await notices.begin_edit(int(query.data.rsplit(":", 1)[1]), conv=conv_ref(update),
-                                     update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        await query.answer()
-        return None
-    except DomainError as exc:
-        await query.answer(Translator(tr.lang, html=False)(exc.key, **exc.params), show_alert=True)
-        return END
-    await reply(update, tr("notice.edit_prompt", number=v.id, title=v.title))
-    return EditStep.AWAIT_TEXT
-
-
-async def _apply(update: Update, context: Context, text: str) -> object:
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        v = await notices.apply_edit(text, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
-                                     clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except DomainError as exc:
-        await reply(update, tr(exc.key, **exc.params))
-        return END if exc.key in _ENDING else None
-    await _show(update, v, tr, tr("notice.edited", number=v.id))
-    return END
+    return await VIEW.step(update, context, notices.begin_edit, int(button_data(update).rsplit(":", 1)[1]))
 
 
 async def edit_text(update: Update, context: Context) -> object:
     """The replacement text, as a message."""
-    assert update.effective_message is not None
-    return await _apply(update, context, update.effective_message.text or "")
+    return await VIEW.step(update, context, notices.apply_edit, message_text(update))
 
 
 async def edit_file(update: Update, context: Context) -> object:
@@ -148,22 +133,20 @@ async def edit_file(update: Update, context: Context) -> object:
     message = update.effective_message
     assert message is not None and message.document is not None
     _, tr = await who(update, context)
-    doc = message.document
-    if (doc.file_size or 0) > MAX_FILE:
+    if (message.document.file_size or 0) > MAX_FILE:
         await reply(update, tr("notice.file_too_big", limit=MAX_FILE // 1024))
         return None
-    data = bytes(await (await doc.get_file()).download_as_bytearray())
+    data = await download(message)
     for encoding in ("utf-8-sig", "gb18030"):
         with contextlib.suppress(UnicodeDecodeError):
-            return await _apply(update, context, data.decode(encoding))
+            return await VIEW.step(update, context, notices.apply_edit, data.decode(encoding))
     await reply(update, tr("notice.file_not_text"))
     return None
 
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel: drop the edit, change nothing."""
-    await cancel_dialogue(update, context, notices.cancel_edit, "notice.edit_cancelled", "notice.nothing_to_cancel")
-    return END
+    return await VIEW.cancel(update, context)
 
 
 async def restart(update: Update, context: Context) -> object:
@@ -176,9 +159,7 @@ async def restart(update: Update, context: Context) -> object:
 
 async def stray(update: Update, context: Context) -> object:
     """Anything else during the edit: say what is expected, stay."""
-    _, tr = await who(update, context)
-    await reply(update, tr("notice.edit_unexpected"))
-    return None
+    return await VIEW.stray(update, context)
 
 
 async def bind(update: Update, context: Context) -> None:
@@ -216,7 +197,7 @@ async def _group(update: Update, context: Context, *, bind: bool) -> None:
     await reply(update, tr(key, title=chat.title or ""))
 
 
-def build_edit_conversation() -> ConversationHandler:
+def edit_conversation() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(edit_begin, pattern=r"^ntc:edit:\d+$")],
@@ -233,7 +214,7 @@ def build_edit_conversation() -> ConversationHandler:
             # Only what is meant for this dialogue: other features' commands and buttons still work in it.
             MessageHandler(private & ~filters.COMMAND, stray),
         ],
-        name=notices.CONVERSATION,
+        name=notices.DIALOGUE.name,
         persistent=True,
         allow_reentry=True,
     )

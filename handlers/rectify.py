@@ -17,28 +17,21 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
-from handlers.common import cancel_dialogue, conv_ref, deps, drop_buttons, reply, run_step, who
+from handlers.common import button_data, deps, drop_buttons, message_text, reply, who
 from handlers.context import Context
+from handlers.dialogue import DialogueView
+from handlers.files import fetch, too_big
 from handlers.rectify_text import buttons, item_line, listing, prompt
 from services.core.errors import DomainError, DuplicateUpdate
-from services.core.files import IncomingFile
 from services.inspection import rectify
-from services.inspection.rectify import Snapshot, Step, StepMismatch
+from services.inspection.rectify import Snapshot, Step
 
-END = ConversationHandler.END
-MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto takes up to 10 MB; larger images go as documents
-# Refusals after which there is no dialogue to stay in. Any other refusal keeps the state as it was (a refused
-# entry leaves a dialogue already in progress where it is, as the rolled-back transaction did).
-_ENDING = {"rect.no_draft", "person.deactivated", "error.not_registered"}
-
-
 
 
 def _numbers(update: Update) -> tuple[int, int | None]:
     """The numbers in a button's data ``rect:<verb>:<number>[:<submission>]``."""
-    assert update.callback_query is not None and update.callback_query.data is not None
-    parts = update.callback_query.data.split(":")
+    parts = button_data(update).split(":")
     return int(parts[2]), int(parts[3]) if len(parts) > 3 else None
 
 
@@ -46,20 +39,18 @@ def _number(update: Update) -> int:
     return _numbers(update)[0]
 
 
-async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> object:
+async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> None:
     text, markup = prompt(snap, tr, deps(context).clock.now().date())
     await reply(update, text, reply_markup=markup)
-    return END if snap.step == Step.DONE else snap.step
 
 
-async def _step(update: Update, context: Context, call: Callable[..., Awaitable[Snapshot]], *args: object) -> object:
-    """Run one step of the service and show where the dialogue now stands; refusals keep the step."""
-    return await run_step(update, context, call, *args, show=_show, ends=_ENDING.__contains__)
+VIEW = DialogueView(rectify.DIALOGUE, _show, unexpected="rect.unexpected", cancelled="rect.cancelled",
+                    nothing_to_cancel="rect.nothing_to_cancel")
 
 
 async def open_button(update: Update, context: Context) -> object:
     """``rect:new:<inspection>`` on the inspector's confirmation of a visit."""
-    return await _step(update, context, rectify.begin, "open", _number(update))
+    return await VIEW.step(update, context, rectify.begin, "open", _number(update))
 
 
 async def open_command(update: Update, context: Context) -> object:
@@ -69,85 +60,61 @@ async def open_command(update: Update, context: Context) -> object:
         _, tr = await who(update, context)
         await reply(update, tr("rect.usage_new"))
         return None
-    return await _step(update, context, rectify.begin, "open", int(args[0].lstrip("#")))
+    return await VIEW.step(update, context, rectify.begin, "open", int(args[0].lstrip("#")))
 
 
 async def close_button(update: Update, context: Context) -> object:
-    return await _step(update, context, rectify.begin, "close", _number(update))
+    return await VIEW.step(update, context, rectify.begin, "close", _number(update))
 
 
 async def reject_button(update: Update, context: Context) -> object:
-    return await _step(update, context, rectify.begin, "reject", *_numbers(update))
+    return await VIEW.step(update, context, rectify.begin, "reject", *_numbers(update))
 
 
 def _text_at(step: Step) -> Callable[[Update, Context], Awaitable[object]]:
     async def handle(update: Update, context: Context) -> object:
-        assert update.effective_message is not None
-        return await _step(update, context, rectify.advance, step, update.effective_message.text or "")
+        return await VIEW.step(update, context, rectify.advance, step, message_text(update))
     return handle
 
 
 async def owner_button(update: Update, context: Context) -> object:
-    return await _step(update, context, rectify.advance, Step.OPEN_OWNER, str(_number(update)))
+    return await VIEW.step(update, context, rectify.advance, Step.OPEN_OWNER, str(_number(update)))
 
 
 async def photo(update: Update, context: Context) -> object:
     """A compressed photo or an image sent as a file: fetched, stored by content, added to the closing."""
-    d, message = deps(context), update.effective_message
+    message = update.effective_message
     assert message is not None
     document = message.document
     if document is not None and not (document.mime_type or "").startswith("image/"):
         _, tr = await who(update, context)
         await reply(update, tr("rect.not_image"))
         return None
-    media = message.photo[-1] if message.photo else document
-    assert media is not None
-    if media.file_size and media.file_size > MAX_FILE_BYTES:
+    if too_big(message):
         _, tr = await who(update, context)
         await reply(update, tr("rect.file_too_big"))
         return None
-    data = bytes(await (await media.get_file()).download_as_bytearray())
-    sha, key = await asyncio.to_thread(d.storage.put, data)
-    incoming = IncomingFile(
-        data=data, sha256=sha, storage_key=key, telegram_file_id=media.file_id,
-        telegram_file_unique_id=media.file_unique_id, kind="document" if document else "photo",
-        mime_type=(document.mime_type or "image/jpeg") if document else "image/jpeg",
-        file_name=document.file_name if document else None)
-    return await _step(update, context, rectify.advance, Step.CLOSE_PHOTOS, incoming)
+    return await VIEW.step(update, context, rectify.advance, Step.CLOSE_PHOTOS, await fetch(message, context))
 
 
 async def done(update: Update, context: Context) -> object:
     """/done or the Done button: to the summary, once a photo arrived."""
-    return await _step(update, context, rectify.advance, Step.CLOSE_PHOTOS, None)
+    return await VIEW.step(update, context, rectify.advance, Step.CLOSE_PHOTOS, None)
 
 
 async def confirm(update: Update, context: Context) -> object:
     """Confirm: the only step that writes. Also answers a second press after the end."""
-    result = await _step(update, context, rectify.confirm, _number(update))
-    if result == END:
-        await drop_buttons(update)
-    return result
+    return await VIEW.confirm(update, context, rectify.confirm, _number(update))
 
 
 async def cancel(update: Update, context: Context) -> object:
     """/cancel or the Cancel button: drop the dialogue, write nothing."""
-    await cancel_dialogue(update, context, rectify.cancel, "rect.cancelled", "rect.nothing_to_cancel")
-    return END
+    return await VIEW.cancel(update, context)
 
 
 async def stray(update: Update, context: Context) -> object:
     """Anything the current step does not take: say what is expected, stay at the step."""
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        await rectify.advance(None, None, conv=conv_ref(update), update_id=None, uow=d.db.uow(), clock=d.clock)
-    except StepMismatch as exc:
-        await reply(update, tr("rect.unexpected"))
-        return await _show(update, context, exc.snapshot, tr)
-    except DomainError as exc:
-        if exc.key != "rect.no_draft":
-            await reply(update, tr(exc.key, **exc.params))
-    return END
+    return await VIEW.stray(update, context)
 
 
 # ---------------------------------------------------------------------------------- outside the dialogue
@@ -215,7 +182,7 @@ async def accept(update: Update, context: Context) -> None:
     await reply(update, tr("rect.accepted_done", number=item.row.id, name=item.owner_name))
 
 
-def build_conversation() -> ConversationHandler:
+def conversation() -> ConversationHandler:
     text_only = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
         entry_points=[
@@ -245,7 +212,7 @@ def build_conversation() -> ConversationHandler:
             MessageHandler(~filters.COMMAND, stray),
             CallbackQueryHandler(stray, pattern=r"^rect:"),
         ],
-        name=rectify.CONVERSATION,
+        name=rectify.DIALOGUE.name,
         persistent=True,
         allow_reentry=True,
     )

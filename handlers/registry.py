@@ -68,13 +68,13 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("invite", invite.invite))
 
     # Progress: /report, /mytargets, /history, /adjust (the office's decision first).
-    app.add_handler(report.build_report_conversation())
+    app.add_handler(report.conversation())
     app.add_handler(CallbackQueryHandler(report.confirm, pattern=r"^rep:ok:\d+$"))  # a Confirm pressed again
     app.add_handler(CommandHandler("mytargets", mytargets.mytargets))
     app.add_handler(CallbackQueryHandler(mytargets.turn_page, pattern=r"^my:p:\d+$"))
     app.add_handler(CommandHandler("history", history.show_history))
     app.add_handler(CallbackQueryHandler(adjust.decide, pattern=r"^adj:(ok|no):\d+$"))
-    app.add_handler(adjust.build_adjust_conversation())
+    app.add_handler(adjust.conversation())
     app.add_handler(CallbackQueryHandler(adjust.confirm, pattern=r"^adj:y:\d+$"))
     app.add_handler(CallbackQueryHandler(adjust.cancel, pattern=r"^adj:x$"))
 
@@ -86,7 +86,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("mute", alerts.mute))
 
     # Inspection: /inspect, /visits.
-    app.add_handler(inspect.build_inspect_conversation())
+    app.add_handler(inspect.conversation())
     app.add_handler(CallbackQueryHandler(inspect.confirm, pattern=r"^ins:ok:\d+$"))  # a Confirm pressed again
     app.add_handler(CommandHandler("visits", inspect.visits))
 
@@ -94,29 +94,29 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("rectify", rectify.list_items, PRIVATE))
     app.add_handler(CallbackQueryHandler(rectify.review, pattern=r"^rect:review:\d+$"))
     app.add_handler(CallbackQueryHandler(rectify.accept, pattern=r"^rect:ok:\d+(:\d+)?$"))
-    app.add_handler(rectify.build_conversation())
+    app.add_handler(rectify.conversation())
     app.add_handler(CallbackQueryHandler(rectify.confirm, pattern=r"^rect:y:\d+$"))
     app.add_handler(CallbackQueryHandler(rectify.cancel, pattern=r"^rect:x$"))
 
     # Criticism notices: the office's decision first; group chats bound by an admin; chat migration.
     app.add_handler(CallbackQueryHandler(notice.decide, pattern=r"^ntc:(ok|no):\d+$"))
-    app.add_handler(notice.build_edit_conversation())
+    app.add_handler(notice.edit_conversation())
     app.add_handler(CommandHandler("notice", notice.notice, PRIVATE))
     app.add_handler(CommandHandler("bindgroup", notice.bind))
     app.add_handler(CommandHandler("unbindgroup", notice.unbind))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, notice.migrated))
 
     # Year-end assessment: the public survey, cross and inspection scoring, appeals, results.
-    app.add_handler(survey.build_conversation())
+    app.add_handler(survey.conversation())
     app.add_handler(CallbackQueryHandler(survey.skip, pattern=r"^sv:skip$"))  # a Skip pressed after the comment
     app.add_handler(CommandHandler("assess", assess.list_tasks, PRIVATE))
     app.add_handler(CallbackQueryHandler(assess.list_tasks, pattern=r"^as:list$"))
-    app.add_handler(assess.build_conversation())
+    app.add_handler(assess.conversation())
     app.add_handler(CallbackQueryHandler(assess.confirm, pattern=r"^as:y:\d+$"))
     app.add_handler(CallbackQueryHandler(assess.cancel, pattern=r"^as:x$"))
     app.add_handler(CallbackQueryHandler(assess.stray, pattern=r"^as:(skip|e)$"))
-    app.add_handler(appeal.build_office_conversation())
-    app.add_handler(appeal.build_conversation())
+    app.add_handler(appeal.office_conversation())
+    app.add_handler(appeal.conversation())
     app.add_handler(CommandHandler("ranking", ranking.ranking))
     app.add_handler(CallbackQueryHandler(ranking.pressed, pattern=r"^rk:\d+$"))
     app.add_handler(CommandHandler("score", score.score))

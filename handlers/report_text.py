@@ -65,7 +65,7 @@ def prompt(s: Snapshot, tr: Translator) -> tuple[str, InlineKeyboardMarkup | Non
         return tr("report.ask_files", count=s.files), _buttons([(tr("report.btn_done"), "rep:done")])
     if step == Step.CONFIRM:
         return summary(s, tr), _buttons([
-            (tr("report.btn_confirm"), f"rep:ok:{s.draft_id}"),
+            (tr("report.btn_confirm"), f"rep:ok:{s.serial}"),
             (tr("report.btn_edit"), "rep:edit"),
             (tr("report.btn_cancel"), "rep:cancel"),
         ])

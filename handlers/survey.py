@@ -17,14 +17,12 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
-from handlers.common import conv_ref, deps, drop_buttons, reply, who
+from handlers.common import deps, drop_buttons, message_text, reply, who
 from handlers.context import Context
+from handlers.dialogue import END, DialogueView, conv_ref, say
 from services.assessment import survey
-from services.core import conversations
-from services.core.errors import DomainError, DuplicateUpdate
+from services.core.errors import DialogueEnded, DomainError, DuplicateUpdate
 
-END = ConversationHandler.END
-COMMENT = "comment"
 CALLBACK_PREFIX = "sv:"
 
 
@@ -44,8 +42,9 @@ async def lets_through(update: Update, context: Context) -> bool:
         return (query.data or "").startswith(CALLBACK_PREFIX)
     if message is None or not message.text or message.text.startswith("/"):
         return False
-    key = conversations.key_text((chat.id, update.effective_user.id if update.effective_user else 0))
-    return await survey.awaiting_comment(key, uow=deps(context).db.read_uow())
+    if update.effective_user is None:
+        return False
+    return await survey.awaiting_comment(conv_ref(update), uow=deps(context).db.read_uow())
 
 
 async def start_link(update: Update, context: Context) -> None:
@@ -90,48 +89,45 @@ async def answer(update: Update, context: Context) -> object:
                                       parse_mode=ParseMode.HTML, reply_markup=None)
     await reply(update, tr("survey.thanks", unit=view.unit_name), reply_markup=_buttons(
         [(tr("survey.btn_skip"), "sv:skip")]))
-    return COMMENT
+    return survey.COMMENT
 
 
-async def _comment(update: Update, context: Context, text: str | None) -> object:
-    d = deps(context)
-    _, tr = await who(update, context)
-    try:
-        outcome, _unit = await survey.comment(text, conv=conv_ref(update), update_id=update.update_id,
-                                              uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return None
-    except DomainError as exc:
-        if exc.key == "survey.comment_long":
-            await reply(update, tr(exc.key, **exc.params))
-            return None
+async def _commented(update: Update, context: Context, snap: survey.Comment, tr: Translator) -> None:
+    await drop_buttons(update)
+    await reply(update, tr(f"survey.comment_{snap.outcome}"))
+
+
+async def _refuse(update: Update, tr: Translator, exc: DomainError) -> None:
+    """A comment too long is said (the answer still waits for one); no answer waiting: nothing to say."""
+    if isinstance(exc, DialogueEnded):
         if update.callback_query is not None:
             await update.callback_query.answer()
-        return END
-    await drop_buttons(update)
-    await reply(update, tr(f"survey.comment_{outcome}"))
-    return END
+        return
+    await say(update, tr, exc)
+
+
+VIEW = DialogueView(survey.DIALOGUE, _commented, unexpected="survey.no_comment", cancelled="survey.comment_skipped",
+                    nothing_to_cancel="survey.comment_skipped", refuse=_refuse)
 
 
 async def comment_text(update: Update, context: Context) -> object:
     """The next text message after an answer: its comment."""
-    assert update.effective_message is not None
-    return await _comment(update, context, update.effective_message.text or "")
+    return await VIEW.step(update, context, survey.comment, message_text(update))
 
 
 async def skip(update: Update, context: Context) -> object:
     """Skip: no comment."""
-    return await _comment(update, context, None)
+    return await VIEW.step(update, context, survey.comment, None)
 
 
-def build_conversation() -> ConversationHandler:
+def conversation() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(answer, pattern=r"^sv:a:[A-Za-z0-9_-]{1,40}:[sbu]$")],
-        states={COMMENT: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, comment_text),
+        states={survey.COMMENT: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, comment_text),
                           CallbackQueryHandler(skip, pattern=r"^sv:skip$")]},
         fallbacks=[],
-        name=survey.CONVERSATION,
+        name=survey.DIALOGUE.name,
         persistent=True,
         allow_reentry=True,
     )

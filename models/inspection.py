@@ -1,4 +1,4 @@
-"""Tables of site inspection: visits and their drafts, photos with what they showed, rectification
+"""Tables of site inspection: visits, photos with what they showed, rectification
 items (整改), criticism notices (通报) and the group chats notices go to."""
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ class Inspection(SQLModel, table=True):
     rating: str = Field(max_length=16)  # good / acceptable / poor
     flags: list[dict[str, Any]] | None = json_column()  # [{"kind": "off_site", "params": {...}}, ...]
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    draft_id: int | None = Field(default=None, unique=True)
 
 
 class InspectionPhoto(SQLModel, table=True):
@@ -59,31 +58,6 @@ class EvidenceFacts(SQLModel, table=True):
     width: int | None = None
     height: int | None = None
     phash: str | None = Field(default=None, max_length=32, index=True)
-
-
-class InspectionDraft(SQLModel, table=True):
-    """The /inspect dialogue in progress (one open draft per inspector)."""
-
-    __tablename__ = "inspection_drafts"
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: int = fk_column("people.id", nullable=False, ondelete="CASCADE")
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
-    status: str = Field(default="open", max_length=16, index=True)  # open / confirmed / cancelled
-    step: str = Field(max_length=32)
-    unit_id: int | None = fk_column("units.id", ondelete="CASCADE")
-    assignment_id: int | None = fk_column("assignments.id", ondelete="CASCADE")
-    general: bool = False
-    latitude: float | None = None
-    longitude: float | None = None
-    accuracy_m: float | None = None
-    photos: list[dict[str, Any]] | None = json_column()  # [{"evidence_id": 1, "compressed": false}]
-    findings: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    verified_value: Decimal | None = decimal_column()
-    verified_text: str | None = Field(default=None, max_length=100)
-    rating: str | None = Field(default=None, max_length=16)
-    created_at: datetime = timestamp_column()
-    updated_at: datetime = timestamp_column()
-    inspection_id: int | None = None
 
 
 class Rectification(SQLModel, table=True):

@@ -1,16 +1,15 @@
-"""Tables of progress reporting: reports and their files, drafts of the /report dialogue, target
+"""Tables of progress reporting: reports and their files, target
 adjustments (目标调整)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text
+from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from models.columns import decimal_column, fk_column, json_column, timestamp_column
+from models.columns import decimal_column, fk_column, timestamp_column
 
 
 class ProgressReport(SQLModel, table=True):
@@ -25,7 +24,6 @@ class ProgressReport(SQLModel, table=True):
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     confirmed_at: datetime = timestamp_column(index=True)
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    draft_id: int | None = Field(default=None, sa_column=Column(ForeignKey("report_drafts.id"), unique=True))
     supersedes_id: int | None = fk_column("progress_reports.id")
     correction_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
@@ -37,28 +35,6 @@ class ReportAttachment(SQLModel, table=True):
     evidence_id: int = fk_column("evidence_files.id", nullable=False, ondelete="RESTRICT")
     kind: str = Field(max_length=16)  # photo / document
     file_name: str | None = Field(default=None, max_length=200)
-
-
-class ReportDraft(SQLModel, table=True):
-    """The /report dialogue in progress, one open draft per person; written with each update's id."""
-
-    __tablename__ = "report_drafts"
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: int = fk_column("people.id", nullable=False, ondelete="CASCADE")
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
-    status: str = Field(default="open", max_length=16, index=True)  # open / confirmed / cancelled
-    step: str = Field(max_length=32)
-    assignment_id: int | None = fk_column("assignments.id", ondelete="CASCADE")
-    value: Decimal | None = decimal_column()
-    value_text: str | None = Field(default=None, max_length=100)
-    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    correction_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    # [{"evidence_id": 1, "kind": "photo", "file_name": null}, ...]
-    attachments: list[dict[str, Any]] | None = json_column()
-    last_seen_report_id: int | None = None
-    created_at: datetime = timestamp_column()
-    updated_at: datetime = timestamp_column()
-    report_id: int | None = None
 
 
 class TargetAdjustment(SQLModel, table=True):

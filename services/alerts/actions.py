@@ -18,9 +18,9 @@ from models.people import Person, RoleMembership
 from models.plan import Target, Unit
 from services.alerts import recipients
 from services.core import audit, outbox, updates
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError
-from services.people.viewer import active_person
 from services.progress.standings import Standing, standings
 
 

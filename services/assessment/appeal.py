@@ -1,10 +1,13 @@
-"""The two chat dialogues of appeals, their state in ``conversation_states`` written with the update id
-and the effect in one transaction (a restart or a redelivered update loses or repeats nothing):
+"""The two chat dialogues of appeals (the skeleton of services/core/dialogue.py: a restart or a redelivered
+update loses or repeats nothing); the records themselves are services/assessment/appeal_records.py.
 
 * a cadre's ``/appeal``: AWAIT_REASON (their unit's published result is shown; the reason as text) →
-  CONFIRM (Send / Cancel buttons) → the appeal is filed (services/assessment_round.file_appeal);
+  CONFIRM (Send / Cancel buttons; a new text replaces the reason) → the appeal is filed and the office told;
 * the office's decision: Accept or Reject pressed on the appeal's message → AWAIT_TEXT (accept:
   "<points> <reason>", the signed correction first, 0 for none; reject: the reason) → decided.
+
+Whatever ends the chance to appeal meanwhile (the window closed, another cadre appealed first) ends the
+dialogue with the refusal; a text that does not parse keeps the step.
 """
 
 from __future__ import annotations
@@ -17,128 +20,139 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
-from services.assessment import appeal_records
+from models.people import Person
+from services.assessment import appeal_records as appeals
 from services.assessment.appeal_records import AppealView, Standing
-from services.core import conversations, updates
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
-from services.core.errors import DomainError
-from services.people.viewer import active_person
-
-CONVERSATION = "appeal"
-DATA = "appeal.draft"
-OFFICE_CONVERSATION = "appeal_office"
-OFFICE_DATA = "appeal.decide"
+from services.core.dialogue import DONE, Dialogue, Draft, Turn
+from services.core.errors import DialogueEnded, DomainError
 
 
 class Step(StrEnum):
     AWAIT_REASON = "await_reason"
     CONFIRM = "confirm"
+    DONE = DONE
 
 
 class OfficeStep(StrEnum):
     AWAIT_TEXT = "await_text"
+    DONE = DONE
 
 
 @dataclass(frozen=True)
-class Draft:
-    standing: Standing
+class Filing:
+    """Where a cadre's appeal stands: the unit's published result, the reason so far, the appeal once filed."""
+    serial: int
+    step: str
+    standing: Standing | None
     reason: str = ""
+    filed: AppealView | None = None
 
 
-async def _load(s: AsyncSession, name: str, conv: ConvRef) -> dict[str, Any] | None:
-    return await conversations.get(s, name, conv.key)
+@dataclass(frozen=True)
+class Decision:
+    """Where the office's decision stands: the appeal (``view.already``: decided before this press)."""
+    serial: int
+    step: str
+    view: AppealView
+    accept: bool
 
 
-async def _set(s: AsyncSession, clock: Clock, conv: ConvRef, step: Step | None, data: dict[str, Any] | None) -> None:
-    await conversations.put(s, clock, DATA, conv.key, data if step else None)
-    await conversations.put(s, clock, CONVERSATION, conv.key, step.value if step else None)
+async def _standing(s: AsyncSession, clock: Clock, person: Person) -> Standing:
+    """The unit's result while it may be appealed; anything else ends the dialogue."""
+    try:
+        return await appeals.appealable(s, clock, person)
+    except DomainError as exc:
+        raise DialogueEnded(exc.key, **exc.params) from None
+
+
+async def _pending(s: AsyncSession, user_id: int, appeal_id: int, *, lock: bool = False) -> tuple[Any, Any, Any]:
+    """The admin deciding and the appeal with its round; a refusal ends the office's dialogue."""
+    try:
+        admin = await appeals.admin_person(s, user_id)
+        ap, rnd = await appeals.pending_appeal(s, appeal_id, lock=lock)
+    except DomainError as exc:
+        raise DialogueEnded(exc.key, **exc.params) from None
+    return admin, ap, rnd
+
+
+class AppealDialogue(Dialogue[Filing]):
+    name = "appeal"
+    no_draft = "appeal.no_dialogue"
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Filing:
+        filed = extra.get("filed")
+        standing = None if filed is not None else extra.get("standing")
+        return Filing(draft.serial, draft.step, standing, draft.data.get("reason", ""), filed)
+
+
+class DecisionDialogue(Dialogue[Decision]):
+    name = "appeal_office"
+    no_draft = "appeal.no_decision"
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Decision:
+        view = extra.get("view")
+        if view is None:
+            ap, _ = await appeals.pending_appeal(s, int(draft.data["appeal_id"]))
+            view = await appeals.appeal_view(s, ap)
+        return Decision(draft.serial, draft.step, view, bool(draft.data["accept"]))
+
+
+APPEAL = AppealDialogue()
+DECISION = DecisionDialogue()
+cancel = APPEAL.cancel
+cancel_decision = DECISION.cancel
 
 
 # ---------------------------------------------------------------------------------- the cadre's appeal
-async def begin(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Draft:
+async def begin(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Filing:
     """/appeal: the unit's published result and the window; the next text is the reason."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person = await active_person(s, conv.user_id)
-        standing = await appeal_records.appealable(s, clock, person)
-        await _set(s, clock, conv, Step.AWAIT_REASON, {"year": standing.year})
-        await uow.commit()
-        return Draft(standing)
+    async def start(s: AsyncSession, person: Person | None) -> Filing:
+        assert person is not None
+        standing = await _standing(s, clock, person)
+        draft = await APPEAL.open(s, clock, conv, Step.AWAIT_REASON, {"year": standing.year}, serial=update_id)
+        return await APPEAL.snapshot(s, clock, draft, standing=standing)
+    return await APPEAL.begin(conv, update_id, uow, clock, start)
 
 
-async def give_reason(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Draft:
+async def give_reason(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Filing:
     """The reason: kept, shown back with Send / Cancel. An empty or too long reason keeps the step."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        if await _load(s, DATA, conv) is None:
-            raise DomainError("appeal.no_dialogue")
-        person = await active_person(s, conv.user_id)
-        try:
-            standing = await appeal_records.appealable(s, clock, person)
-        except DomainError:  # the window closed meanwhile...: the dialogue ends
-            await _set(s, clock, conv, None, None)
-            await uow.commit()
-            raise
-        reason = appeal_records.clean_reason(text)
-        await _set(s, clock, conv, Step.CONFIRM, {"year": standing.year, "reason": reason})
-        await uow.commit()
-        return Draft(standing, reason)
+    async def work(turn: Turn[Filing]) -> Filing:
+        assert turn.person is not None
+        standing = await _standing(turn.session, clock, turn.person)
+        turn.draft.data.update(year=standing.year, reason=appeals.clean_reason(text))
+        return await APPEAL.move(turn, Step.CONFIRM, standing=standing)
+    return await APPEAL.step(conv, update_id, uow, clock, at=(Step.AWAIT_REASON, Step.CONFIRM), work=work)
 
 
-async def confirm(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> AppealView:
+async def confirm(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Filing:
     """Send pressed: the appeal is filed and the office told; the dialogue ends."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        data = await _load(s, DATA, conv)
-        if data is None or not data.get("reason"):
-            raise DomainError("appeal.no_dialogue")
-        person = await active_person(s, conv.user_id)
-        await _set(s, clock, conv, None, None)
+    async def write(turn: Turn[Filing]) -> Filing:
+        assert turn.person is not None
         try:
-            view = await appeal_records.file_appeal(s, clock, person, str(data["reason"]), update_id)
-        except DomainError:  # the window closed meanwhile, another cadre appealed first...: the dialogue ends
-            await uow.commit()
-            raise
-        await uow.commit()
-        return view
-
-
-async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
-    """/cancel or Cancel: drop the draft appeal; False if there was none."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        had = await _load(s, DATA, conv) is not None
-        await _set(s, clock, conv, None, None)
-        await uow.commit()
-        return had
+            view = await appeals.file_appeal(turn.session, clock, turn.person, str(turn.draft.data["reason"]),
+                                             update_id)
+        except DomainError as exc:  # the window closed meanwhile, another cadre appealed first...
+            raise DialogueEnded(exc.key, **exc.params) from None
+        await APPEAL.drop(turn.session, clock, conv)
+        return Filing(turn.draft.serial, DONE, None, turn.draft.data["reason"], view)
+    return await APPEAL.confirm(None, conv, update_id, uow, clock, at=(Step.CONFIRM,), work=write)
 
 
 # ---------------------------------------------------------------------------------- the office's decision
-async def _set_office(s: AsyncSession, clock: Clock, conv: ConvRef, data: dict[str, Any] | None) -> None:
-    await conversations.put(s, clock, OFFICE_DATA, conv.key, data)
-    await conversations.put(s, clock, OFFICE_CONVERSATION, conv.key, OfficeStep.AWAIT_TEXT.value if data else None)
-
-
 async def begin_decision(appeal_id: int, accept: bool, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
-                         clock: Clock) -> AppealView:
+                         clock: Clock) -> Decision:
     """Accept or Reject pressed: the next text is the decision (points and reason, or the reason).
     An appeal decided already is returned with ``already`` and no dialogue starts."""
-    async with uow:
-        s = uow.session
-        await appeal_records.admin_person(s, conv.user_id)
-        ap, _ = await appeal_records.pending_appeal(s, appeal_id)
+    async def start(s: AsyncSession, person: Person | None) -> Decision:
+        _, ap, _ = await _pending(s, conv.user_id, appeal_id)
         if ap.status != "pending":
-            return await appeal_records.appeal_view(s, ap, already=True)
-        await updates.claim(s, update_id, clock)
-        await _set_office(s, clock, conv, {"appeal_id": appeal_id, "accept": accept})
-        view = await appeal_records.appeal_view(s, ap)
-        await uow.commit()
-        return view
+            return Decision(0, DONE, await appeals.appeal_view(s, ap, already=True), accept)
+        draft = await DECISION.open(s, clock, conv, OfficeStep.AWAIT_TEXT, {"appeal_id": appeal_id, "accept": accept},
+                                    serial=update_id)
+        return await DECISION.snapshot(s, clock, draft)
+    return await DECISION.begin(conv, update_id, uow, clock, start)
 
 
 def split_points(text: str) -> tuple[Decimal, str]:
@@ -146,41 +160,25 @@ def split_points(text: str) -> tuple[Decimal, str]:
     parts = text.strip().split(maxsplit=1)
     if not parts:
         raise DomainError("appeal.need_points_reason")
-    points = appeal_records.parse_points(parts[0])
+    points = appeals.parse_points(parts[0])
     if len(parts) < 2 or not parts[1].strip():
         raise DomainError("appeal.need_points_reason")
     return points, parts[1]
 
 
 async def give_decision(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
-                        clock: Clock) -> AppealView:
+                        clock: Clock) -> Decision:
     """The decision's text: the appeal is decided (correction, recomputation, the appellant told) and the
     dialogue ends. Text that does not parse keeps the step; an appeal decided meanwhile ends it."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        data = await _load(s, OFFICE_DATA, conv)
-        if data is None:
-            raise DomainError("appeal.no_decision")
-        admin = await appeal_records.admin_person(s, conv.user_id)
-        ap, rnd = await appeal_records.pending_appeal(s, int(data["appeal_id"]), lock=True)
-        await _set_office(s, clock, conv, None)
+    async def work(turn: Turn[Decision]) -> Decision:
+        s, d = turn.session, turn.draft.data
+        admin, ap, rnd = await _pending(s, conv.user_id, int(d["appeal_id"]), lock=True)
         if ap.status != "pending":
-            view = await appeal_records.appeal_view(s, ap, already=True)
-            await uow.commit()
-            return view
-        accept = bool(data["accept"])
-        points, reason = split_points(text) if accept else (None, text)
-        view = await appeal_records.record_decision(s, clock, admin, ap, rnd, accept, reason, points)
-        await uow.commit()
-        return view
-
-
-async def cancel_decision(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        had = await _load(s, OFFICE_DATA, conv) is not None
-        await _set_office(s, clock, conv, None)
-        await uow.commit()
-        return had
+            view = await appeals.appeal_view(s, ap, already=True)
+        else:
+            accept = bool(d["accept"])
+            points, reason = split_points(text) if accept else (None, text)
+            view = await appeals.record_decision(s, clock, admin, ap, rnd, accept, reason, points)
+        await DECISION.drop(s, clock, conv)
+        return Decision(turn.draft.serial, DONE, view, bool(d["accept"]))
+    return await DECISION.step(conv, update_id, uow, clock, at=(OfficeStep.AWAIT_TEXT,), work=work)

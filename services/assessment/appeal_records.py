@@ -23,9 +23,10 @@ from models.plan import Unit
 from services.alerts.recipients import office
 from services.assessment.rounds import PUBLISHED, compute, get_round, local_time, store
 from services.core import audit, outbox, updates
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError
-from services.people.viewer import active_person, cadre_unit_ids
+from services.people.viewer import cadre_unit_ids
 from services.scoring import text as results_text
 from services.scoring.results import UnitResult, from_json
 

@@ -11,15 +11,14 @@ Decisions:
 - Nobody scores their own unit: the draw never gives it, and every step refuses it (a person moved into a
   unit they were drawn to score loses that unit from their list).
 - A scorer must still hold the role of the kind (assessor for peer, inspector for inspection) and be active.
-- One dialogue per chat and user (``assess``), its data beside its state (``peer.draft``), both written with
-  the update id in one transaction; Confirm claims its update id with the score, so a redelivered or second
+- One dialogue per chat and user (``assess``, the skeleton of services/core/dialogue.py), its draft written
+  with the update id in one transaction; Confirm claims its update id with the score, so a redelivered or second
   press writes nothing more.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -36,18 +35,17 @@ from models.inspection import Inspection
 from models.people import Person, RoleMembership
 from models.plan import Unit
 from services.assessment.draw import INSPECTION, KINDS, PEER, OpenResult, open_round, own_unit_ids, start_of_year
-from services.core import audit, conversations, updates
+from services.core import audit
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
-from services.core.errors import DomainError, StepMismatch
-from services.people.viewer import active_person
+from services.core.dialogue import DONE, Dialogue, Draft, Turn
+from services.core.errors import DialogueEnded, DomainError
 from services.plan.values import ValueParseError, parse_value
 from services.progress.standings import end_of_day
 
 __all__ = ["INSPECTION", "KINDS", "PEER", "OpenResult", "open_round"]
 
-CONVERSATION = "assess"
-DRAFT = "peer.draft"
 MAX_COMMENT = 500
 MAX_VISITS = 8  # visits shown while scoring a unit (newest first)
 _ROLE = {PEER: Role.ASSESSOR.value, INSPECTION: Role.INSPECTOR.value}
@@ -57,7 +55,7 @@ class Step(StrEnum):
     SCORE = "score"
     COMMENT = "comment"
     CONFIRM = "confirm"
-    DONE = "done"
+    DONE = DONE
 
 
 @dataclass(frozen=True)
@@ -126,14 +124,6 @@ def score_text(value: Decimal | str | None) -> str:
 
 
 # ---------------------------------------------------------------------------------- helpers
-async def _tx(uow: UnitOfWork, clock: Clock, update_id: int | None, work: Callable[..., Awaitable[Any]]) -> Any:
-    async with uow:
-        await updates.claim(uow.session, update_id, clock)
-        out = await work(uow.session)
-        await uow.commit()
-        return out
-
-
 async def _roles(s: AsyncSession, person: Person) -> set[str]:
     return set((await s.exec(select(RoleMembership.role).where(RoleMembership.person_id == person.id))).all())
 
@@ -153,9 +143,9 @@ async def _rows(s: AsyncSession, person: Person, *where: Any) -> list[tuple[Peer
 async def _open_round(s: AsyncSession, year: int) -> AssessmentRound:
     rnd = (await s.exec(select(AssessmentRound).where(AssessmentRound.year == year))).first()
     if rnd is None:
-        raise DomainError("peer.no_round")
+        raise DialogueEnded("peer.no_round")
     if rnd.status != "open":
-        raise DomainError("peer.round_not_open", year=year)
+        raise DialogueEnded("peer.round_not_open", year=year)
     return rnd
 
 
@@ -164,11 +154,11 @@ async def _mine(s: AsyncSession, person: Person, task_id: int, *, lock: bool = F
     query = select(PeerScore).where(PeerScore.id == task_id)
     row = (await s.exec(query.with_for_update() if lock else query)).first()
     if row is None or row.scorer_person_id != person.id:
-        raise DomainError("peer.not_yours")
+        raise DialogueEnded("peer.not_yours")
     if row.unit_id in await own_unit_ids(s, person):
-        raise DomainError("peer.own_unit")
+        raise DialogueEnded("peer.own_unit")
     if _ROLE.get(row.kind) not in await _roles(s, person):
-        raise DomainError(f"peer.no_role_{row.kind}")
+        raise DialogueEnded(f"peer.no_role_{row.kind}")
     await _open_round(s, row.year)
     unit = await s.get(Unit, row.unit_id)
     assert unit is not None
@@ -188,27 +178,28 @@ async def _visits(s: AsyncSession, row: PeerScore, clock: Clock) -> tuple[tuple[
     return lines, len(visits)
 
 
-async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    return await conversations.get(s, DRAFT, conv.key)
-
-
-async def _move(s: AsyncSession, clock: Clock, conv: ConvRef, draft: dict[str, Any], step: Step) -> None:
-    await conversations.move(s, clock, conversation=CONVERSATION, draft_name=DRAFT, key=conv.key, draft=draft,
-                             step=step.value, ended=step == Step.DONE)
-
-
 async def _pending(s: AsyncSession, person: Person, year: int) -> int:
     return sum(r.score is None for r, _ in await _rows(s, person, PeerScore.year == year))
 
 
-async def _snapshot(s: AsyncSession, clock: Clock, person: Person, draft: dict[str, Any], **extra: Any) -> Snapshot:
-    row = await s.get(PeerScore, draft["task"])
-    unit = await s.get(Unit, row.unit_id) if row else None
-    if row is None or unit is None:
-        raise DomainError("peer.not_yours")
-    visits, total = await _visits(s, row, clock) if row.kind == INSPECTION else ((), 0)
-    return Snapshot(draft["serial"], Step(draft["step"]), _task(row, unit), dict(draft), visits, total,
-                    await _pending(s, person, row.year), **extra)
+class AssessDialogue(Dialogue[Snapshot]):
+    name = "assess"
+    no_draft = "peer.no_draft"
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Snapshot:
+        row = await s.get(PeerScore, draft.data["task"])
+        unit = await s.get(Unit, row.unit_id) if row else None
+        person = await s.get(Person, row.scorer_person_id) if row else None
+        if row is None or unit is None or person is None:
+            raise DialogueEnded("peer.not_yours")
+        visits, total = await _visits(s, row, clock) if row.kind == INSPECTION else ((), 0)
+        return Snapshot(draft.serial, Step(draft.step), _task(row, unit), dict(draft.data), visits, total,
+                        await _pending(s, person, row.year), **{k: v for k, v in extra.items() if v is not None})
+
+
+DIALOGUE = AssessDialogue()
+cancel = DIALOGUE.cancel
+resume = DIALOGUE.resume
 
 
 # ---------------------------------------------------------------------------------- the list
@@ -235,69 +226,51 @@ async def my_tasks(*, user_id: int, uow: UnitOfWork) -> Tasks:
 # ---------------------------------------------------------------------------------- the dialogue
 async def begin(task_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """A unit picked from the list: ask for its score (a new dialogue replaces an unfinished one)."""
-    async def work(s: AsyncSession) -> Snapshot:
-        person = await active_person(s, conv.user_id)
+    async def start(s: AsyncSession, person: Person | None) -> Snapshot:
+        assert person is not None
         row, _ = await _mine(s, person, task_id)
-        draft: dict[str, Any] = {"task": row.id, "serial": update_id or int(clock.now().timestamp()),
-                                 "score": None, "comment": ""}
-        await _move(s, clock, conv, draft, Step.SCORE)
-        return await _snapshot(s, clock, person, draft)
-    return await _tx(uow, clock, update_id, work)
+        draft = await DIALOGUE.open(s, clock, conv, Step.SCORE, {"task": row.id, "score": None, "comment": ""},
+                                    serial=update_id)
+        return await DIALOGUE.snapshot(s, clock, draft)
+    return await DIALOGUE.begin(conv, update_id, uow, clock, start)
 
 
-async def advance(at: Step | None, value: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+async def advance(at: Step, value: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
                   clock: Clock) -> Snapshot:
-    """One input: the score at SCORE, the comment at COMMENT (None: skipped). A refusal keeps the step.
-    ``at`` None: no input; StepMismatch tells where the dialogue stands."""
+    """One input: the score at SCORE, the comment at COMMENT (None: skipped). A refusal keeps the step."""
     score = parse_score(value or "") if at == Step.SCORE else None
     comment = " ".join((value or "").split()) if at == Step.COMMENT else ""
     if len(comment) > MAX_COMMENT:
         raise DomainError("peer.comment_long", max=MAX_COMMENT, length=len(comment))
 
-    async def work(s: AsyncSession) -> Snapshot:
-        person, draft = await active_person(s, conv.user_id), await _load(s, conv)
-        if draft is None or draft["step"] == Step.DONE:
-            raise DomainError("peer.no_draft")
-        if at is None or draft["step"] != at:
-            raise StepMismatch(await _snapshot(s, clock, person, draft))
-        await _mine(s, person, draft["task"])
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        assert turn.person is not None
+        await _mine(turn.session, turn.person, turn.draft.data["task"])
         if at == Step.SCORE:
-            draft["score"] = str(score)
-            nxt = Step.COMMENT
-        else:
-            draft["comment"] = comment
-            nxt = Step.CONFIRM
-        await _move(s, clock, conv, draft, nxt)
-        return await _snapshot(s, clock, person, draft)
-    return await _tx(uow, clock, update_id, work)
+            turn.draft.data["score"] = str(score)
+            return await DIALOGUE.move(turn, Step.COMMENT)
+        turn.draft.data["comment"] = comment
+        return await DIALOGUE.move(turn, Step.CONFIRM)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(at,), work=work)
 
 
 async def edit(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Edit on the summary: back to the score (the values typed so far are kept until replaced)."""
-    async def work(s: AsyncSession) -> Snapshot:
-        person, draft = await active_person(s, conv.user_id), await _load(s, conv)
-        if draft is None or draft["step"] == Step.DONE:
-            raise DomainError("peer.no_draft")
-        await _mine(s, person, draft["task"])
-        await _move(s, clock, conv, draft, Step.SCORE)
-        return await _snapshot(s, clock, person, draft)
-    return await _tx(uow, clock, update_id, work)
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        assert turn.person is not None
+        await _mine(turn.session, turn.person, turn.draft.data["task"])
+        return await DIALOGUE.move(turn, Step.SCORE)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=None, work=work)
 
 
 async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Write the score, in the press's transaction; a second press answers like the first."""
-    async def work(s: AsyncSession) -> Snapshot:
-        person, draft = await active_person(s, conv.user_id), await _load(s, conv)
-        if draft is None or (draft["serial"] != serial and draft["step"] == Step.DONE):
-            raise DomainError("peer.no_draft")
-        if draft["step"] == Step.DONE:
-            return await _snapshot(s, clock, person, draft, notice="peer.already_saved")
-        if draft["serial"] != serial or draft["step"] != Step.CONFIRM:
-            raise StepMismatch(await _snapshot(s, clock, person, draft))
-        await updates.claim(s, update_id, clock)
-        row, unit = await _mine(s, person, draft["task"], lock=True)
+    async def write(turn: Turn[Snapshot]) -> Snapshot:
+        s, d, person = turn.session, turn.draft.data, turn.person
+        assert person is not None
+        row, unit = await _mine(s, person, d["task"], lock=True)
         before = {"score": row.score, "comment": row.comment} if row.score is not None else None
-        row.score, row.comment = Decimal(draft["score"]), draft["comment"]
+        row.score, row.comment = Decimal(d["score"]), d["comment"]
         row.submitted_at, row.update_id = clock.now(), update_id
         s.add(row)
         await s.flush()
@@ -305,16 +278,6 @@ async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: Uni
                      action="peer_score.change" if before else "peer_score.submit", entity="peer_score",
                      key=f"{row.year}:{row.kind}:{person.code}:{unit.code}", before=before,
                      after={"score": row.score, "comment": row.comment})
-        await _move(s, clock, conv, draft, Step.DONE)
-        return await _snapshot(s, clock, person, draft, changed=before is not None)
-    return await _tx(uow, clock, None, work)
-
-
-async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
-    """Drop the dialogue, writing nothing else; False if none was in progress."""
-    async def work(s: AsyncSession) -> bool:
-        draft = await _load(s, conv)
-        await conversations.put(s, clock, DRAFT, conv.key, None)
-        await conversations.put(s, clock, CONVERSATION, conv.key, None)
-        return draft is not None and draft["step"] != Step.DONE
-    return await _tx(uow, clock, update_id, work)
+        return await DIALOGUE.move(turn, Step.DONE, changed=before is not None)
+    return await DIALOGUE.confirm(serial, conv, update_id, uow, clock, at=(Step.CONFIRM,), work=write,
+                                  already="peer.already_saved")

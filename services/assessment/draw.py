@@ -42,7 +42,7 @@ from models.plan import Unit
 from services.core import audit, outbox
 from services.core.clock import Clock
 from services.core.errors import DomainError
-from services.inspection.inspect_draft import in_scope, inspector_scope
+from services.inspection.scope import in_scope, inspector_scope
 from services.progress.standings import end_of_day
 from services.scoring.rules import Rules, load_rules, parse_rules
 

@@ -16,9 +16,9 @@ from models.enums import CHINESE_NAMES, Role, UnitKind
 from models.people import Person, RoleMembership
 from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from services.assessment import rounds
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError
-from services.people.viewer import active_person
 from services.scoring.results import UnitResult
 
 

@@ -10,8 +10,8 @@ Decisions (documented in the README section of the feature):
 - The respondent is kept only as HMAC-SHA256(county secret, "<year>:<unit id>:<Telegram user id>"): enough
   to refuse a second answer for the same unit and year, not enough to recognise anyone, nor to link one
   person's answers across units. The secret is generated once per county database (kv ``survey_secret``).
-- After an answer, the next text message within ``COMMENT_WINDOW`` is its comment (or the Skip button);
-  dialogue state ``survey`` with its data in ``survey.draft``, written with the update id.
+- After an answer, the next text message within ``COMMENT_WINDOW`` is its comment (or the Skip button): the
+  dialogue ``survey`` (the skeleton of services/core/dialogue.py), written with the update id.
 - Nothing about respondents is ever shown: the replies name the unit and year only.
 """
 
@@ -31,17 +31,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.assessment import AssessmentRound, SurveyLink, SurveyResponse
-from models.core import ConversationState, KeyValue
+from models.core import KeyValue
 from models.db import UnitOfWork
 from models.plan import Unit
-from services.core import audit, conversations, updates
+from services.core import audit, updates
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
+from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DomainError
 
 PAYLOAD_PREFIX = "s_"
-CONVERSATION = "survey"
-DRAFT = "survey.draft"
+COMMENT = "comment"
 SECRET_KEY = "survey_secret"
 ANSWERS = ("satisfied", "basic", "unsatisfied")
 SHORT = {"s": "satisfied", "b": "basic", "u": "unsatisfied"}  # in callback data
@@ -177,13 +177,25 @@ async def open_link(token: str, *, telegram_user_id: int, uow: UnitOfWork, clock
         return SurveyView(token, row.year, unit.name, answered_on=answered)
 
 
-async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    return await conversations.get(s, DRAFT, conv.key)
+@dataclass(frozen=True)
+class Comment:
+    serial: int
+    step: str
+    unit: str
+    outcome: str = ""  # saved / skipped / late
 
 
-async def _end(s: AsyncSession, clock: Clock, conv: ConvRef) -> None:
-    await conversations.put(s, clock, DRAFT, conv.key, None)
-    await conversations.put(s, clock, CONVERSATION, conv.key, None)
+class CommentDialogue(Dialogue[Comment]):
+    """After an answer, the next text is its comment (or Skip): a dialogue of anyone, registered or not."""
+    name = "survey"
+    no_draft = "survey.no_comment"
+    registered = False
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Comment:
+        return Comment(draft.serial, draft.step, draft.data.get("unit", ""), extra.get("outcome", ""))
+
+
+DIALOGUE = CommentDialogue()
 
 
 async def answer(token: str, choice: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
@@ -213,46 +225,40 @@ async def answer(token: str, choice: str, *, conv: ConvRef, update_id: int | Non
         # Audited like every input to a score, without who answered (the response id, not the account).
         audit.record(s, clock, actor="public", action="survey.answer", entity="survey_response",
                      key=f"{row.year}:{unit.code}", after={"response": response.id, "answer": answer_value})
-        draft = {"response": response.id, "at": clock.now().isoformat(), "unit": unit.name, "year": row.year}
-        await conversations.put(s, clock, DRAFT, conv.key, draft)
-        await conversations.put(s, clock, CONVERSATION, conv.key, "comment")
+        await DIALOGUE.open(s, clock, conv, COMMENT, {"response": response.id, "at": clock.now().isoformat(),
+                                                      "unit": unit.name, "year": row.year}, serial=update_id)
         await uow.commit()
         return SurveyView(token, row.year, unit.name, answer=answer_value)
 
 
 async def comment(text: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
-                  clock: Clock) -> tuple[str, str]:
-    """The comment after an answer (None: skipped). Returns (outcome, unit name): outcome ``saved``,
-    ``skipped`` or ``late`` (the window passed: nothing saved). DomainError ``survey.no_comment`` when no
-    answer waits for one; ``survey.comment_long`` keeps waiting."""
+                  clock: Clock) -> Comment:
+    """The comment after an answer (None: skipped); the dialogue ends either way. ``outcome`` is ``saved``,
+    ``skipped`` or ``late`` (the window passed: nothing saved). NoDraft ``survey.no_comment`` when no answer
+    waits for one; ``survey.comment_long`` keeps waiting."""
     clean = " ".join((text or "").split())
     if len(clean) > MAX_COMMENT:
         raise DomainError("survey.comment_long", max=MAX_COMMENT, length=len(clean))
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        draft = await _load(s, conv)
-        await _end(s, clock, conv)
-        if draft is None:
-            await uow.commit()
-            raise DomainError("survey.no_comment")
+
+    async def work(turn: Turn[Comment]) -> Comment:
+        s, d = turn.session, turn.draft.data
+        await DIALOGUE.drop(s, clock, conv)
         outcome = "skipped"
         if text is not None and clean:
-            response = await s.get(SurveyResponse, draft["response"])
-            if clock.now() - datetime.fromisoformat(draft["at"]) > COMMENT_WINDOW or response is None:
+            response = await s.get(SurveyResponse, d["response"])
+            if clock.now() - datetime.fromisoformat(d["at"]) > COMMENT_WINDOW or response is None:
                 outcome = "late"
             elif not response.comment:
                 response.comment = clean
                 s.add(response)
                 outcome = "saved"
-        await uow.commit()
-        return outcome, draft["unit"]
+        return Comment(turn.draft.serial, DONE, d.get("unit", ""), outcome)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(COMMENT,), work=work)
 
 
-async def awaiting_comment(conv_key: str, *, uow: UnitOfWork) -> bool:
+async def awaiting_comment(conv: ConvRef, *, uow: UnitOfWork) -> bool:
     """Whether this chat and user have just answered and may send a comment (the gate lets it through)."""
     async with uow:
-        row = (await uow.session.exec(select(ConversationState.id).where(
-            ConversationState.name == CONVERSATION, ConversationState.conv_key == conv_key))).first()
-        return row is not None
+        draft = await DIALOGUE.load(uow.session, conv)
+        return draft is not None and draft.step == COMMENT
 

@@ -44,31 +44,11 @@ async def put(session: AsyncSession, clock: Clock, name: str, key: str, state: A
         return
     if row is None:
         session.add(ConversationState(name=name, conv_key=key, state=state, updated_at=clock.now()))
+        await session.flush()  # a second put in this transaction finds it (the session does not autoflush)
     elif row.state != state:
         row.state = state
         row.updated_at = clock.now()
         session.add(row)
-
-
-async def get(session: AsyncSession, name: str, key: str) -> dict[str, Any] | None:
-    """One conversation's state (a copy to change and ``put`` back) when it is a mapping, else None."""
-    row = (
-        await session.exec(
-            select(ConversationState).where(ConversationState.name == name, ConversationState.conv_key == key)
-        )
-    ).first()
-    return dict(row.state) if row is not None and isinstance(row.state, dict) else None
-
-
-async def move(
-    session: AsyncSession, clock: Clock, *, conversation: str, draft_name: str, key: str, draft: dict[str, Any],
-    step: str, ended: bool,
-) -> None:
-    """A dialogue goes to ``step``: its draft records the step, PTB's conversation state follows it (or
-    ends, so that the next message starts afresh)."""
-    draft["step"] = step
-    await put(session, clock, draft_name, key, dict(draft))
-    await put(session, clock, conversation, key, None if ended else step)
 
 
 async def save(name: str, key: str, state: Any, *, uow: UnitOfWork, clock: Clock) -> None:

@@ -1,199 +1,106 @@
-"""The /inspect dialogue as a service: a draft per inspector, moved one step per update.
+"""The /inspect dialogue as a service: a site visit, one step per update (the dialogue skeleton,
+services/core/dialogue.py). Only ``confirm`` writes an inspection, with its photos and their flags, audited.
 
-Like /report: each step writes the draft, the conversation state and the update id in one
-transaction, so a kill at any point leaves the inspector at the step the database says and a
-redelivered update changes nothing. Only ``confirm`` writes an inspection.
+Steps: /inspect [unit] → CHOOSE_UNIT → CHOOSE_TARGET → AWAIT_LOCATION → AWAIT_PHOTOS → AWAIT_FINDINGS →
+(AWAIT_VALUE, not for a general visit) → AWAIT_RATING → CONFIRM → done. The visit's time is when it began.
+Who may visit which unit: services/inspection/scope.py; the flags shown before Confirm: flags.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
-from models.inspection import EvidenceFacts, Inspection, InspectionDraft, InspectionPhoto
+from models.inspection import EvidenceFacts, Inspection, InspectionPhoto
+from models.people import Person
 from models.plan import Assignment, Target, Unit
-from services.core import audit, conversations, updates
+from services.core import audit
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
+from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DomainError
 from services.core.files import record_file
 from services.inspection.evidence import PhotoFacts, distance_m, plausible_location
-from services.inspection.inspect_draft import (
-    CONVERSATION,
-    MAX_MATCHES,
-    RATINGS,
-    UNIT_PAGE,
-    PhotoNote,
-    Snapshot,
-    Step,
-    StepMismatch,
-    _claimed,
-    _current,
-    _facts,
-    _move,
-    _open_draft,
-    _person,
-    _site,
-    _snapshot,
-    _target_of,
-    draft_flags,
-    in_scope,
-    inspector_scope,
-    local_time,
-    photo_flag_dicts,
-    unit_choices,
-    units_in_scope,
-)
+from services.inspection.flags import claimed_value, local_time, photo_flag_dicts, site_of, trusted_facts, visit_flags
+from services.inspection.scope import UnitChoice, in_scope, inspector_scope, unit_choices, units_in_scope
 from services.plan.values import ValueParseError, parse_value
 
-__all__ = ["CONVERSATION", "ConvRef", "IncomingPhoto", "Snapshot", "Step", "StepMismatch"]
+UNIT_PAGE = 10
+MAX_MATCHES = 30
+RATINGS = ("good", "acceptable", "poor")
 
 
-async def _pick_unit(
-    s: AsyncSession, clock: Clock, draft: InspectionDraft, scope: frozenset[str] | None, text: str, conv: ConvRef,
-    uow: UnitOfWork,
-) -> Snapshot:
-    """Typed text: a code or name (or part of one). One unit in scope: chosen; several: their buttons."""
-    query = text.strip().casefold()
-    units = (await s.exec(select(Unit).where(Unit.active == True).order_by(Unit.code))).all()  # noqa: E712
-    exact = [u for u in units if query in (u.code.casefold(), u.name.casefold())]
-    matches = exact or [u for u in units if query and (query in u.code.casefold() or query in u.name.casefold())]
-    if not matches:
-        raise DomainError("inspect.unknown_unit", text=text.strip()[:40])
-    inside = [u for u in matches if in_scope(u, scope)]
-    if not inside:
-        raise DomainError("inspect.out_of_scope", unit=matches[0].name if len(matches) == 1 else text.strip()[:40])
-    if len(inside) == 1:
-        return await _choose_unit(s, clock, draft, inside[0], conv, uow)
-    await _move(s, clock, draft, Step.CHOOSE_UNIT, conv)
-    await s.flush()
-    snap = await _snapshot(s, draft, clock.tz, units=unit_choices(inside[:MAX_MATCHES]), pages=1,
-                           notice="inspect.several_units", notice_params={"count": len(inside)})
-    await uow.commit()
-    return snap
+class Step(StrEnum):
+    CHOOSE_UNIT = "choose_unit"
+    CHOOSE_TARGET = "choose_target"
+    AWAIT_LOCATION = "await_location"
+    AWAIT_PHOTOS = "await_photos"
+    AWAIT_FINDINGS = "await_findings"
+    AWAIT_VALUE = "await_value"
+    AWAIT_RATING = "await_rating"
+    CONFIRM = "confirm"
+    DONE = DONE
 
 
-async def _choose_unit(
-    s: AsyncSession, clock: Clock, draft: InspectionDraft, unit: Unit, conv: ConvRef, uow: UnitOfWork
-) -> Snapshot:
-    draft.unit_id, draft.assignment_id, draft.general = unit.id, None, False
-    await _move(s, clock, draft, Step.CHOOSE_TARGET, conv)
-    await s.flush()
-    snap = await _snapshot(s, draft, clock.tz)
-    await uow.commit()
-    return snap
+@dataclass(frozen=True)
+class TargetChoice:
+    assignment_id: int
+    code: str
+    title: str
 
 
-async def begin(
-    query: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
-    """/inspect [unit]: a fresh draft; the units in scope, or straight to the unit typed."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person = await _person(s, conv.user_id)
-        scope = await inspector_scope(s, person)
-        old = await _open_draft(s, person)
-        if old is not None:
-            old.status = "cancelled"
-            s.add(old)
-        draft = InspectionDraft(person_id=person.id, chat_id=conv.chat_id, step=Step.CHOOSE_UNIT.value,
-                                created_at=clock.now(), updated_at=clock.now(), photos=[])
-        s.add(draft)
-        await s.flush()
-        notice: dict[str, object] = {}
-        if query:
-            try:
-                return await _pick_unit(s, clock, draft, scope, query, conv, uow)
-            except DomainError as exc:  # shown above the list of units; the dialogue starts anyway
-                notice = {"notice": exc.key, "notice_params": exc.params}
-        await _move(s, clock, draft, Step.CHOOSE_UNIT, conv)
-        await s.flush()
-        snap = await _snapshot(s, draft, clock.tz, **notice)
-        await uow.commit()
-        return snap
+@dataclass(frozen=True)
+class PhotoNote:
+    """What the bot says about the photo just received."""
+
+    number: int
+    compressed: bool
+    taken_at: str | None  # local time, "2027-03-22 08:30"
+    distance_m: int | None  # from the site to the EXIF GPS position
+    flags: tuple[dict[str, Any], ...]
+    duplicate: bool = False
 
 
-async def unit_page(page: int, *, conv: ConvRef, uow: UnitOfWork, clock: Clock) -> Snapshot:
-    """Another page of the units in scope (reads only)."""
-    async with uow:
-        s = uow.session
-        person, draft = await _current(s, conv, (Step.CHOOSE_UNIT,), clock.tz)
-        units = await units_in_scope(s, await inspector_scope(s, person))
-        pages = max(1, -(-len(units) // UNIT_PAGE))
-        page = min(max(page, 0), pages - 1)
-        chunk = units[page * UNIT_PAGE:(page + 1) * UNIT_PAGE]
-        return await _snapshot(s, draft, clock.tz, units=unit_choices(chunk), page=page, pages=pages)
+@dataclass(frozen=True)
+class Snapshot:
+    """What the inspector is shown about the draft at any step."""
 
-
-async def search_unit(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person, draft = await _current(s, conv, (Step.CHOOSE_UNIT,), clock.tz)
-        return await _pick_unit(s, clock, draft, await inspector_scope(s, person), text, conv, uow)
-
-
-async def choose_unit(unit_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person, draft = await _current(s, conv, (Step.CHOOSE_UNIT,), clock.tz)
-        unit = await s.get(Unit, unit_id)
-        if unit is None or not unit.active:
-            raise DomainError("inspect.unknown_unit", text=str(unit_id))
-        if not in_scope(unit, await inspector_scope(s, person)):
-            raise DomainError("inspect.out_of_scope", unit=unit.name)
-        return await _choose_unit(s, clock, draft, unit, conv, uow)
-
-
-async def _advance(s: AsyncSession, clock: Clock, draft: InspectionDraft, step: Step, conv: ConvRef,
-                   uow: UnitOfWork, **extra: object) -> Snapshot:
-    await _move(s, clock, draft, step, conv)
-    await s.flush()
-    snap = await _snapshot(s, draft, clock.tz, **extra)
-    await uow.commit()
-    return snap
-
-
-async def choose_target(
-    assignment_id: int | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
-    """One of the unit's open targets, or None: a general visit (no verified value)."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.CHOOSE_TARGET,), clock.tz)
-        if assignment_id is not None:
-            a = await s.get(Assignment, assignment_id)
-            target = await s.get(Target, a.target_id) if a else None
-            if a is None or a.unit_id != draft.unit_id or target is None or target.closed:
-                raise DomainError("inspect.not_this_unit")
-        draft.assignment_id, draft.general = assignment_id, assignment_id is None
-        return await _advance(s, clock, draft, Step.AWAIT_LOCATION, conv, uow)
-
-
-async def give_location(
-    latitude: float, longitude: float, accuracy_m: float | None, *, forwarded: bool, venue: bool,
-    conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock,
-) -> Snapshot:
-    """The inspector's current position: a fixed point shared from the phone, in China."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.AWAIT_LOCATION,), clock.tz)
-        if forwarded:
-            raise DomainError("inspect.location_forwarded")
-        if venue:
-            raise DomainError("inspect.location_venue")
-        if not plausible_location(latitude, longitude):
-            raise DomainError("inspect.location_implausible", lat=f"{latitude:.4f}", lon=f"{longitude:.4f}")
-        draft.latitude, draft.longitude, draft.accuracy_m = latitude, longitude, accuracy_m
-        return await _advance(s, clock, draft, Step.AWAIT_PHOTOS, conv, uow, location_taken=True)
+    serial: int
+    step: Step
+    unit_code: str | None = None
+    unit_name: str | None = None
+    general: bool = False
+    target_code: str | None = None
+    title: str | None = None
+    measure: str = ""
+    planned: Decimal | None = None
+    claimed: Decimal | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+    has_site: bool = True
+    photos: int = 0
+    findings: str | None = None
+    verified_value: Decimal | None = None
+    verified_text: str | None = None
+    rating: str | None = None
+    units: tuple[UnitChoice, ...] = ()
+    page: int = 0
+    pages: int = 1
+    targets: tuple[TargetChoice, ...] = ()
+    flags: tuple[dict[str, Any], ...] = ()
+    last_photo: PhotoNote | None = None
+    inspection_id: int | None = None
+    location_taken: bool = False
+    notice: str | None = None
+    notice_params: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -206,16 +113,175 @@ class IncomingPhoto:
     compressed: bool  # sent as a Telegram photo, not as a file
 
 
-async def add_photo(
-    p: IncomingPhoto, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+def _visit_at(draft: Draft) -> datetime:
+    return datetime.fromisoformat(draft.data["visit_at"])
+
+
+async def _target_rows(s: AsyncSession, unit_id: int) -> list[tuple[Assignment, Target]]:
+    return list((await s.exec(
+        select(Assignment, Target).join(Target, col(Target.id) == col(Assignment.target_id))
+        .where(Assignment.unit_id == unit_id, Target.closed == False)  # noqa: E712
+        .order_by(col(Target.deadline), col(Target.code)))).all())
+
+
+class InspectDialogue(Dialogue[Snapshot]):
+    name = "inspect"
+    no_draft = "inspect.no_draft"
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Snapshot:
+        d, step = draft.data, Step(draft.step)
+        verified = d.get("verified_value")
+        base: dict[str, Any] = {
+            "serial": draft.serial, "step": step, "general": bool(d.get("general")), "latitude": d.get("latitude"),
+            "longitude": d.get("longitude"), "accuracy_m": d.get("accuracy_m"), "photos": len(d.get("photos") or []),
+            "findings": d.get("findings"), "verified_value": Decimal(verified) if verified is not None else None,
+            "verified_text": d.get("verified_text"), "rating": d.get("rating"), "inspection_id": d.get("inspection_id"),
+        }
+        if step == Step.CHOOSE_UNIT and "units" not in extra:
+            person = await s.get(Person, d["person_id"])
+            assert person is not None
+            units = await units_in_scope(s, await inspector_scope(s, person))
+            base.update(units=unit_choices(units[:UNIT_PAGE]), pages=max(1, -(-len(units) // UNIT_PAGE)))
+        if d.get("unit_id") is not None:
+            unit = await s.get(Unit, d["unit_id"])
+            assert unit is not None
+            base.update(unit_code=unit.code, unit_name=unit.name)
+            if step == Step.CHOOSE_TARGET:
+                rows = await _target_rows(s, d["unit_id"])
+                base["targets"] = tuple(TargetChoice(a.id or 0, t.code, t.title) for a, t in rows)
+            base["has_site"] = await site_of(s, d["unit_id"], d.get("assignment_id")) is not None
+        if d.get("assignment_id") is not None:
+            a = await s.get(Assignment, d["assignment_id"])
+            target = await s.get(Target, a.target_id) if a else None
+            assert a is not None and target is not None
+            base.update(target_code=target.code, title=target.title, measure=target.measure, planned=a.planned_value,
+                        claimed=await claimed_value(s, d["assignment_id"]))
+        if step == Step.CONFIRM:
+            base["flags"] = tuple((await visit_flags(s, d, _visit_at(draft), clock.tz))[0])
+        elif step == Step.DONE and d.get("inspection_id") is not None:
+            inspection = await s.get(Inspection, d["inspection_id"])
+            if inspection is not None:
+                base.update(flags=tuple(inspection.flags or ()), claimed=inspection.claimed_value)
+        base.update({k: v for k, v in extra.items() if v is not None})
+        return Snapshot(**base)
+
+
+DIALOGUE = InspectDialogue()
+cancel = DIALOGUE.cancel
+resume = DIALOGUE.resume
+
+
+async def _pick_unit(turn: Turn[Snapshot], scope: frozenset[str] | None, text: str) -> Snapshot:
+    """Typed text: a code or name (or part of one). One unit in scope: chosen; several: their buttons."""
+    query = text.strip().casefold()
+    units = (await turn.session.exec(select(Unit).where(Unit.active == True).order_by(Unit.code))).all()  # noqa: E712
+    exact = [u for u in units if query in (u.code.casefold(), u.name.casefold())]
+    matches = exact or [u for u in units if query and (query in u.code.casefold() or query in u.name.casefold())]
+    if not matches:
+        raise DomainError("inspect.unknown_unit", text=text.strip()[:40])
+    inside = [u for u in matches if in_scope(u, scope)]
+    if not inside:
+        raise DomainError("inspect.out_of_scope", unit=matches[0].name if len(matches) == 1 else text.strip()[:40])
+    if len(inside) == 1:
+        return await _choose_unit(turn, inside[0])
+    return await DIALOGUE.move(turn, Step.CHOOSE_UNIT, units=unit_choices(inside[:MAX_MATCHES]), pages=1,
+                               notice="inspect.several_units", notice_params={"count": len(inside)})
+
+
+async def _choose_unit(turn: Turn[Snapshot], unit: Unit) -> Snapshot:
+    turn.draft.data.update(unit_id=unit.id, assignment_id=None, general=False)
+    return await DIALOGUE.move(turn, Step.CHOOSE_TARGET)
+
+
+async def begin(query: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """/inspect [unit]: a fresh draft; the units in scope, or straight to the unit typed."""
+    async def start(s: AsyncSession, person: Person | None) -> Snapshot:
+        assert person is not None
+        scope = await inspector_scope(s, person)
+        draft = await DIALOGUE.open(s, clock, conv, Step.CHOOSE_UNIT, {
+            "person_id": person.id, "visit_at": clock.now().isoformat(), "photos": []}, serial=update_id)
+        turn = Turn(s, clock, conv, person, draft)
+        notice: dict[str, Any] = {}
+        if query:
+            try:
+                return await _pick_unit(turn, scope, query)
+            except DomainError as exc:  # shown above the list of units; the dialogue starts anyway
+                notice = {"notice": exc.key, "notice_params": exc.params}
+        return await DIALOGUE.move(turn, Step.CHOOSE_UNIT, **notice)
+    return await DIALOGUE.begin(conv, update_id, uow, clock, start)
+
+
+async def unit_page(page: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    """Another page of the units in scope (the draft stays where it is)."""
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        assert turn.person is not None
+        units = await units_in_scope(turn.session, await inspector_scope(turn.session, turn.person))
+        pages = max(1, -(-len(units) // UNIT_PAGE))
+        at = min(max(page, 0), pages - 1)
+        chunk = units[at * UNIT_PAGE:(at + 1) * UNIT_PAGE]
+        return await DIALOGUE.snapshot(turn.session, clock, turn.draft, units=unit_choices(chunk), page=at,
+                                       pages=pages)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.CHOOSE_UNIT,), work=work)
+
+
+async def search_unit(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        assert turn.person is not None
+        return await _pick_unit(turn, await inspector_scope(turn.session, turn.person), text)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.CHOOSE_UNIT,), work=work)
+
+
+async def choose_unit(unit_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
+                      ) -> Snapshot:
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        assert turn.person is not None
+        unit = await turn.session.get(Unit, unit_id)
+        if unit is None or not unit.active:
+            raise DomainError("inspect.unknown_unit", text=str(unit_id))
+        if not in_scope(unit, await inspector_scope(turn.session, turn.person)):
+            raise DomainError("inspect.out_of_scope", unit=unit.name)
+        return await _choose_unit(turn, unit)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.CHOOSE_UNIT,), work=work)
+
+
+async def choose_target(assignment_id: int | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                        clock: Clock) -> Snapshot:
+    """One of the unit's open targets, or None: a general visit (no verified value)."""
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        if assignment_id is not None:
+            a = await turn.session.get(Assignment, assignment_id)
+            target = await turn.session.get(Target, a.target_id) if a else None
+            if a is None or a.unit_id != turn.draft.data["unit_id"] or target is None or target.closed:
+                raise DomainError("inspect.not_this_unit")
+        turn.draft.data.update(assignment_id=assignment_id, general=assignment_id is None)
+        return await DIALOGUE.move(turn, Step.AWAIT_LOCATION)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.CHOOSE_TARGET,), work=work)
+
+
+async def give_location(
+    latitude: float, longitude: float, accuracy_m: float | None, *, forwarded: bool, venue: bool,
+    conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock,
 ) -> Snapshot:
+    """The inspector's current position: a fixed point shared from the phone, in China."""
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        if forwarded:
+            raise DomainError("inspect.location_forwarded")
+        if venue:
+            raise DomainError("inspect.location_venue")
+        if not plausible_location(latitude, longitude):
+            raise DomainError("inspect.location_implausible", lat=f"{latitude:.4f}", lon=f"{longitude:.4f}")
+        turn.draft.data.update(latitude=latitude, longitude=longitude, accuracy_m=accuracy_m)
+        return await DIALOGUE.move(turn, Step.AWAIT_PHOTOS, location_taken=True)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_LOCATION,), work=work)
+
+
+async def add_photo(p: IncomingPhoto, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                    clock: Clock) -> Snapshot:
     """A site photo, already stored: recorded once by content, analysed once, flagged for this visit."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person, draft = await _current(s, conv, (Step.AWAIT_PHOTOS,), clock.tz)
-        f = p.facts
-        evidence = await record_file(s, clock, person, sha256=f.sha256, size=f.size, mime_type=p.mime_type,
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        s, d, f = turn.session, turn.draft.data, p.facts
+        assert turn.person is not None
+        evidence = await record_file(s, clock, turn.person, sha256=f.sha256, size=f.size, mime_type=p.mime_type,
                                      storage_key=p.storage_key, telegram_file_id=p.telegram_file_id,
                                      telegram_file_unique_id=p.telegram_file_unique_id, kind="inspection_photo")
         assert evidence.id is not None
@@ -225,148 +291,107 @@ async def add_photo(
                                 taken_at=f.taken_at, latitude=f.latitude, longitude=f.longitude, width=f.width,
                                 height=f.height, phash=f.phash)
             s.add(row)
-        photos = list(draft.photos or [])
+        photos = list(d.get("photos") or [])
         known = [i for i, item in enumerate(photos) if item["evidence_id"] == evidence.id]
         if not known:
             photos.append({"evidence_id": evidence.id, "compressed": p.compressed})
         number = (known[0] if known else len(photos) - 1) + 1
         compressed = bool(photos[number - 1]["compressed"])
-        draft.photos = photos
-        facts = _facts(row, f.sha256, f.size, compressed)
-        site = await _site(s, draft)
-        assert draft.unit_id is not None
-        flags = await photo_flag_dicts(s, facts, number=number, compressed=compressed, visit_at=draft.created_at,
-                                       unit_id=draft.unit_id, site=site, tz=clock.tz)
+        d["photos"] = photos
+        facts = trusted_facts(row, f.sha256, f.size, compressed)
+        site = await site_of(s, d["unit_id"], d.get("assignment_id"))
+        flags = await photo_flag_dicts(s, facts, number=number, compressed=compressed, visit_at=_visit_at(turn.draft),
+                                       unit_id=d["unit_id"], site=site, tz=clock.tz)
         distance = None
         if site is not None and facts.latitude is not None and facts.longitude is not None:
             distance = round(distance_m(site.latitude, site.longitude, facts.latitude, facts.longitude))
         note = PhotoNote(number=number, compressed=compressed, distance_m=distance, flags=tuple(flags),
                          taken_at=local_time(facts.taken_at, clock.tz) if facts.taken_at else None,
                          duplicate=bool(known))
-        return await _advance(s, clock, draft, Step.AWAIT_PHOTOS, conv, uow, last_photo=note)
+        return await DIALOGUE.move(turn, Step.AWAIT_PHOTOS, last_photo=note)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_PHOTOS,), work=work)
 
 
 async def photos_done(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.AWAIT_PHOTOS,), clock.tz)
-        if not draft.photos:
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        if not turn.draft.data.get("photos"):
             raise DomainError("inspect.need_photo")
-        return await _advance(s, clock, draft, Step.AWAIT_FINDINGS, conv, uow)
+        return await DIALOGUE.move(turn, Step.AWAIT_FINDINGS)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_PHOTOS,), work=work)
 
 
 async def give_findings(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.AWAIT_FINDINGS,), clock.tz)
+                        ) -> Snapshot:
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
         clean = text.strip()
         if len(clean) < 2:
             raise DomainError("inspect.findings_required")
-        draft.findings = clean[:2000]
-        step = Step.AWAIT_RATING if draft.general else Step.AWAIT_VALUE
-        return await _advance(s, clock, draft, step, conv, uow)
+        turn.draft.data["findings"] = clean[:2000]
+        return await DIALOGUE.move(turn, Step.AWAIT_RATING if turn.draft.data.get("general") else Step.AWAIT_VALUE)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_FINDINGS,), work=work)
 
 
 async def give_value(text: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+                     ) -> Snapshot:
     """The value verified on site, in the target's measure (None: not verified)."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.AWAIT_VALUE,), clock.tz)
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        d = turn.draft.data
         if text is None:
-            draft.verified_value = draft.verified_text = None
+            d.update(verified_value=None, verified_text=None)
         else:
-            target = await _target_of(s, draft)
+            snap = await DIALOGUE.snapshot(turn.session, clock, turn.draft)
             try:
-                parsed = parse_value(text, target.measure)
+                parsed = parse_value(text, snap.measure)
             except ValueParseError as exc:
                 raise DomainError(exc.key, **exc.params) from None
-            draft.verified_value, draft.verified_text = parsed.value, parsed.text
-        return await _advance(s, clock, draft, Step.AWAIT_RATING, conv, uow)
+            d.update(verified_value=str(parsed.value), verified_text=parsed.text)
+        return await DIALOGUE.move(turn, Step.AWAIT_RATING)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_VALUE,), work=work)
 
 
 async def rate(rating: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """good / acceptable / poor; the summary with every flag follows."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.AWAIT_RATING,), clock.tz)
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
         if rating not in RATINGS:
             raise DomainError("inspect.bad_rating")
-        draft.rating = rating
-        return await _advance(s, clock, draft, Step.CONFIRM, conv, uow)
+        turn.draft.data["rating"] = rating
+        return await DIALOGUE.move(turn, Step.CONFIRM)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_RATING,), work=work)
 
 
-async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
-    """Drop the open draft (nothing is written); False if there was none."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person = await _person(s, conv.user_id)
-        draft = await _open_draft(s, person)
-        await conversations.put(s, clock, CONVERSATION, conv.key, None)
-        if draft is not None:
-            draft.status = "cancelled"
-            await _move(s, clock, draft, Step.CANCELLED, conv)
-        await uow.commit()
-        return draft is not None
-
-
-async def confirm(draft_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Write the inspection and its photos with their flags, in the transaction of the update that
     confirmed it. A second press (or a redelivered update) writes nothing and answers like the first."""
-    async with uow:
-        s = uow.session
-        draft = await s.get(InspectionDraft, draft_id)
-        person = await _person(s, conv.user_id)
-        if draft is None or draft.person_id != person.id:
-            raise DomainError("inspect.no_draft")
-        if draft.status == "confirmed":
-            return await _snapshot(s, draft, clock.tz, notice="inspect.already_confirmed")
-        if draft.status != "open" or Step(draft.step) != Step.CONFIRM:
-            raise StepMismatch(await _snapshot(s, draft, clock.tz))
-        await updates.claim(s, update_id, clock)
-        unit = await s.get(Unit, draft.unit_id)
-        assert unit is not None and draft.rating is not None
+    async def write(turn: Turn[Snapshot]) -> Snapshot:
+        s, d, person = turn.session, turn.draft.data, turn.person
+        assert person is not None and d.get("rating") is not None
+        unit = await s.get(Unit, d["unit_id"])
+        assert unit is not None
         if not in_scope(unit, await inspector_scope(s, person)):
             raise DomainError("inspect.out_of_scope", unit=unit.name)
-        flags, per_photo = await draft_flags(s, draft, draft.created_at, clock.tz)
-        claimed = await _claimed(s, draft.assignment_id)
+        visit_at = _visit_at(turn.draft)
+        flags, per_photo = await visit_flags(s, d, visit_at, clock.tz)
+        claimed = await claimed_value(s, d.get("assignment_id"))
+        verified = Decimal(d["verified_value"]) if d.get("verified_value") is not None else None
         inspection = Inspection(
-            inspector_person_id=person.id, unit_id=unit.id, assignment_id=draft.assignment_id,
-            visited_at=draft.created_at, latitude=draft.latitude, longitude=draft.longitude,
-            accuracy_m=draft.accuracy_m, findings=draft.findings or "", claimed_value=claimed,
-            verified_value=draft.verified_value, rating=draft.rating, flags=flags, update_id=update_id,
-            draft_id=draft.id,
-        )
+            inspector_person_id=person.id, unit_id=unit.id, assignment_id=d.get("assignment_id"), visited_at=visit_at,
+            latitude=d.get("latitude"), longitude=d.get("longitude"), accuracy_m=d.get("accuracy_m"),
+            findings=d.get("findings") or "", claimed_value=claimed, verified_value=verified, rating=d["rating"],
+            flags=flags, update_id=update_id)
         s.add(inspection)
         await s.flush()
-        for item in draft.photos or []:
+        photos = d.get("photos") or []
+        for item in photos:
             s.add(InspectionPhoto(inspection_id=inspection.id, evidence_id=item["evidence_id"],
                                   compressed=bool(item.get("compressed")), flags=per_photo.get(item["evidence_id"])))
-        target = await _target_of(s, draft) if draft.assignment_id else None
+        snap = await DIALOGUE.snapshot(s, clock, turn.draft)
         audit.record(s, clock, actor=f"person:{person.code}", action="inspection.create", entity="inspection",
                      key=str(inspection.id), before=None,
-                     after={"unit": unit.code, "target": target.code if target else None,
-                            "visited_at": draft.created_at, "location": [draft.latitude, draft.longitude],
-                            "accuracy_m": draft.accuracy_m, "claimed": claimed, "verified": draft.verified_value,
-                            "rating": draft.rating, "photos": len(draft.photos or []),
+                     after={"unit": unit.code, "target": snap.target_code, "visited_at": visit_at,
+                            "location": [d.get("latitude"), d.get("longitude")], "accuracy_m": d.get("accuracy_m"),
+                            "claimed": claimed, "verified": verified, "rating": d["rating"], "photos": len(photos),
                             "flags": [f["kind"] for f in flags]})
-        draft.status = "confirmed"
-        draft.inspection_id = inspection.id
-        return await _advance(s, clock, draft, Step.DONE, conv, uow)
-
-
-async def resume(*, conv: ConvRef, uow: UnitOfWork, clock: Clock) -> Snapshot | None:
-    """The open draft of this inspector, to re-prompt its step (after a restart or a stray message)."""
-    async with uow:
-        s = uow.session
-        person = await _person(s, conv.user_id)
-        draft = await _open_draft(s, person)
-        return await _snapshot(s, draft, clock.tz) if draft else None
-
+        d["inspection_id"] = inspection.id
+        return await DIALOGUE.move(turn, Step.DONE)
+    return await DIALOGUE.confirm(serial, conv, update_id, uow, clock, at=(Step.CONFIRM,), work=write,
+                                  already="inspect.already_confirmed")

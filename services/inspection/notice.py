@@ -24,15 +24,14 @@ from models.enums import Role
 from models.inspection import BoundGroup, Notice
 from models.people import Person, RoleMembership
 from models.plan import Unit
-from services.core import audit, conversations, outbox, updates
+from services.core import audit, outbox, updates
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
-from services.core.errors import DomainError
+from services.core.dialogue import DONE, Dialogue, Draft, Turn
+from services.core.errors import DialogueEnded, DomainError
 from services.inspection.notice_draft import compose, gather, parse_period, publish_parts
-from services.people.viewer import active_person
 
-CONVERSATION = "notice"
-EDIT = "notice.edit"  # the edit dialogue's data, beside its state
 PUBLISH_KIND = "notice.publish"
 MAX_BODY = 30_000
 MAX_TITLE = 200
@@ -40,6 +39,7 @@ MAX_TITLE = 200
 
 class EditStep(StrEnum):
     AWAIT_TEXT = "await_text"
+    DONE = DONE
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ async def is_admin(s: AsyncSession, person: Person) -> bool:
 async def _admin(s: AsyncSession, user_id: int) -> Person:
     person = await active_person(s, user_id)
     if not await is_admin(s, person):
-        raise DomainError("notice.not_admin")
+        raise DialogueEnded("notice.not_admin")
     return person
 
 
@@ -181,31 +181,42 @@ async def pending(*, user_id: int, uow: UnitOfWork, clock: Clock, limit: int = 5
 
 
 # ---------------------------------------------------------------------------------- editing
-async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    return await conversations.get(s, EDIT, conv.key)
+@dataclass(frozen=True)
+class Edit:
+    """Where the edit dialogue stands: the notice being edited (or just edited)."""
+    serial: int
+    step: str
+    view: NoticeView
 
 
-async def _set(s: AsyncSession, clock: Clock, conv: ConvRef, notice_id: int | None) -> None:
-    await conversations.put(s, clock, EDIT, conv.key, {"notice_id": notice_id} if notice_id else None)
-    await conversations.put(s, clock, CONVERSATION, conv.key, EditStep.AWAIT_TEXT.value if notice_id else None)
+class EditDialogue(Dialogue[Edit]):
+    name = "notice"
+    no_draft = "notice.no_edit"
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Edit:
+        notice = await s.get(Notice, int(draft.data["notice_id"]))
+        if notice is None:
+            raise DialogueEnded("notice.unknown", number=draft.data["notice_id"])
+        return Edit(draft.serial, draft.step, await _view(s, notice, clock))
+
+
+DIALOGUE = EditDialogue()
+cancel_edit = DIALOGUE.cancel
 
 
 async def begin_edit(notice_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
-                     clock: Clock) -> NoticeView:
+                     clock: Clock) -> Edit:
     """Edit pressed: the next text the admin sends replaces the draft's whole text."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
+    async def start(s: AsyncSession, person: Person | None) -> Edit:
         await _admin(s, conv.user_id)
         notice = await s.get(Notice, notice_id)
         if notice is None:
-            raise DomainError("notice.unknown", number=notice_id)
+            raise DialogueEnded("notice.unknown", number=notice_id)
         if notice.status != "draft":
-            raise DomainError("notice.not_draft", number=notice_id)
-        await _set(s, clock, conv, notice_id)
-        view = await _view(s, notice, clock)
-        await uow.commit()
-        return view
+            raise DialogueEnded("notice.not_draft", number=notice_id)
+        draft = await DIALOGUE.open(s, clock, conv, EditStep.AWAIT_TEXT, {"notice_id": notice_id}, serial=update_id)
+        return await DIALOGUE.snapshot(s, clock, draft)
+    return await DIALOGUE.begin(conv, update_id, uow, clock, start)
 
 
 def _clean(text: str) -> str:
@@ -213,22 +224,18 @@ def _clean(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
-async def apply_edit(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> NoticeView:
+async def apply_edit(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Edit:
     """The replacement text: the draft's text and title (its first line) change, audited; units whose name
-    the text no longer contains are no longer named. An empty or too long text keeps the dialogue."""
+    the text no longer contains are no longer named. An empty or too long text keeps the dialogue; a notice
+    decided meanwhile ends it."""
     body = _clean(text)
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
+
+    async def work(turn: Turn[Edit]) -> Edit:
+        s = turn.session
         person = await _admin(s, conv.user_id)
-        data = await _load(s, conv)
-        if data is None:
-            raise DomainError("notice.no_edit")
-        notice = await _locked(s, int(data["notice_id"]))
-        if notice.status != "draft":  # decided meanwhile: the dialogue ends, nothing changes
-            await _set(s, clock, conv, None)
-            await uow.commit()
-            raise DomainError("notice.not_draft", number=notice.id)
+        notice = await _locked(s, int(turn.draft.data["notice_id"]))
+        if notice.status != "draft":
+            raise DialogueEnded("notice.not_draft", number=notice.id)
         if not body.strip():
             raise DomainError("notice.edit_empty")
         if len(body) > MAX_BODY:
@@ -241,22 +248,9 @@ async def apply_edit(text: str, *, conv: ConvRef, update_id: int | None, uow: Un
         audit.record(s, clock, actor=f"person:{person.code}", action="notice.edit", entity="notice",
                      key=str(notice.id), before=before,
                      after={"title": notice.title, "body": notice.body, "units": notice.units})
-        await _set(s, clock, conv, None)
         await s.flush()
-        view = await _view(s, notice, clock)
-        await uow.commit()
-        return view
-
-
-async def cancel_edit(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
-    """Drop the edit dialogue, changing nothing else; False if none was in progress."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        had = await _load(s, conv) is not None
-        await _set(s, clock, conv, None)
-        await uow.commit()
-        return had
+        return await DIALOGUE.move(turn, DONE)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(EditStep.AWAIT_TEXT,), work=work)
 
 
 # ---------------------------------------------------------------------------------- deciding

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -24,16 +24,15 @@ from models.enums import Role
 from models.inspection import Inspection, Rectification, RectificationPhoto
 from models.people import Person, RoleMembership
 from models.plan import Unit
-from services.core import audit, conversations, outbox, updates
+from services.core import audit, outbox, updates
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
-from services.core.errors import DomainError, StepMismatch
+from services.core.dialogue import DONE, Dialogue, Draft, Turn
+from services.core.errors import DomainError
 from services.core.files import IncomingFile, record_file
 from services.core.text import parse_date
-from services.people.viewer import active_person
 
-CONVERSATION = "rect"
-DRAFT = "rect.draft"  # the dialogue's data, beside its state
 MIN_TEXT, MAX_TEXT, MAX_PHOTOS, MAX_LISTED = 2, 1000, 10, 30  # three texts of MAX_TEXT fit in one message
 _PLUS = re.compile(r"^\+\s*(\d{1,4})\s*(?:天|日|d|days?)?$", re.IGNORECASE)
 
@@ -47,7 +46,7 @@ class Step(StrEnum):
     CLOSE_PHOTOS = "close_photos"
     CLOSE_CONFIRM = "close_confirm"
     REJECT_REASON = "reject_reason"
-    DONE = "done"  # the draft's ``kind`` says what was done
+    DONE = DONE  # the draft's ``kind`` says what was done
 
 
 _NEXT = {Step.OPEN_DESCRIPTION: Step.OPEN_OWNER, Step.OPEN_OWNER: Step.OPEN_DEADLINE,
@@ -91,15 +90,6 @@ def parse_deadline(text: str, today: date) -> date:
 
 
 # ---------------------------------------------------------------------------------- helpers
-async def _tx(uow: UnitOfWork, clock: Clock, update_id: int | None, work: Callable[..., Awaitable[Any]]) -> Any:
-    """``work`` in one transaction, with the update id claimed (DuplicateUpdate: it was handled)."""
-    async with uow:
-        await updates.claim(uow.session, update_id, clock)
-        out = await work(uow.session)
-        await uow.commit()
-        return out
-
-
 async def _items(s: AsyncSession, *where: Any, limit: int | None = None) -> list[Item]:
     owner, opener = aliased(Person), aliased(Person)  # rows copied: a rollback must not expire what was read
     return [Item(Rectification(**r.model_dump()), *names) for r, *names in (await s.exec(
@@ -135,18 +125,20 @@ async def _locked(s: AsyncSession, rect_id: int, person: Person, *, owner: bool)
     return r
 
 
-async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    return await conversations.get(s, DRAFT, conv.key)
+class RectifyDialogue(Dialogue[Snapshot]):
+    name = "rect"
+    no_draft = "rect.no_draft"
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Snapshot:
+        d = draft.data
+        item = (await _items(s, Rectification.id == d["rect_id"]))[0] if d.get("rect_id") else None
+        return Snapshot(draft.serial, Step(draft.step), d["kind"], {**d, "serial": draft.serial, "step": draft.step},
+                        item, notice=extra.get("notice"))
 
 
-async def _move(s: AsyncSession, clock: Clock, conv: ConvRef, draft: dict[str, Any], step: Step) -> None:
-    await conversations.move(s, clock, conversation=CONVERSATION, draft_name=DRAFT, key=conv.key, draft=draft,
-                             step=step.value, ended=step == Step.DONE)
-
-
-async def _snapshot(s: AsyncSession, draft: dict[str, Any], **extra: Any) -> Snapshot:
-    item = (await _items(s, Rectification.id == draft["rect_id"]))[0] if draft.get("rect_id") else None
-    return Snapshot(draft["serial"], Step(draft["step"]), draft["kind"], dict(draft), item, **extra)
+DIALOGUE = RectifyDialogue()
+cancel = DIALOGUE.cancel
+resume = DIALOGUE.resume
 
 
 async def _tell(s: AsyncSession, clock: Clock, person_id: int, kind: str, dedup: str,
@@ -170,66 +162,60 @@ async def begin(kind: str, number: int, submission: int | None = None, *, conv: 
                 uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Start a dialogue: ``open`` an item from inspection ``number`` (its inspector), ``close`` item ``number``
     (its owner, while open), or ``reject`` it (its opener, while closing ``submission`` awaits a decision)."""
-    async def work(s: AsyncSession) -> Snapshot:
-        person = await active_person(s, conv.user_id)
+    async def start(s: AsyncSession, person: Person | None) -> Snapshot:
+        assert person is not None
         if kind == "open":
             insp, people = await _owners(s, person, number)
             unit = await s.get(Unit, insp.unit_id)
             if not people or unit is None:
                 raise DomainError("rect.no_cadres", unit=unit.name if unit else "?")
-            draft: dict[str, Any] = {"inspection_id": number, "unit": unit.name, "findings": insp.findings,
-                                     "candidates": [[p.id, p.name] for p in people]}
+            data: dict[str, Any] = {"inspection_id": number, "unit": unit.name, "findings": insp.findings,
+                                    "candidates": [[p.id, p.name] for p in people]}
         elif kind == "close":
             await _locked(s, number, person, owner=True)
-            draft = {"rect_id": number, "photos": []}
+            data = {"rect_id": number, "photos": []}
         elif (r := await _locked(s, number, person, owner=False)).status == "submitted" and submission in (
                 None, r.rejections + 1):  # the closing the button was about (None: the latest) awaits a decision
-            draft = {"rect_id": number}
+            data = {"rect_id": number}
         else:
             raise DomainError("rect.already_decided", number=number)
-        draft |= {"kind": kind, "serial": update_id or int(clock.now().timestamp())}
         first = {"open": Step.OPEN_DESCRIPTION, "close": Step.CLOSE_NOTE}.get(kind, Step.REJECT_REASON)
-        await _move(s, clock, conv, draft, first)
-        return await _snapshot(s, draft)
-    return await _tx(uow, clock, update_id, work)
+        draft = await DIALOGUE.open(s, clock, conv, first, {**data, "kind": kind}, serial=update_id)
+        return await DIALOGUE.snapshot(s, clock, draft)
+    return await DIALOGUE.begin(conv, update_id, uow, clock, start)
 
 
-async def advance(at: Step | None, value: str | IncomingFile | None, *, conv: ConvRef, update_id: int | None,
+async def advance(at: Step, value: str | IncomingFile | None, *, conv: ConvRef, update_id: int | None,
                   uow: UnitOfWork, clock: Clock) -> Snapshot:
     """One input at step ``at``: the description, the owner (a person id), the deadline, the closing note, the
     reason of a rejection (which decides it); at CLOSE_PHOTOS a photo already in storage (the same bytes are
-    recorded once), or None: the photos are done (only once one arrived). A refusal keeps the step.
-    ``at`` None: no input; StepMismatch tells where the dialogue stands (to re-prompt it)."""
+    recorded once), or None: the photos are done (only once one arrived). A refusal keeps the step."""
     clean = value.strip() if isinstance(value, str) else ""
     if at in (Step.OPEN_DESCRIPTION, Step.CLOSE_NOTE, Step.REJECT_REASON) and len(clean) < MIN_TEXT:
         raise DomainError("rect.text_short", min=MIN_TEXT)
 
-    async def work(s: AsyncSession) -> Snapshot:
-        person, draft = await active_person(s, conv.user_id), await _load(s, conv)
-        if draft is None or draft["step"] == Step.DONE:
-            raise DomainError("rect.no_draft")
-        if at is None or draft["step"] != at:
-            raise StepMismatch(await _snapshot(s, draft))
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        s, d, person = turn.session, turn.draft.data, turn.person
+        assert person is not None
         step, notice = _NEXT[at], None
         if at in (Step.OPEN_DESCRIPTION, Step.CLOSE_NOTE):
-            draft["description" if at == Step.OPEN_DESCRIPTION else "note"] = clean[:MAX_TEXT]
+            d["description" if at == Step.OPEN_DESCRIPTION else "note"] = clean[:MAX_TEXT]
         elif at == Step.OPEN_OWNER:
-            names = {str(i): name for i, name in draft["candidates"]}
+            names = {str(i): name for i, name in d["candidates"]}
             if clean not in names:
                 raise DomainError("rect.not_a_candidate")
-            draft.update(owner_id=int(clean), owner=names[clean])
+            d.update(owner_id=int(clean), owner=names[clean])
         elif at == Step.OPEN_DEADLINE:
-            draft["deadline"] = parse_deadline(clean, clock.now().date()).isoformat()
+            d["deadline"] = parse_deadline(clean, clock.now().date()).isoformat()
         elif at == Step.REJECT_REASON:
-            if not await _decide(s, clock, person, draft["rect_id"], clean[:MAX_TEXT], None):
+            if not await _decide(s, clock, person, d["rect_id"], clean[:MAX_TEXT], None):
                 notice = "rect.already_decided"
         elif isinstance(value, IncomingFile):
-            draft["photos"], step = await _store(s, clock, person, value, draft["photos"]), Step.CLOSE_PHOTOS
-        elif not draft["photos"]:
+            d["photos"], step = await _store(s, clock, person, value, d["photos"]), Step.CLOSE_PHOTOS
+        elif not d["photos"]:
             raise DomainError("rect.photo_required")
-        await _move(s, clock, conv, draft, step)
-        return await _snapshot(s, draft, notice=notice)
-    return await _tx(uow, clock, update_id, work)
+        return await DIALOGUE.move(turn, step, notice=notice)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(at,), work=work)
 
 
 async def _store(s: AsyncSession, clock: Clock, person: Person, f: IncomingFile, photos: list[int]) -> list[int]:
@@ -245,22 +231,15 @@ async def _store(s: AsyncSession, clock: Clock, person: Person, f: IncomingFile,
 
 async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Write the opening or the closing, in the press's transaction; a second press answers like the first."""
-    async def work(s: AsyncSession) -> Snapshot:
-        person, draft = await active_person(s, conv.user_id), await _load(s, conv)
-        if draft is None or (draft["serial"] != serial and draft["step"] == Step.DONE):
-            raise DomainError("rect.no_draft")
-        if draft["step"] == Step.DONE:
-            return await _snapshot(s, draft)
-        if draft["serial"] != serial or draft["step"] not in (Step.OPEN_CONFIRM, Step.CLOSE_CONFIRM):
-            raise StepMismatch(await _snapshot(s, draft))  # an old summary's button: re-prompt this dialogue
-        await updates.claim(s, update_id, clock)
-        if draft["step"] == Step.OPEN_CONFIRM:
-            draft["rect_id"] = await _open(s, clock, person, draft)
+    async def write(turn: Turn[Snapshot]) -> Snapshot:
+        assert turn.person is not None
+        if turn.draft.step == Step.OPEN_CONFIRM:
+            turn.draft.data["rect_id"] = await _open(turn.session, clock, turn.person, turn.draft.data)
         else:
-            await _submit(s, clock, person, draft)
-        await _move(s, clock, conv, draft, Step.DONE)
-        return await _snapshot(s, draft)
-    return await _tx(uow, clock, None, work)
+            await _submit(turn.session, clock, turn.person, turn.draft.data)
+        return await DIALOGUE.move(turn, Step.DONE)
+    return await DIALOGUE.confirm(serial, conv, update_id, uow, clock, at=(Step.OPEN_CONFIRM, Step.CLOSE_CONFIRM),
+                                  work=write)
 
 
 async def _open(s: AsyncSession, clock: Clock, person: Person, draft: dict[str, Any]) -> int:
@@ -328,24 +307,16 @@ async def _decide(s: AsyncSession, clock: Clock, person: Person, rect_id: int, r
     return True
 
 
-async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
-    """Drop the dialogue, writing nothing else; False if none was in progress."""
-    async def work(s: AsyncSession) -> bool:
-        draft = await _load(s, conv)
-        await conversations.put(s, clock, DRAFT, conv.key, None)
-        await conversations.put(s, clock, CONVERSATION, conv.key, None)
-        return draft is not None and draft["step"] != Step.DONE
-    return await _tx(uow, clock, update_id, work)
-
-
 # ---------------------------------------------------------------------------------- decisions and lists
 async def accept(rect_id: int, submission: int | None = None, *, user_id: int, update_id: int | None,
                  uow: UnitOfWork, clock: Clock) -> tuple[Item, bool]:
     """The opener's Accept. Returns the item and whether it was decided before this press."""
-    async def work(s: AsyncSession) -> tuple[Item, bool]:
+    async with uow:
+        s = uow.session
         done = await _decide(s, clock, await active_person(s, user_id), rect_id, None, update_id, submission)
-        return (await _items(s, Rectification.id == rect_id))[0], not done
-    return await _tx(uow, clock, None, work)
+        item = (await _items(s, Rectification.id == rect_id))[0]
+        await uow.commit()
+        return item, not done
 
 
 async def my_items(*, user_id: int, uow: UnitOfWork) -> tuple[list[Item], list[Item]]:

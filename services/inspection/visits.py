@@ -18,10 +18,11 @@ from models.inspection import EvidenceFacts, Inspection, InspectionPhoto
 from models.people import Person, RoleMembership
 from models.plan import Assignment, Target, Unit
 from models.progress import ProgressReport, ReportAttachment
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.inspection.evidence import PHASH_THRESHOLD, PhotoFacts, PriorUse, phash_distance
-from services.people.viewer import active_person, cadre_unit_ids
+from services.people.viewer import cadre_unit_ids
 
 RECENT = 20
 

@@ -86,16 +86,6 @@ async def cadre_unit_ids(session: AsyncSession, person: Person) -> list[int]:
     return [u for u in rows.all() if u is not None]
 
 
-async def active_person(session: AsyncSession, telegram_user_id: int) -> Person:
-    """The registered, active person behind a Telegram account; DomainError otherwise."""
-    person = (await session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id))).first()
-    if person is None:
-        raise DomainError("error.not_registered")
-    if not person.active:
-        raise DomainError("person.deactivated")
-    return person
-
-
 async def viewer_in(session: AsyncSession, telegram_user_id: int) -> Viewer | None:
     person = (await session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id))).first()
     return await _viewer(session, person) if person else None

@@ -1,6 +1,6 @@
 """目标调整: a cadre asks to change the planned value or deadline of their unit's assignment; the office
-decides. The dialogue's data sits beside its PTB state in ``conversation_states`` (``adjust.draft``), both
-written with the update id in one transaction. old/new values are text as ``progress.plan_as_of`` reads
+decides. The request is a dialogue (the skeleton of services/core/dialogue.py); the decision is the
+office's button. old/new values are text as ``progress.plan_as_of`` reads
 them: canonical decimals, ISO dates, "" for "the target's deadline"."""
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from models.people import Person, RoleMembership
 from models.plan import Assignment, Target, Unit
 from models.progress import TargetAdjustment
 from models.types import decimal_text
-from services.core import audit, conversations, outbox, updates
+from services.core import audit, outbox, updates
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
-from services.core.errors import DomainError, StepMismatch
+from services.core.dialogue import DONE, Dialogue, Draft, Turn
+from services.core.errors import DialogueEnded, DomainError
 from services.core.text import parse_date
-from services.people.viewer import active_person, cadre_unit_ids
+from services.people.viewer import cadre_unit_ids
 from services.plan.values import ValueParseError, format_value, parse_value
 
-CONVERSATION = "adjust"
-DRAFT = "adjust.draft"  # the dialogue's data, beside its state
 FIELDS = ("planned_value", "deadline")
 MIN_REASON = 4
 MAX_REASON = 1000
@@ -41,7 +41,7 @@ class Step(StrEnum):
     AWAIT_VALUE = "await_value"
     AWAIT_REASON = "await_reason"
     CONFIRM = "confirm"
-    DONE = "done"
+    DONE = DONE
 
 
 @dataclass(frozen=True)
@@ -91,31 +91,31 @@ def shown(field: str, value: str, measure: str, lang: str, fallback_deadline: da
 
 
 # ---------------------------------------------------------------------------------- helpers
-async def _load(s: AsyncSession, conv: ConvRef) -> dict[str, Any] | None:
-    return await conversations.get(s, DRAFT, conv.key)
-
-
-async def _move(s: AsyncSession, clock: Clock, conv: ConvRef, draft: dict[str, Any], step: Step) -> None:
-    await conversations.move(s, clock, conversation=CONVERSATION, draft_name=DRAFT, key=conv.key, draft=draft,
-                             step=step.value, ended=step == Step.DONE)
-
-
 async def _rows(s: AsyncSession, assignment_id: int) -> tuple[Assignment, Target, Unit]:
     a = await s.get(Assignment, assignment_id)
     target = await s.get(Target, a.target_id) if a else None
     unit = await s.get(Unit, a.unit_id) if a else None
     if a is None or target is None or unit is None:
-        raise DomainError("adjust.no_draft")
+        raise DialogueEnded("adjust.no_draft")
     return a, target, unit
 
 
-async def _snapshot(s: AsyncSession, draft: dict[str, Any]) -> Snapshot:
-    a, target, unit = await _rows(s, draft["assignment_id"])
-    return Snapshot(serial=draft["serial"], step=Step(draft["step"]), target_code=target.code, title=target.title,
-                    unit_name=unit.name, measure=target.measure, planned=a.planned_value,
-                    deadline=a.deadline or target.deadline, field=draft.get("field"),
-                    new_value=draft.get("new_value"), reason=draft.get("reason"),
-                    adjustment_id=draft.get("adjustment_id"), was=draft.get("was"))
+class AdjustDialogue(Dialogue[Snapshot]):
+    name = "adjust"
+    no_draft = "adjust.no_draft"
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Snapshot:
+        d = draft.data
+        a, target, unit = await _rows(s, d["assignment_id"])
+        return Snapshot(serial=draft.serial, step=Step(draft.step), target_code=target.code, title=target.title,
+                        unit_name=unit.name, measure=target.measure, planned=a.planned_value,
+                        deadline=a.deadline or target.deadline, field=d.get("field"), new_value=d.get("new_value"),
+                        reason=d.get("reason"), adjustment_id=d.get("adjustment_id"), was=d.get("was"))
+
+
+DIALOGUE = AdjustDialogue()
+cancel = DIALOGUE.cancel
+resume = DIALOGUE.resume
 
 
 async def _no_pending(s: AsyncSession, assignment_id: int, field: str, tz: Any) -> None:
@@ -160,10 +160,8 @@ def _new_value(text: str, snap: Snapshot, today: date) -> str:
 async def begin(code: str | None, unit_code: str | None, *, conv: ConvRef, update_id: int | None,
                 uow: UnitOfWork, clock: Clock) -> Snapshot:
     """/adjust <code> [unit]: one of the cadre's open assignments; the choice of what to change."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person = await active_person(s, conv.user_id)
+    async def start(s: AsyncSession, person: Person | None) -> Snapshot:
+        assert person is not None
         units = await cadre_unit_ids(s, person)
         if not units:
             raise DomainError("adjust.no_units")
@@ -183,11 +181,9 @@ async def begin(code: str | None, unit_code: str | None, *, conv: ConvRef, updat
         a, target, _ = rows[0]
         if target.closed:
             raise DomainError("adjust.target_closed", code=target.code)
-        draft: dict[str, Any] = {"serial": update_id or int(clock.now().timestamp()), "assignment_id": a.id}
-        await _move(s, clock, conv, draft, Step.CHOOSE_FIELD)
-        snap = await _snapshot(s, draft)
-        await uow.commit()
-        return snap
+        draft = await DIALOGUE.open(s, clock, conv, Step.CHOOSE_FIELD, {"assignment_id": a.id}, serial=update_id)
+        return await DIALOGUE.snapshot(s, clock, draft)
+    return await DIALOGUE.begin(conv, update_id, uow, clock, start)
 
 
 _NEXT = {Step.CHOOSE_FIELD: Step.AWAIT_VALUE, Step.AWAIT_VALUE: Step.AWAIT_REASON, Step.AWAIT_REASON: Step.CONFIRM}
@@ -202,54 +198,39 @@ async def advance(at: Step, text: str, *, conv: ConvRef, update_id: int | None, 
         raise DomainError("adjust.unexpected")
     if at == Step.AWAIT_REASON and len(clean) < MIN_REASON:
         raise DomainError("adjust.reason_short", min=MIN_REASON)
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        await active_person(s, conv.user_id)
-        draft = await _load(s, conv)
-        if draft is None or draft["step"] == Step.DONE:
-            raise DomainError("adjust.no_draft")
-        if draft["step"] != at:
-            raise StepMismatch(await _snapshot(s, draft))
+
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        d = turn.draft.data
         if at == Step.CHOOSE_FIELD:
-            await _no_pending(s, draft["assignment_id"], clean, clock.tz)
-            draft.update(field=clean, new_value=None, reason=None)
+            await _no_pending(turn.session, d["assignment_id"], clean, clock.tz)
+            d.update(field=clean, new_value=None, reason=None)
         elif at == Step.AWAIT_VALUE:
-            draft["new_value"] = _new_value(text, await _snapshot(s, draft), clock.now().date())
+            d["new_value"] = _new_value(text, await DIALOGUE.snapshot(turn.session, clock, turn.draft),
+                                        clock.now().date())
         else:
-            draft["reason"] = clean[:MAX_REASON]
-        await _move(s, clock, conv, draft, _NEXT[at])
-        snap = await _snapshot(s, draft)
-        await uow.commit()
-        return snap
+            d["reason"] = clean[:MAX_REASON]
+        return await DIALOGUE.move(turn, _NEXT[at])
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(at,), work=work)
 
 
 async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Write the pending request and tell the office, in the transaction of the press. A second press
     writes nothing and answers like the first."""
-    async with uow:
-        s = uow.session
-        person = await active_person(s, conv.user_id)
-        draft = await _load(s, conv)
-        if draft is None or draft["serial"] != serial:
-            raise DomainError("adjust.no_draft")
-        if draft["step"] == Step.DONE:
-            return await _snapshot(s, draft)
-        if draft["step"] != Step.CONFIRM:
-            raise StepMismatch(await _snapshot(s, draft))
-        await updates.claim(s, update_id, clock)
-        a, target, unit = await _rows(s, draft["assignment_id"])
+    async def write(turn: Turn[Snapshot]) -> Snapshot:
+        s, d, person = turn.session, turn.draft.data, turn.person
+        assert person is not None and person.id is not None
+        a, target, unit = await _rows(s, d["assignment_id"])
         if a.unit_id not in await cadre_unit_ids(s, person):
             raise DomainError("adjust.not_your_target")
         if target.closed:
             raise DomainError("adjust.target_closed", code=target.code)
-        field = draft["field"]
-        assert a.id is not None and person.id is not None
+        field = d["field"]
+        assert a.id is not None
         await _no_pending(s, a.id, field, clock.tz)
         # checked again: the plan may have moved, or the day passed, since the value was typed
-        new = _new_value(draft["new_value"], await _snapshot(s, draft), clock.now().date())
+        new = _new_value(d["new_value"], await DIALOGUE.snapshot(s, clock, turn.draft), clock.now().date())
         adj = TargetAdjustment(assignment_id=a.id, requested_by_person_id=person.id, field_name=field,
-                               old_value=_old_value(a, field), new_value=new, reason=draft["reason"],
+                               old_value=_old_value(a, field), new_value=new, reason=d["reason"],
                                status="pending", requested_at=clock.now())
         s.add(adj)
         await s.flush()
@@ -258,34 +239,9 @@ async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: Uni
                      key=f"{target.code}/{unit.code}", before={field: adj.old_value},
                      after={field: new, "adjustment": adj.id, "status": "pending", "reason": adj.reason})
         await _tell_admins(s, clock, await _request(s, adj, clock))
-        draft.update(adjustment_id=adj.id, was=_old_value(a, field) or target.deadline.isoformat())
-        await _move(s, clock, conv, draft, Step.DONE)
-        snap = await _snapshot(s, draft)
-        await uow.commit()
-        return snap
-
-
-async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
-    """Drop the dialogue, writing nothing else; False if none was in progress."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        draft = await _load(s, conv)
-        await conversations.put(s, clock, DRAFT, conv.key, None)
-        await conversations.put(s, clock, CONVERSATION, conv.key, None)
-        await uow.commit()
-        return draft is not None and draft["step"] != Step.DONE
-
-
-async def resume(*, conv: ConvRef, uow: UnitOfWork) -> Snapshot | None:
-    """The dialogue in progress, to re-prompt its step (after a stray message)."""
-    async with uow:
-        s = uow.session
-        await active_person(s, conv.user_id)
-        draft = await _load(s, conv)
-        if draft is None or draft["step"] == Step.DONE:
-            return None
-        return await _snapshot(s, draft)
+        d.update(adjustment_id=adj.id, was=_old_value(a, field) or target.deadline.isoformat())
+        return await DIALOGUE.move(turn, Step.DONE)
+    return await DIALOGUE.confirm(serial, conv, update_id, uow, clock, at=(Step.CONFIRM,), work=write)
 
 
 # ---------------------------------------------------------------------------------- the office

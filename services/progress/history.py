@@ -14,9 +14,10 @@ from models.enums import Role
 from models.people import Person, RoleMembership
 from models.plan import Assignment, Target, Unit
 from models.progress import ProgressReport, ReportAttachment, TargetAdjustment
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError
-from services.people.viewer import active_person, cadre_unit_ids
+from services.people.viewer import cadre_unit_ids
 from services.progress.standings import Standing, standings
 
 

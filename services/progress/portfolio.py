@@ -22,10 +22,10 @@ from models.enums import LinkKind, Role
 from models.people import Person, RoleMembership
 from models.plan import Assignment, LeaderLink, LeadingGroup, Target, Unit
 from services.core import outbox
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.core.text import chunks
-from services.people.viewer import active_person
 from services.plan.values import format_value
 from services.progress.standings import Standing, standings
 

@@ -1,11 +1,17 @@
-"""The /report dialogue as a service: a draft per person, moved one step per update.
+"""The /report dialogue as a service: a cadre's progress report, one step per update (the dialogue
+skeleton, services/core/dialogue.py). Only ``confirm`` writes a report, with its files, audited.
 
-Each step writes the draft, the conversation state and the update id in one transaction, so a
-kill at any point leaves the user at the step the database says, and a redelivered update changes
-nothing. Only ``confirm`` writes a report.
+Steps: /report [code] → CHOOSE_TARGET → AWAIT_VALUE → (CONFIRM_DECREASE → AWAIT_REASON | CONFIRM_HIGH) →
+AWAIT_NOTE → AWAIT_FILES → CONFIRM → done. A value is read in the target's measure (services/plan/values.py);
+a decrease is a correction and needs a reason; a value far above the plan is asked about once.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,295 +19,275 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.db import UnitOfWork
 from models.people import Person
 from models.plan import Assignment, Target, Unit
-from models.progress import ProgressReport, ReportAttachment, ReportDraft
-from services.core import audit, conversations, updates
+from models.progress import ProgressReport, ReportAttachment
+from services.core import audit
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
-from services.core.errors import DomainError
+from services.core.dialogue import DONE, Dialogue, Draft, Turn
+from services.core.errors import DialogueEnded, DomainError
 from services.core.files import IncomingFile, record_file
 from services.people.viewer import cadre_unit_ids
 from services.plan.values import ValueParseError, parse_value
-from services.progress.report_draft import (
-    CONVERSATION,
-    FAR_ABOVE_PLAN,
-    Choice,
-    Snapshot,
-    Step,
-    StepMismatch,
-    _allowed_assignment,
-    _current,
-    _move,
-    _open_draft,
-    _person,
-    _snapshot,
-    _target_of,
-)
 from services.progress.standings import latest_reports
 
-__all__ = ["CONVERSATION", "Choice", "ConvRef", "Snapshot", "Step", "StepMismatch"]
+FAR_ABOVE_PLAN = Decimal("1.5")
 
-async def begin(
-    code: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+
+class Step(StrEnum):
+    CHOOSE_TARGET = "choose_target"
+    AWAIT_VALUE = "await_value"
+    CONFIRM_DECREASE = "confirm_decrease"
+    AWAIT_REASON = "await_reason"
+    CONFIRM_HIGH = "confirm_high"
+    AWAIT_NOTE = "await_note"
+    AWAIT_FILES = "await_files"
+    CONFIRM = "confirm"
+    DONE = DONE
+
+
+@dataclass(frozen=True)
+class Choice:
+    assignment_id: int
+    code: str
+    title: str
+    unit_name: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the cadre is shown about the draft at any step."""
+
+    serial: int
+    step: Step
+    target_code: str | None = None
+    title: str | None = None
+    measure: str = ""
+    unit_name: str | None = None
+    planned: Decimal | None = None
+    last_value: Decimal | None = None
+    last_reporter: str | None = None
+    value: Decimal | None = None
+    value_text: str | None = None
+    note: str | None = None
+    files: int = 0
+    correction_reason: str | None = None
+    choices: tuple[Choice, ...] = ()
+    report_id: int | None = None
+    # At confirmation: a colleague's report confirmed while this one was being written.
+    other_value: Decimal | None = None
+    other_reporter: str | None = None
+    notice: str | None = None
+    notice_params: dict[str, object] = field(default_factory=dict)
+
+
+def _value(draft: Draft) -> Decimal | None:
+    return Decimal(draft.data["value"]) if draft.data.get("value") is not None else None
+
+
+class ReportDialogue(Dialogue[Snapshot]):
+    name = "report"
+    no_draft = "report.no_draft"
+
+    async def snapshot(self, s: AsyncSession, clock: Clock, draft: Draft, **extra: Any) -> Snapshot:
+        d = draft.data
+        base: dict[str, Any] = {"serial": draft.serial, "step": Step(draft.step)}
+        if d.get("assignment_id") is not None:
+            a, target, unit = await _rows(s, d["assignment_id"])
+            last = (await latest_reports(s, [d["assignment_id"]])).get(d["assignment_id"])
+            reporter = await s.get(Person, last.reporter_person_id) if last else None
+            base.update(target_code=target.code, title=target.title, measure=target.measure, unit_name=unit.name,
+                        planned=a.planned_value, last_value=last.value if last else None,
+                        last_reporter=reporter.name if reporter else None)
+        base.update(value=_value(draft), value_text=d.get("value_text"), note=d.get("note"),
+                    files=len(d.get("attachments") or []), correction_reason=d.get("correction_reason"),
+                    report_id=d.get("report_id"))
+        base.update({k: v for k, v in extra.items() if v is not None})
+        return Snapshot(**base)
+
+
+DIALOGUE = ReportDialogue()
+cancel = DIALOGUE.cancel
+resume = DIALOGUE.resume
+
+
+async def _rows(s: AsyncSession, assignment_id: int) -> tuple[Assignment, Target, Unit]:
+    a = await s.get(Assignment, assignment_id)
+    target = await s.get(Target, a.target_id) if a else None
+    unit = await s.get(Unit, a.unit_id) if a else None
+    if a is None or target is None or unit is None:
+        raise DialogueEnded("report.no_draft")
+    return a, target, unit
+
+
+async def _allowed_assignment(s: AsyncSession, person: Person, assignment_id: int) -> Assignment:
+    a = await s.get(Assignment, assignment_id)
+    if a is None or a.unit_id not in await cadre_unit_ids(s, person):
+        raise DomainError("report.not_your_target")
+    target = await s.get(Target, a.target_id)
+    if target is None or target.closed:
+        raise DomainError("report.target_closed", code=target.code if target else "?")
+    return a
+
+
+async def _choose(turn: Turn[Snapshot], assignment_id: int) -> Snapshot:
+    assert turn.person is not None
+    await _allowed_assignment(turn.session, turn.person, assignment_id)
+    last = (await latest_reports(turn.session, [assignment_id])).get(assignment_id)
+    turn.draft.data.update(assignment_id=assignment_id, last_seen_report_id=last.id if last else None)
+    return await DIALOGUE.move(turn, Step.AWAIT_VALUE)
+
+
+async def begin(code: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                clock: Clock) -> Snapshot:
     """/report [code]: a fresh draft; the choice of targets, or straight to the value."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person = await _person(s, conv.user_id)
+    async def start(s: AsyncSession, person: Person | None) -> Snapshot:
+        assert person is not None
         units = await cadre_unit_ids(s, person)
         if not units:
             raise DomainError("report.no_units")
-        old = await _open_draft(s, person)
-        if old is not None:
-            old.status = "cancelled"
-            s.add(old)
-        rows = (
-            await s.exec(
-                select(Assignment, Target, Unit)
-                .join(Target, col(Target.id) == col(Assignment.target_id))
-                .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-                .where(col(Assignment.unit_id).in_(units))
-                .order_by(col(Target.deadline), col(Target.code))
-            )
-        ).all()
-        draft = ReportDraft(person_id=person.id, chat_id=conv.chat_id, step=Step.CHOOSE_TARGET.value,
-                            created_at=clock.now(), updated_at=clock.now(), attachments=[])
-        s.add(draft)
-        await s.flush()
+        rows = (await s.exec(
+            select(Assignment, Target, Unit)
+            .join(Target, col(Target.id) == col(Assignment.target_id))
+            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+            .where(col(Assignment.unit_id).in_(units))
+            .order_by(col(Target.deadline), col(Target.code)))).all()
+        draft = await DIALOGUE.open(s, clock, conv, Step.CHOOSE_TARGET, {"attachments": []}, serial=update_id)
+        turn = Turn(s, clock, conv, person, draft)
         if code is not None:
             match = next((a for a, t, _ in rows if t.code.lower() == code.strip().lower()), None)
-            if match is None:
+            if match is None or match.id is None:
                 raise DomainError("report.not_your_target")
-            assert match.id is not None
-            return await _choose(s, clock, draft, person, match.id, conv, uow)  # refuses a closed target
+            return await _choose(turn, match.id)  # refuses a closed target
         rows = [(a, t, u) for a, t, u in rows if not t.closed]
         if not rows:
             raise DomainError("report.nothing_to_report")
-        await _move(s, clock, draft, Step.CHOOSE_TARGET, conv)
         choices = tuple(Choice(a.id or 0, t.code, t.title, u.name) for a, t, u in rows)
-        snap = await _snapshot(s, draft, choices=choices)
-        await uow.commit()
-        return snap
+        return await DIALOGUE.move(turn, Step.CHOOSE_TARGET, choices=choices)
+    return await DIALOGUE.begin(conv, update_id, uow, clock, start)
 
 
-async def _choose(
-    s: AsyncSession, clock: Clock, draft: ReportDraft, person: Person, assignment_id: int, conv: ConvRef,
-    uow: UnitOfWork,
-) -> Snapshot:
-    await _allowed_assignment(s, person, assignment_id)
-    draft.assignment_id = assignment_id
-    last = (await latest_reports(s, [assignment_id])).get(assignment_id)
-    draft.last_seen_report_id = last.id if last else None
-    await _move(s, clock, draft, Step.AWAIT_VALUE, conv)
-    await s.flush()
-    snap = await _snapshot(s, draft)
-    await uow.commit()
-    return snap
+async def choose(assignment_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                 clock: Clock) -> Snapshot:
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        return await _choose(turn, assignment_id)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.CHOOSE_TARGET,), work=work)
 
 
-async def choose(
-    assignment_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person, draft = await _current(s, conv, (Step.CHOOSE_TARGET,))
-        return await _choose(s, clock, draft, person, assignment_id, conv, uow)
-
-
-async def give_value(
-    text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+async def give_value(text: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                     clock: Clock) -> Snapshot:
     """The cumulative value: parsed in the target's measure; a decrease or a value far above plan asks first."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.AWAIT_VALUE,))
-        snap = await _snapshot(s, draft)
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        snap = await DIALOGUE.snapshot(turn.session, clock, turn.draft)
         try:
             parsed = parse_value(text, snap.measure)
         except ValueParseError as exc:
             raise DomainError(exc.key, **exc.params) from None
-        draft.value, draft.value_text, draft.correction_reason = parsed.value, parsed.text, None
-        target = await _target_of(s, draft)
+        turn.draft.data.update(value=str(parsed.value), value_text=parsed.text, correction_reason=None)
+        _, target, _ = await _rows(turn.session, turn.draft.data["assignment_id"])
         step = Step.AWAIT_NOTE
         if target.direction == "higher" and snap.last_value is not None and parsed.value < snap.last_value:
             step = Step.CONFIRM_DECREASE
         elif (target.direction == "higher" and snap.planned is not None and snap.planned > 0
               and parsed.value > snap.planned * FAR_ABOVE_PLAN):
             step = Step.CONFIRM_HIGH
-        await _move(s, clock, draft, step, conv)
-        await s.flush()
-        out = await _snapshot(s, draft)
-        await uow.commit()
-        return out
+        return await DIALOGUE.move(turn, step)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_VALUE,), work=work)
 
 
-async def decide(
-    answer: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+async def decide(answer: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Buttons of the value checks: ``correct`` (a decrease, reason next), ``keep`` (far above plan is
     right), ``retype`` (enter the value again)."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.CONFIRM_DECREASE, Step.CONFIRM_HIGH))
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
         step = {
             ("correct", Step.CONFIRM_DECREASE): Step.AWAIT_REASON,
             ("keep", Step.CONFIRM_HIGH): Step.AWAIT_NOTE,
-        }.get((answer, Step(draft.step)), Step.AWAIT_VALUE)
+        }.get((answer, Step(turn.draft.step)), Step.AWAIT_VALUE)
         if step == Step.AWAIT_VALUE:
-            draft.value = draft.value_text = None
-        await _move(s, clock, draft, step, conv)
-        await s.flush()
-        out = await _snapshot(s, draft)
-        await uow.commit()
-        return out
+            turn.draft.data.update(value=None, value_text=None)
+        return await DIALOGUE.move(turn, step)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.CONFIRM_DECREASE, Step.CONFIRM_HIGH),
+                               work=work)
 
 
-async def give_text(
-    text: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+async def give_text(text: str | None, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                    clock: Clock) -> Snapshot:
     """A correction's reason, or the note (None = skip: keep what is there)."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.AWAIT_REASON, Step.AWAIT_NOTE))
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
         clean = (text or "").strip()
-        if Step(draft.step) == Step.AWAIT_REASON:
+        if turn.draft.step == Step.AWAIT_REASON:
             if len(clean) < 2:
                 raise DomainError("report.reason_required")
-            draft.correction_reason = clean[:1000]
-            step = Step.AWAIT_NOTE
-        else:
-            if text is not None:
-                draft.note = clean[:2000]
-            step = Step.AWAIT_FILES
-        await _move(s, clock, draft, step, conv)
-        await s.flush()
-        out = await _snapshot(s, draft)
-        await uow.commit()
-        return out
+            turn.draft.data["correction_reason"] = clean[:1000]
+            return await DIALOGUE.move(turn, Step.AWAIT_NOTE)
+        if text is not None:
+            turn.draft.data["note"] = clean[:2000]
+        return await DIALOGUE.move(turn, Step.AWAIT_FILES)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_REASON, Step.AWAIT_NOTE), work=work)
 
 
-async def add_file(
-    f: IncomingFile, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+async def add_file(f: IncomingFile, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+                   clock: Clock) -> Snapshot:
     """A supporting photo or document, already in storage; the same bytes are recorded once."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person, draft = await _current(s, conv, (Step.AWAIT_FILES,))
-        evidence = await record_file(s, clock, person, sha256=f.sha256, size=len(f.data), mime_type=f.mime_type,
-                                     storage_key=f.storage_key, telegram_file_id=f.telegram_file_id,
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        assert turn.person is not None
+        evidence = await record_file(turn.session, clock, turn.person, sha256=f.sha256, size=len(f.data),
+                                     mime_type=f.mime_type, storage_key=f.storage_key,
+                                     telegram_file_id=f.telegram_file_id,
                                      telegram_file_unique_id=f.telegram_file_unique_id, kind=f.kind)
-        files = list(draft.attachments or [])
+        files = list(turn.draft.data.get("attachments") or [])
         if all(item["evidence_id"] != evidence.id for item in files):
             files.append({"evidence_id": evidence.id, "kind": f.kind, "file_name": f.file_name})
-        draft.attachments = files
-        await _move(s, clock, draft, Step.AWAIT_FILES, conv)
-        await s.flush()
-        out = await _snapshot(s, draft)
-        await uow.commit()
-        return out
+        turn.draft.data["attachments"] = files
+        return await DIALOGUE.move(turn, Step.AWAIT_FILES)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_FILES,), work=work)
 
 
-async def to_summary(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.AWAIT_FILES,))
-        await _move(s, clock, draft, Step.CONFIRM, conv)
-        await s.flush()
-        out = await _snapshot(s, draft)
-        await uow.commit()
-        return out
+async def to_summary(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        return await DIALOGUE.move(turn, Step.CONFIRM)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_FILES,), work=work)
 
 
-async def edit(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+async def edit(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Back to the value; the note and files are kept."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        _, draft = await _current(s, conv, (Step.CONFIRM,))
-        await _move(s, clock, draft, Step.AWAIT_VALUE, conv)
-        await s.flush()
-        out = await _snapshot(s, draft)
-        await uow.commit()
-        return out
+    async def work(turn: Turn[Snapshot]) -> Snapshot:
+        return await DIALOGUE.move(turn, Step.AWAIT_VALUE)
+    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.CONFIRM,), work=work)
 
 
-async def cancel(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
-    """Drop the open draft (nothing is written); False if there was none."""
-    async with uow:
-        s = uow.session
-        await updates.claim(s, update_id, clock)
-        person = await _person(s, conv.user_id)
-        draft = await _open_draft(s, person)
-        await conversations.put(s, clock, CONVERSATION, conv.key, None)
-        if draft is not None:
-            draft.status = "cancelled"
-            await _move(s, clock, draft, Step.CANCELLED, conv)
-        await uow.commit()
-        return draft is not None
-
-
-async def confirm(
-    draft_id: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock
-) -> Snapshot:
+async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     """Write the report, in the transaction of the update that confirmed it. A second press (or a
     redelivered update) writes nothing and returns what the first did."""
-    async with uow:
-        s = uow.session
-        draft = await s.get(ReportDraft, draft_id)
-        person = await _person(s, conv.user_id)
-        if draft is None or draft.person_id != person.id:
-            raise DomainError("report.no_draft")
-        if draft.status == "confirmed":
-            return await _snapshot(s, draft, notice="report.already_confirmed")
-        if draft.status != "open" or Step(draft.step) != Step.CONFIRM:
-            raise StepMismatch(await _snapshot(s, draft))
-        await updates.claim(s, update_id, clock)
-        assert draft.assignment_id is not None and draft.value is not None
-        await _allowed_assignment(s, person, draft.assignment_id)
-        latest = (await latest_reports(s, [draft.assignment_id])).get(draft.assignment_id)
+    async def write(turn: Turn[Snapshot]) -> Snapshot:
+        s, d, person = turn.session, turn.draft.data, turn.person
+        assert person is not None and d.get("assignment_id") is not None and d.get("value") is not None
+        assignment_id, value = d["assignment_id"], Decimal(d["value"])
+        await _allowed_assignment(s, person, assignment_id)
+        latest = (await latest_reports(s, [assignment_id])).get(assignment_id)
         report = ProgressReport(
-            assignment_id=draft.assignment_id, reporter_person_id=person.id, value=draft.value,
-            note=draft.note or "", confirmed_at=clock.now(), update_id=update_id, draft_id=draft.id,
-            supersedes_id=latest.id if latest and draft.correction_reason else None,
-            correction_reason=draft.correction_reason,
+            assignment_id=assignment_id, reporter_person_id=person.id, value=value, note=d.get("note") or "",
+            confirmed_at=clock.now(), update_id=update_id,
+            supersedes_id=latest.id if latest and d.get("correction_reason") else None,
+            correction_reason=d.get("correction_reason"),
         )
         s.add(report)
         await s.flush()
-        for item in draft.attachments or []:
+        files = d.get("attachments") or []
+        for item in files:
             s.add(ReportAttachment(report_id=report.id, evidence_id=item["evidence_id"], kind=item["kind"],
                                    file_name=item.get("file_name")))
-        target = await _target_of(s, draft)
-        unit = await s.get(Unit, (await s.get(Assignment, draft.assignment_id)).unit_id)  # type: ignore[union-attr]
+        _, target, unit = await _rows(s, assignment_id)
         audit.record(s, clock, actor=f"person:{person.code}",
-                     action="progress.correct" if draft.correction_reason else "progress.report",
-                     entity="assignment", key=f"{target.code}/{unit.code if unit else '?'}",
+                     action="progress.correct" if d.get("correction_reason") else "progress.report",
+                     entity="assignment", key=f"{target.code}/{unit.code}",
                      before={"value": latest.value, "report": latest.id} if latest else None,
-                     after={"value": draft.value, "report": report.id, "note": draft.note or "",
-                            "files": len(draft.attachments or []), "reason": draft.correction_reason})
-        meanwhile = latest is not None and latest.id != draft.last_seen_report_id
+                     after={"value": value, "report": report.id, "note": d.get("note") or "", "files": len(files),
+                            "reason": d.get("correction_reason")})
+        meanwhile = latest is not None and latest.id != d.get("last_seen_report_id")
         other = latest if meanwhile and latest.reporter_person_id != person.id else None  # type: ignore[union-attr]
         other_name = (await s.get(Person, other.reporter_person_id)).name if other else None  # type: ignore[union-attr]
-        draft.status = "confirmed"
-        draft.report_id = report.id
-        await _move(s, clock, draft, Step.DONE, conv)
-        await s.flush()
-        out = await _snapshot(s, draft, other_value=other.value if other else None, other_reporter=other_name)
-        await uow.commit()
-        return out
-
-
-async def resume(*, conv: ConvRef, uow: UnitOfWork) -> Snapshot | None:
-    """The open draft of this user, to re-prompt its step (after a restart or a stray message)."""
-    async with uow:
-        s = uow.session
-        person = await _person(s, conv.user_id)
-        draft = await _open_draft(s, person)
-        return await _snapshot(s, draft) if draft else None
+        d["report_id"] = report.id
+        return await DIALOGUE.move(turn, Step.DONE, other_value=other.value if other else None,
+                                   other_reporter=other_name)
+    return await DIALOGUE.confirm(serial, conv, update_id, uow, clock, at=(Step.CONFIRM,), work=write,
+                                  already="report.already_confirmed")

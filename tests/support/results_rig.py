@@ -98,7 +98,7 @@ async def report(rig, user_id: int, code: str, value: str) -> None:
     await reporting.give_value(value, uow=rig.db.uow(), **kw)
     await reporting.give_text("补报", uow=rig.db.uow(), **kw)
     await reporting.to_summary(uow=rig.db.uow(), **kw)
-    await reporting.confirm(snap.draft_id, uow=rig.db.uow(), **kw)
+    await reporting.confirm(snap.serial, uow=rig.db.uow(), **kw)
 
 
 async def outbox_to(rig, chat_id: int, kind: str | None = None) -> list[OutboxMessage]:
