@@ -8,18 +8,15 @@ AWAIT_REASON → CONFIRM → end. /cancel anywhere. Transport only: the rules ar
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
 from handlers.adjust_text import decision_text, prompt
-from handlers.common import button_data, deps, message_text, reply, who
+from handlers.common import button_data, decide_by_button, message_text, reply
 from handlers.context import Context
 from handlers.dialogue import DialogueView
-from services.core.errors import DomainError, DuplicateUpdate
 from services.progress import adjust as adjustments
-from services.progress.adjust import Snapshot, Step
+from services.progress.adjust import Request, Snapshot, Step
 
 
 async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator) -> None:
@@ -65,33 +62,17 @@ async def stray(update: Update, context: Context) -> object:
     return await VIEW.stray(update, context)
 
 
+def _decided(r: Request, tr: Translator) -> str:
+    text = adjustments.request_text(r, tr.lang) + "\n\n" + decision_text(r, tr)
+    return text + ("\n" + tr("adjust.already_decided") if r.already else "")
+
+
 async def decide(update: Update, context: Context) -> None:
     """An admin's Approve / Reject on the office's message: decide, then show the decision on it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    d = deps(context)
-    _, tr = await who(update, context)
-    _, action, number = query.data.split(":")
-    try:
-        r = await adjustments.decide(int(number), action == "ok", user_id=update.effective_user.id,
-                                            update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        await query.answer()
-        return
-    except DomainError as exc:
-        await query.answer(Translator(tr.lang, html=False)(exc.key, **exc.params), show_alert=True)
-        return
-    text = adjustments.request_text(r, tr.lang) + "\n\n" + decision_text(r, tr)
-    if r.already:
-        text += "\n" + tr("adjust.already_decided")
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
-    except BadRequest as exc:  # the same text again (a second press on the same message)
-        if "not modified" not in str(exc).lower():
-            raise
-    plain = Translator(tr.lang, html=False)
-    await query.answer(plain("adjust.already_decided") if r.already else
-                       plain("adjust.answer_approved" if r.status == "approved" else "adjust.answer_rejected"))
+    _, action, number = button_data(update).split(":")
+    await decide_by_button(update, context, adjustments.decide, int(number), action == "ok", shown=_decided,
+                           toast=lambda r: "adjust.already_decided" if r.already else
+                           "adjust.answer_approved" if r.status == "approved" else "adjust.answer_rejected")
 
 
 def conversation() -> ConversationHandler:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from config.i18n import Translator
+from handlers.common import buttons
 from services.plan.values import format_value
 from services.progress import adjust
 from services.progress.adjust import Request, Snapshot, Step, shown
-
-
-def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row]
-                                 for row in rows])
 
 
 def _target_line(s: Snapshot, tr: Translator) -> str:
@@ -34,7 +30,7 @@ def prompt(s: Snapshot, tr: Translator) -> tuple[str, InlineKeyboardMarkup | Non
     """The message that asks for the input of the dialogue's current step."""
     if s.step == Step.CHOOSE_FIELD:
         return (_target_line(s, tr) + "\n" + tr("adjust.choose_field"),
-                _buttons([(tr("adjust.btn_planned"), "adj:f:p"), (tr("adjust.btn_deadline"), "adj:f:d")],
+                buttons([(tr("adjust.btn_planned"), "adj:f:p"), (tr("adjust.btn_deadline"), "adj:f:d")],
                          [(tr("adjust.btn_cancel"), "adj:x")]))
     if s.step == Step.AWAIT_VALUE:
         if s.field == "planned_value":
@@ -49,7 +45,7 @@ def prompt(s: Snapshot, tr: Translator) -> tuple[str, InlineKeyboardMarkup | Non
                 field=tr(f"adjust.field.{s.field}"), old=_old(s, tr), new=_new(s, s.new_value, tr),
                 reason=s.reason or "")
     if s.step == Step.CONFIRM:
-        return change, _buttons([(tr("adjust.btn_confirm"), f"adj:y:{s.serial}"), (tr("adjust.btn_cancel"), "adj:x")])
+        return change, buttons([(tr("adjust.btn_confirm"), f"adj:y:{s.serial}"), (tr("adjust.btn_cancel"), "adj:x")])
     return tr("adjust.submitted", number=s.adjustment_id) + "\n" + change, None
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from config.i18n import Translator
+from handlers.common import buttons
 from services.assessment.assess import KINDS, Snapshot, Step, Task, Tasks, score_text
 
 MAX_BUTTONS = 60  # units listed as buttons in one message (Telegram allows 100)
 NAME_WIDTH = 24
 FINDINGS_WIDTH = 60
 
-
-def buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row]
-                                 for row in rows if row])
 
 
 def _short(text: str, width: int) -> str:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from config.i18n import Translator, normalise_language
 from handlers.context import Context, Deps
+from services.core.errors import DomainError, DuplicateUpdate
 from services.people import viewer as people
 from services.people.viewer import Viewer
+
+T = TypeVar("T")
 
 # The button press answered while handling the current update (Telegram refuses a second answer).
 # Every update is handled in a task of its own, so this starts empty for each: nothing is shared
@@ -92,3 +97,37 @@ def message_text(update: Update) -> str:
     """The text of the message sent ("" for none)."""
     assert update.effective_message is not None
     return update.effective_message.text or ""
+
+
+def buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """An inline keyboard: rows of (label, callback data); empty rows are left out."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row]
+                                 for row in rows if row])
+
+
+async def decide_by_button(update: Update, context: Context, decide: Callable[..., Awaitable[T]], *args: object,
+                           shown: Callable[[T, Translator], str], toast: Callable[[T], str]) -> None:
+    """An office's button that decides something (Approve / Reject, Publish / Discard): the service decides
+    in the press's transaction; the message that carried the buttons then reads the decision (``shown``),
+    without buttons, and the press is answered with the message ``toast`` names. A refusal is an alert on
+    the button, and nothing changes."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    d = deps(context)
+    _, tr = await who(update, context)
+    plain = Translator(tr.lang, html=False)
+    try:
+        result = await decide(*args, user_id=update.effective_user.id, update_id=update.update_id, uow=d.db.uow(),
+                              clock=d.clock)
+    except DuplicateUpdate:
+        await query.answer()
+        return
+    except DomainError as exc:
+        await query.answer(plain(exc.key, **exc.params), show_alert=True)
+        return
+    try:
+        await query.edit_message_text(shown(result, tr), parse_mode=ParseMode.HTML, reply_markup=None)
+    except BadRequest as exc:  # the same text again (a second press on the same message)
+        if "not modified" not in str(exc).lower():
+            raise
+    await query.answer(plain(toast(result)))

@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 from telegram import (
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
@@ -14,6 +13,7 @@ from telegram import (
 )
 
 from config.i18n import Translator
+from handlers.common import buttons
 from services.inspection.inspect import RATINGS, Snapshot, Step
 from services.inspection.visits import Visit
 from services.plan.values import format_value
@@ -21,11 +21,6 @@ from services.plan.values import format_value
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 Message = tuple[str, Markup]
 
-
-def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows if row]
-    )
 
 
 def location_keyboard(tr: Translator) -> ReplyKeyboardMarkup:
@@ -116,7 +111,7 @@ def _units(s: Snapshot, tr: Translator) -> Message:
         nav.append((tr("inspect.prev"), f"ins:pg:{s.page - 1}"))
     if s.page < s.pages - 1:
         nav.append((tr("inspect.next"), f"ins:pg:{s.page + 1}"))
-    return "\n".join(lines), _buttons(*rows, nav)
+    return "\n".join(lines), buttons(*rows, nav)
 
 
 def summary(s: Snapshot, tr: Translator) -> str:
@@ -149,7 +144,7 @@ def prompt(s: Snapshot, tr: Translator) -> list[Message]:
     if step == Step.CHOOSE_TARGET:
         rows = [[(f"{t.code} {t.title}"[:60], f"ins:t:{t.assignment_id}")] for t in s.targets]
         return [(tr("inspect.choose_target", unit=s.unit_name),
-                 _buttons(*rows, [(tr("inspect.btn_general"), "ins:t:g")]))]
+                 buttons(*rows, [(tr("inspect.btn_general"), "ins:t:g")]))]
     if step == Step.AWAIT_LOCATION:
         text = tr("inspect.ask_location", unit=s.unit_name, what=_what(s, tr))
         if not s.has_site:
@@ -162,22 +157,22 @@ def prompt(s: Snapshot, tr: Translator) -> list[Message]:
         text = tr("inspect.ask_photos", count=s.photos)
         if s.last_photo is not None:
             text = _photo_note(s, tr) + "\n" + tr("inspect.more_photos", count=s.photos)
-        out.append((text, _buttons([(tr("inspect.btn_done"), "ins:done")])))
+        out.append((text, buttons([(tr("inspect.btn_done"), "ins:done")])))
         return out
     if step == Step.AWAIT_FINDINGS:
         return [(tr("inspect.ask_findings"), None)]
     if step == Step.AWAIT_VALUE:
         return [(tr("inspect.ask_value", what=_what(s, tr), measure=s.measure, claimed=_v(s.claimed, s.measure, tr),
                     planned=_v(s.planned, s.measure, tr)),
-                 _buttons([(tr("inspect.btn_skip"), "ins:skip")]))]
+                 buttons([(tr("inspect.btn_skip"), "ins:skip")]))]
     if step == Step.AWAIT_RATING:
         text = tr("inspect.ask_rating")
         if s.verified_text:
             understood = tr("inspect.understood", verified=s.verified_text, claimed=_v(s.claimed, s.measure, tr))
             text = understood + "\n" + text
-        return [(text, _buttons([(tr(f"inspect.rating.{r}"), f"ins:r:{r}") for r in RATINGS]))]
+        return [(text, buttons([(tr(f"inspect.rating.{r}"), f"ins:r:{r}") for r in RATINGS]))]
     if step == Step.CONFIRM:
-        return [(summary(s, tr), _buttons([(tr("inspect.btn_confirm"), f"ins:ok:{s.serial}"),
+        return [(summary(s, tr), buttons([(tr("inspect.btn_confirm"), f"ins:ok:{s.serial}"),
                                            (tr("inspect.btn_cancel"), "ins:cancel")]))]
     return [confirmed(s, tr)]
 
@@ -188,7 +183,7 @@ def confirmed(s: Snapshot, tr: Translator) -> Message:
     if s.notice:
         lines.insert(0, tr(s.notice, **s.notice_params))
     lines.append(tr("inspect.flag_count", count=len(s.flags)) if s.flags else tr("inspect.summary_no_flags"))
-    markup = _buttons([(tr("inspect.btn_rectify"), f"rect:new:{s.inspection_id}")])
+    markup = buttons([(tr("inspect.btn_rectify"), f"rect:new:{s.inspection_id}")])
     return "\n".join(lines), markup
 
 

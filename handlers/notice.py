@@ -11,7 +11,6 @@ import contextlib
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -22,7 +21,7 @@ from telegram.ext import (
 
 from config.i18n import Translator
 from handlers import notice_text
-from handlers.common import button_data, deps, message_text, reply, who
+from handlers.common import button_data, decide_by_button, deps, message_text, reply, who
 from handlers.context import Context
 from handlers.dialogue import END, DialogueView, alert, conv_ref, say
 from handlers.files import download
@@ -76,28 +75,10 @@ async def notice(update: Update, context: Context) -> None:
 
 async def decide(update: Update, context: Context) -> None:
     """Approve or Discard: decide, then show the decision on the message that carried the buttons."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    d = deps(context)
-    _, tr = await who(update, context)
-    _, action, number = query.data.split(":")
-    plain = Translator(tr.lang, html=False)
-    try:
-        v = await notices.decide(int(number), action == "ok", user_id=update.effective_user.id,
-                                 update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        await query.answer()
-        return
-    except DomainError as exc:
-        await query.answer(plain(exc.key, **exc.params), show_alert=True)
-        return
-    try:
-        await query.edit_message_text(notice_text.decision(v, tr), parse_mode=ParseMode.HTML, reply_markup=None)
-    except BadRequest as exc:  # the same text again (a second press on the same message)
-        if "not modified" not in str(exc).lower():
-            raise
-    await query.answer(plain("notice.already_decided") if v.already else
-                       plain("notice.answer_published" if v.status == "published" else "notice.answer_discarded"))
+    _, action, number = button_data(update).split(":")
+    await decide_by_button(update, context, notices.decide, int(number), action == "ok", shown=notice_text.decision,
+                           toast=lambda v: "notice.already_decided" if v.already else
+                           "notice.answer_published" if v.status == "published" else "notice.answer_discarded")
 
 
 async def _edited(update: Update, context: Context, snap: notices.Edit, tr: Translator) -> None:

@@ -17,11 +17,11 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from config.i18n import Translator
-from handlers.common import button_data, deps, drop_buttons, message_text, reply, who
+from handlers.common import button_data, buttons, deps, drop_buttons, message_text, reply, who
 from handlers.context import Context
 from handlers.dialogue import DialogueView
 from handlers.files import fetch, too_big
-from handlers.rectify_text import buttons, item_line, listing, prompt
+from handlers.rectify_text import item_line, listing, prompt
 from services.core.errors import DomainError, DuplicateUpdate
 from services.inspection import rectify
 from services.inspection.rectify import Snapshot, Step

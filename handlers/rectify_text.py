@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from config.i18n import Translator
+from handlers.common import buttons
 from services.core.text import MAX_MESSAGE
 from services.inspection.rectify import Item, Snapshot, Step
 
 MAX_BUTTON = 40  # characters of a description shown on a button
 LISTED_TEXT = 80  # characters of a description or reason shown in a list
 
-
-def buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row]
-                                 for row in rows])
 
 
 def _short(text: str, width: int = MAX_BUTTON) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from config.i18n import Translator
+from handlers.common import buttons
 from services.plan.values import format_value
 from services.progress.report import Snapshot, Step
 
@@ -16,11 +17,6 @@ MAX_CHOICES = 60
 def _v(value: Decimal | None, measure: str, tr: Translator) -> str:
     return format_value(value, measure, tr.lang) if value is not None else tr("report.none_yet")
 
-
-def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
 
 
 def target_line(s: Snapshot, tr: Translator) -> str:
@@ -45,26 +41,26 @@ def prompt(s: Snapshot, tr: Translator) -> tuple[str, InlineKeyboardMarkup | Non
     step = s.step
     if step == Step.CHOOSE_TARGET:
         rows = [[(f"{c.code} {c.title}"[:60], f"rep:t:{c.assignment_id}")] for c in s.choices[:MAX_CHOICES]]
-        return tr("report.choose"), _buttons(*rows)
+        return tr("report.choose"), buttons(*rows)
     if step == Step.AWAIT_VALUE:
         return target_line(s, tr) + "\n" + tr("report.ask_value", measure=s.measure), None
     if step == Step.CONFIRM_DECREASE:
         return (tr("report.decrease", value=s.value_text, last=_v(s.last_value, s.measure, tr)),
-                _buttons([(tr("report.btn_correct"), "rep:correct"), (tr("report.btn_retype"), "rep:retype")]))
+                buttons([(tr("report.btn_correct"), "rep:correct"), (tr("report.btn_retype"), "rep:retype")]))
     if step == Step.CONFIRM_HIGH:
         return (tr("report.far_above", value=s.value_text, planned=_v(s.planned, s.measure, tr)),
-                _buttons([(tr("report.btn_keep"), "rep:keep"), (tr("report.btn_retype"), "rep:retype")]))
+                buttons([(tr("report.btn_keep"), "rep:keep"), (tr("report.btn_retype"), "rep:retype")]))
     if step == Step.AWAIT_REASON:
         return tr("report.ask_reason"), None
     if step == Step.AWAIT_NOTE:
         text = tr("report.understood", value=s.value_text) + "\n" + tr("report.ask_note")
         if s.note:
             text += "\n" + tr("report.current_note", note=s.note)
-        return text, _buttons([(tr("report.btn_skip"), "rep:skip")])
+        return text, buttons([(tr("report.btn_skip"), "rep:skip")])
     if step == Step.AWAIT_FILES:
-        return tr("report.ask_files", count=s.files), _buttons([(tr("report.btn_done"), "rep:done")])
+        return tr("report.ask_files", count=s.files), buttons([(tr("report.btn_done"), "rep:done")])
     if step == Step.CONFIRM:
-        return summary(s, tr), _buttons([
+        return summary(s, tr), buttons([
             (tr("report.btn_confirm"), f"rep:ok:{s.serial}"),
             (tr("report.btn_edit"), "rep:edit"),
             (tr("report.btn_cancel"), "rep:cancel"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
@@ -20,15 +20,12 @@ from config.i18n import Translator
 from handlers.common import deps, drop_buttons, message_text, reply, who
 from handlers.context import Context
 from handlers.dialogue import END, DialogueView, conv_ref, say
+from handlers.survey_text import question, recorded, thanks
 from services.assessment import survey
 from services.core.errors import DialogueEnded, DomainError, DuplicateUpdate
 
 CALLBACK_PREFIX = "sv:"
 
-
-def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row]
-                                 for row in rows])
 
 
 async def lets_through(update: Update, context: Context) -> bool:
@@ -63,8 +60,8 @@ async def start_link(update: Update, context: Context) -> None:
         await reply(update, tr("survey.already", unit=view.unit_name, year=view.year,
                                date=view.answered_on.isoformat()))
         return
-    rows = [[(Translator(tr.lang, html=False)(f"survey.answer.{a}"), f"sv:a:{token}:{a[0]}")] for a in survey.ANSWERS]
-    await reply(update, tr("survey.question", unit=view.unit_name, year=view.year), reply_markup=_buttons(*rows))
+    text, markup = question(view, tr)
+    await reply(update, text, reply_markup=markup)
 
 
 async def answer(update: Update, context: Context) -> object:
@@ -84,11 +81,9 @@ async def answer(update: Update, context: Context) -> object:
         return END
     with contextlib.suppress(BadRequest):  # the question keeps its text, shows the choice, loses its buttons
         assert query.message is not None
-        chosen = Translator(tr.lang, html=False)(f"survey.answer.{view.answer}")
-        await query.edit_message_text(tr("survey.recorded", unit=view.unit_name, year=view.year, answer=chosen),
-                                      parse_mode=ParseMode.HTML, reply_markup=None)
-    await reply(update, tr("survey.thanks", unit=view.unit_name), reply_markup=_buttons(
-        [(tr("survey.btn_skip"), "sv:skip")]))
+        await query.edit_message_text(recorded(view, tr), parse_mode=ParseMode.HTML, reply_markup=None)
+    text, markup = thanks(view, tr)
+    await reply(update, text, reply_markup=markup)
     return survey.COMMENT
 
 

@@ -29,6 +29,7 @@ from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DialogueEnded, DomainError
 from services.core.text import parse_date
 from services.people.viewer import cadre_unit_ids
+from services.plan.rows import assignment_rows
 from services.plan.values import ValueParseError, format_value, parse_value
 
 FIELDS = ("planned_value", "deadline")
@@ -92,12 +93,10 @@ def shown(field: str, value: str, measure: str, lang: str, fallback_deadline: da
 
 # ---------------------------------------------------------------------------------- helpers
 async def _rows(s: AsyncSession, assignment_id: int) -> tuple[Assignment, Target, Unit]:
-    a = await s.get(Assignment, assignment_id)
-    target = await s.get(Target, a.target_id) if a else None
-    unit = await s.get(Unit, a.unit_id) if a else None
-    if a is None or target is None or unit is None:
+    rows = await assignment_rows(s, assignment_id)
+    if rows is None:
         raise DialogueEnded("adjust.no_draft")
-    return a, target, unit
+    return rows
 
 
 class AdjustDialogue(Dialogue[Snapshot]):

@@ -27,6 +27,7 @@ from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DialogueEnded, DomainError
 from services.core.files import IncomingFile, record_file
 from services.people.viewer import cadre_unit_ids
+from services.plan.rows import assignment_rows
 from services.plan.values import ValueParseError, parse_value
 from services.progress.standings import latest_reports
 
@@ -111,12 +112,10 @@ resume = DIALOGUE.resume
 
 
 async def _rows(s: AsyncSession, assignment_id: int) -> tuple[Assignment, Target, Unit]:
-    a = await s.get(Assignment, assignment_id)
-    target = await s.get(Target, a.target_id) if a else None
-    unit = await s.get(Unit, a.unit_id) if a else None
-    if a is None or target is None or unit is None:
+    rows = await assignment_rows(s, assignment_id)
+    if rows is None:
         raise DialogueEnded("report.no_draft")
-    return a, target, unit
+    return rows
 
 
 async def _allowed_assignment(s: AsyncSession, person: Person, assignment_id: int) -> Assignment:
