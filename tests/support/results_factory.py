@@ -1,4 +1,4 @@
-"""Hand-built assessment results (services/scoring_types) for the chart, export and view tests that do not
+"""Hand-built assessment results (services/scoring/results.py) for the chart, export and view tests that do not
 need the scoring itself."""
 
 from __future__ import annotations
