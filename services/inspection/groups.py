@@ -4,7 +4,7 @@ new id (audited) and the messages still waiting for the old id go to the new one
 
 from __future__ import annotations
 
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 
 from models.core import OutboxMessage
 from models.db import UnitOfWork
@@ -21,7 +21,8 @@ async def follow(old_chat_id: int, new_chat_id: int, *, uow: UnitOfWork, clock: 
         return 0
     async with uow:
         s = uow.session
-        old = await s.get(BoundGroup, old_chat_id)
+        # Locked: the old chat's and the new chat's service messages are handled concurrently (two chats).
+        old = (await s.exec(select(BoundGroup).where(BoundGroup.chat_id == old_chat_id).with_for_update())).first()
         if old is not None and old.active:
             new = await s.get(BoundGroup, new_chat_id) or BoundGroup(chat_id=new_chat_id)
             new.title, new.active = old.title, True
