@@ -1,5 +1,6 @@
-"""Gates around every update: redelivered ids dropped first; strangers and deactivated people stopped;
-afterwards the id recorded and the delivery worker woken."""
+"""Gates around every update: redelivered ids dropped first; in group chats only binding, the bot's own
+membership and supergroup upgrades go further; in private chats strangers and deactivated people are
+stopped (but for what is public); afterwards the id recorded and the delivery worker woken."""
 
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ from services.people import viewer as people
 from services.people.menu import PUBLIC
 
 log = logging.getLogger(__name__)
+
+
+# What the bot acts on in a group chat: nothing but these (handlers/groups.py).
+GROUP_COMMANDS = ("bindgroup", "unbindgroup")
+
+
+def _for_groups(update: Update) -> bool:
+    """An update of a group chat the bot acts on: binding, the bot's own membership, a supergroup upgrade."""
+    message = update.message
+    if update.my_chat_member is not None:
+        return True
+    if message is not None and (message.migrate_to_chat_id or message.migrate_from_chat_id):
+        return True
+    return update.callback_query is None and _command(update) in GROUP_COMMANDS
 
 
 def _command(update: Update) -> str | None:
@@ -37,11 +52,15 @@ async def before(update: Update, context: Context) -> None:
     if user is None or user.is_bot:
         raise ApplicationHandlerStop
     viewer, tr = await who(update, context)
-    if user.id in d.settings.admin_ids and (viewer is None or not viewer.has(Role.ADMIN)):
+    if user.id in d.settings.admin_ids and (viewer is None or not viewer.holds(Role.ADMIN)):
         viewer = await people.ensure_admin(user.id, user.full_name, uow=d.db.uow(), clock=d.clock)
     d.viewers[update.update_id] = viewer
     if chat is not None and chat.type != "private":
-        return  # group features decide for themselves
+        if _for_groups(update):
+            return  # each of these checks its own rights (an active admin binds)
+        forget(update, context)  # anything else in a group: nothing, not even a reply
+        await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
+        raise ApplicationHandlerStop
     if _command(update) in PUBLIC:
         return
     if viewer is None or not viewer.active:

@@ -37,7 +37,7 @@ async def invite(update: Update, context: Context) -> None:
     try:
         (code,) = await invitations.create(
             role, unit_code=unit_code, person_code=None, count=1, ttl=invitations.DEFAULT_TTL,
-            actor=f"person:{viewer.code}", uow=d.db.uow(), clock=d.clock, update_id=update.update_id,
+            by_user_id=update.effective_user.id, uow=d.db.uow(), clock=d.clock, update_id=update.update_id,
         )
     except DuplicateUpdate:
         return

@@ -1,7 +1,7 @@
 """Criticism notices (通报批评), for the office: ``/notice <period>`` drafts one from data, ``/notice`` lists
 the drafts awaiting a decision; buttons Approve ``ntc:ok:<id>`` / Edit ``ntc:edit:<id>`` / Discard
 ``ntc:no:<id>``. Edit is a small dialogue (AWAIT_TEXT: the whole replacement text, as a message or a .txt
-file; /cancel). In a group, ``/bindgroup`` / ``/unbindgroup`` by an admin. Transport only: the rules are in
+file; /cancel). Group chats: handlers/groups.py. Transport only: the rules are in
 services/inspection/notice.py and services/inspection/notice_draft.py.
 """
 
@@ -26,7 +26,6 @@ from handlers.context import Context
 from handlers.dialogue import END, DialogueView, alert, conv_ref, say
 from handlers.files import download
 from services.core.errors import DomainError, DuplicateUpdate
-from services.inspection import groups
 from services.inspection import notice as notices
 from services.inspection.notice import EditStep, NoticeView
 
@@ -143,41 +142,6 @@ async def stray(update: Update, context: Context) -> object:
     return await VIEW.stray(update, context)
 
 
-async def bind(update: Update, context: Context) -> None:
-    """/bindgroup in a group, by an admin: published notices go to this group."""
-    await _group(update, context, bind=True)
-
-
-async def unbind(update: Update, context: Context) -> None:
-    """/unbindgroup in a group, by an admin: no more notices here."""
-    await _group(update, context, bind=False)
-
-
-async def _group(update: Update, context: Context, *, bind: bool) -> None:
-    d = deps(context)
-    _, tr = await who(update, context)
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    if chat.type == "private":
-        await reply(update, tr("notice.group_only"))
-        return
-    try:
-        if bind:
-            changed = await notices.bind_group(chat.id, chat.title or "", user_id=user.id, update_id=update.update_id,
-                                               uow=d.db.uow(), clock=d.clock)
-        else:
-            changed = await notices.unbind_group(chat.id, user_id=user.id, update_id=update.update_id,
-                                                 uow=d.db.uow(), clock=d.clock)
-    except DuplicateUpdate:
-        return
-    except DomainError:
-        await reply(update, tr("notice.group_refused"))
-        return
-    key = ("notice.group_bound" if changed else "notice.group_already_bound") if bind else (
-        "notice.group_unbound" if changed else "notice.group_not_bound")
-    await reply(update, tr(key, title=chat.title or ""))
-
-
 def edit_conversation() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     return ConversationHandler(
@@ -199,18 +163,3 @@ def edit_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
     )
-
-
-async def migrated(update: Update, context: Context) -> None:
-    """A group became a supergroup (new chat id): its binding and waiting notices follow it."""
-    message = update.effective_message
-    if message is None:
-        return
-    if message.migrate_to_chat_id:
-        old, new = message.chat_id, message.migrate_to_chat_id
-    elif message.migrate_from_chat_id:
-        old, new = message.migrate_from_chat_id, message.chat_id
-    else:
-        return
-    d = deps(context)
-    await groups.follow(old, new, uow=d.db.uow(), clock=d.clock)

@@ -15,7 +15,15 @@ takes the update):
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from handlers import (
     adjust,
@@ -23,6 +31,7 @@ from handlers import (
     appeal,
     assess,
     errors,
+    groups,
     guard,
     help,
     history,
@@ -98,13 +107,16 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(rectify.confirm, pattern=r"^rect:y:\d+$"))
     app.add_handler(CallbackQueryHandler(rectify.cancel, pattern=r"^rect:x$"))
 
-    # Criticism notices: the office's decision first; group chats bound by an admin; chat migration.
+    # Criticism notices: the office's decision first.
     app.add_handler(CallbackQueryHandler(notice.decide, pattern=r"^ntc:(ok|no):\d+$"))
     app.add_handler(notice.edit_conversation())
     app.add_handler(CommandHandler("notice", notice.notice, PRIVATE))
-    app.add_handler(CommandHandler("bindgroup", notice.bind))
-    app.add_handler(CommandHandler("unbindgroup", notice.unbind))
-    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, notice.migrated))
+    # Group chats (the gate lets nothing else of a group through): binding by an admin, a group becoming a
+    # supergroup, the bot added to or removed from a group.
+    app.add_handler(CommandHandler("bindgroup", groups.bind))
+    app.add_handler(CommandHandler("unbindgroup", groups.unbind))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.migrated))
+    app.add_handler(ChatMemberHandler(groups.membership, ChatMemberHandler.MY_CHAT_MEMBER))
 
     # Year-end assessment: the public survey, cross and inspection scoring, appeals, results.
     app.add_handler(survey.conversation())

@@ -52,3 +52,5 @@ class Invitation(SQLModel, table=True):
     used_by_person_id: int | None = fk_column("people.id")
     used_by_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     revoked_at: datetime | None = timestamp_column(nullable=True)
+    # Who minted it: an admin in chat (None: the command line).
+    created_by_person_id: int | None = fk_column("people.id")

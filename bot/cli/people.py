@@ -32,7 +32,7 @@ async def cmd_invite_create(args: argparse.Namespace, settings: Settings, db: Da
         raise UsageError(t("invite.unit_required", settings.locale, role=role.value))
     username = await bot_username(settings, db, clock)
     codes = await invite.create(role, unit_code=args.unit, person_code=args.person, count=args.count,
-                                ttl=args.expires, actor="cli", uow=db.uow(), clock=clock)
+                                ttl=args.expires, by_user_id=None, uow=db.uow(), clock=clock)
     for code in codes:
         print(invite.link(username, code))
 

@@ -77,8 +77,10 @@ class Standing:
     appeal_until: datetime
 
 
-async def appealable(s: AsyncSession, clock: Clock, person: Person) -> Standing:
-    """The person's unit's published result, if they may appeal against it now; DomainError otherwise."""
+async def appealable(s: AsyncSession, clock: Clock, person: Person, *, lock: bool = False) -> Standing:
+    """The person's unit's published result, if they may appeal against it now; DomainError otherwise.
+    ``lock``: the result row is locked (PostgreSQL), so that two cadres of one unit filing at once cannot
+    both pass the one-pending-appeal rule."""
     units = await cadre_unit_ids(s, person)
     if not units:
         raise DomainError("appeal.not_cadre")
@@ -89,8 +91,8 @@ async def appealable(s: AsyncSession, clock: Clock, person: Person) -> Standing:
         raise DomainError("appeal.no_notice")
     if clock.now() > rnd.appeal_until:
         raise DomainError("appeal.window_closed", until=local_time(rnd.appeal_until, clock))
-    row = (await s.exec(select(AssessmentResult).where(AssessmentResult.year == rnd.year,
-                                                       AssessmentResult.unit_id == unit_id))).first()
+    query = select(AssessmentResult).where(AssessmentResult.year == rnd.year, AssessmentResult.unit_id == unit_id)
+    row = (await s.exec(query.with_for_update() if lock else query)).first()
     if row is None:
         raise DomainError("appeal.no_result")
     pending = (await s.exec(select(Appeal).where(Appeal.year == rnd.year, Appeal.unit_id == unit_id,
@@ -118,7 +120,7 @@ def office_buttons(appeal_id: int, lang: str) -> dict[str, Any]:
 
 async def file_appeal(s: AsyncSession, clock: Clock, person: Person, reason: str, update_id: int | None) -> AppealView:
     """Record an appeal (in the caller's transaction, whose update id is claimed) and tell the office."""
-    standing = await appealable(s, clock, person)
+    standing = await appealable(s, clock, person, lock=True)
     text = clean_reason(reason)
     assert person.id is not None
     ap = Appeal(year=standing.year, unit_id=standing.unit_id, person_id=person.id, reason=text, status="pending",

@@ -20,6 +20,7 @@ from models.enums import Role
 from models.people import Invitation, Person, RoleMembership
 from models.plan import Unit
 from services.core import audit, outbox, updates
+from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError, NotFound
 from services.people.viewer import Viewer, viewer_in
@@ -82,9 +83,11 @@ async def _unit(session: AsyncSession, code: str | None) -> Unit | None:
 
 async def create(
     role: Role, *, unit_code: str | None, person_code: str | None, count: int, ttl: timedelta,
-    actor: str, uow: UnitOfWork, clock: Clock, update_id: int | None = None,
+    by_user_id: int | None, uow: UnitOfWork, clock: Clock, update_id: int | None = None,
 ) -> list[str]:
-    """Create ``count`` invitation codes; returns the codes (shown once, never stored)."""
+    """Create ``count`` invitation codes; returns the codes (shown once, never stored). ``by_user_id``: the
+    Telegram account of the admin minting them in chat (an active admin, or DomainError ``error.not_allowed``);
+    None: the command line. Each invitation records who minted it; the audit entry names them."""
     if count < 1 or count > 1000:
         raise DomainError("invite.bad_count")
     if role in UNIT_ROLES and unit_code is None and person_code is None:
@@ -92,6 +95,7 @@ async def create(
     async with uow:
         session = uow.session
         await updates.claim(session, update_id, clock)
+        minter = await _minter(session, by_user_id)
         unit = await _unit(session, unit_code)
         person = None
         if person_code is not None:
@@ -105,20 +109,36 @@ async def create(
                 if unit is None:
                     raise DomainError("invite.unit_required", role=role.value)
         now = clock.now()
-        codes = []
+        codes, rows = [], []
         for _ in range(count):
             code = new_code()
-            session.add(Invitation(
+            rows.append(Invitation(
                 code_hash=hash_code(code), role=role.value, unit_id=unit.id if unit else None,
                 person_id=person.id if person else None, created_at=now, expires_at=now + ttl,
+                created_by_person_id=minter.id if minter else None,
             ))
             codes.append(code)
-        audit.record(session, clock, actor=actor, action="invitation.create", entity="invitation",
-                     key=role.value, after={"role": role.value, "unit": unit.code if unit else None,
-                                            "person": person_code, "count": count,
-                                            "expires_at": now + ttl})
+        session.add_all(rows)
+        await session.flush()
+        ids = [r.id for r in rows]
+        audit.record(session, clock, actor=f"person:{minter.code}" if minter else "cli", action="invitation.create",
+                     entity="invitation", key=str(ids[0]) if count == 1 else f"{ids[0]}..{ids[-1]}",
+                     after={"role": role.value, "unit": unit.code if unit else None, "person": person_code,
+                            "count": count, "invitations": ids, "expires_at": now + ttl})
         await uow.commit()
         return codes
+
+
+async def _minter(session: AsyncSession, by_user_id: int | None) -> Person | None:
+    """The active admin minting invitations in chat; None for the command line."""
+    if by_user_id is None:
+        return None
+    person = await active_person(session, by_user_id)
+    admin = (await session.exec(select(RoleMembership.id).where(
+        RoleMembership.person_id == person.id, RoleMembership.role == Role.ADMIN.value))).first()
+    if admin is None:
+        raise DomainError("error.not_allowed")
+    return person
 
 
 async def revoke_unused_for_person(session: AsyncSession, person: Person, clock: Clock) -> int:
@@ -252,7 +272,9 @@ async def redeem(
         await updates.claim(session, update_id, clock)
         inv = None
         if CODE_RE.fullmatch(code):
-            inv = (await session.exec(select(Invitation).where(Invitation.code_hash == hash_code(code)))).first()
+            # Locked: two accounts redeeming one code at once (PostgreSQL) wait for each other; one wins.
+            inv = (await session.exec(select(Invitation).where(Invitation.code_hash == hash_code(code))
+                                      .with_for_update())).first()
         now = clock.now()
         if inv is None:
             raise DomainError("invite.invalid")

@@ -46,8 +46,13 @@ class Viewer:
         present = {m.role for m in self.memberships}
         return [r for r in ROLE_ORDER if r in present]
 
-    def has(self, role: Role) -> bool:
+    def holds(self, role: Role) -> bool:
+        """A membership of ``role``, whether or not the person is still active."""
         return any(m.role == role for m in self.memberships)
+
+    def has(self, role: Role) -> bool:
+        """May act in ``role`` now: an active person holding it (a deactivated person has no role)."""
+        return self.active and self.holds(role)
 
 
 async def _viewer(session: AsyncSession, person: Person) -> Viewer:

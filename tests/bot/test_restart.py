@@ -44,7 +44,7 @@ async def test_sigkill_then_redelivery_loses_nothing_and_repeats_nothing(rig, tm
     await add_unit(rig.db, rig.clock, code="V100", name="前进村")
     await add_person(rig.db, rig.clock, name="主任", roles=(Role.ADMIN,), telegram_user_id=1)
     (code,) = await invite.create(Role.CADRE, unit_code="V100", person_code=None, count=1,
-                                       ttl=timedelta(days=1), actor="cli", uow=rig.db.uow(), clock=rig.clock)
+                                       ttl=timedelta(days=1), by_user_id=None, uow=rig.db.uow(), clock=rig.clock)
     first = await _start_bot(rig, tmp_path)
     try:
         user = rig.fake.user(55, "Kill", "Test")

@@ -15,7 +15,7 @@ from tests.support.factories import add_person, add_unit
 
 async def _invite(rig, role=Role.CADRE, unit=None, person=None, ttl=timedelta(days=14)) -> str:
     (code,) = await invite.create(role, unit_code=unit, person_code=person, count=1, ttl=ttl,
-                                       actor="cli", uow=rig.db.uow(), clock=rig.clock)
+                                       by_user_id=None, uow=rig.db.uow(), clock=rig.clock)
     return code
 
 

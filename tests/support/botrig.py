@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,3 +57,14 @@ async def running_bot(rig: Rig, **overrides: Any) -> AsyncIterator[Application]:
     finally:
         await stop(app)
         rig.app = None
+
+
+async def handled(rig: Rig, act: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
+    """Do ``act`` (which makes the fake queue one update) and wait until the bot has handled that update
+    (for effects Telegram does not show, such as a database write)."""
+    assert rig.app is not None
+    processor = rig.app.update_processor
+    waiter = processor.handled(rig.fake._next_update_id)  # type: ignore[attr-defined]
+    result = await act()
+    await asyncio.wait_for(waiter, timeout)
+    return result

@@ -327,6 +327,27 @@ class FakeGroup(_ChatView):
     async def press(self, user: FakeUser, message: SentMessage | int, callback_data: str) -> dict:
         return await self._press(user.user, message, callback_data)
 
+    async def add_bot(self, user: FakeUser, status: str = "member") -> dict:
+        """``user`` adds the bot to this group: Telegram sends the bot a ``my_chat_member`` update."""
+        return await self._membership(user, "left", status)
+
+    async def remove_bot(self, user: FakeUser) -> dict:
+        """``user`` removes the bot from this group."""
+        return await self._membership(user, "member", "left")
+
+    async def _membership(self, user: FakeUser, old: str, new: str) -> dict:
+        fake = self.fake
+        bot = fake._bot_user()
+        change = {"chat": dict(self.chat), "from": dict(user.user), "date": fake._now(),
+                  "old_chat_member": {"user": bot, "status": old},
+                  "new_chat_member": {"user": bot, "status": new}}
+        if new == "left":
+            fake.left_chats.add(self.chat_id)
+        else:
+            fake.left_chats.discard(self.chat_id)
+        self._acted()
+        return await fake._enqueue("my_chat_member", change)
+
     async def upgrade(self, user: FakeUser, new_chat_id: int) -> FakeGroup:
         """The group becomes a supergroup with a new id, as Telegram does it: a service message in each
         chat, and anything sent to the old id answers 400 with ``migrate_to_chat_id``."""

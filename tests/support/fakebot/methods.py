@@ -68,6 +68,7 @@ class MethodsMixin(BotSettingsMixin, _Base):
             "getWebhookInfo",
             "sendChatAction",
             "deleteMessage",
+            "leaveChat",
             "logOut",
             "close",
         )
@@ -88,6 +89,8 @@ class MethodsMixin(BotSettingsMixin, _Base):
             raise FakeApiError(400, "Bad Request: chat not found")
         if chat_id in self.blocked:
             raise FakeApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.left_chats:
+            raise FakeApiError(403, "Forbidden: bot is not a member of the group chat")
         if chat_id in self.migrated:
             raise FakeApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
                                {"migrate_to_chat_id": self.migrated[chat_id]})

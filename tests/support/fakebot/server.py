@@ -101,6 +101,7 @@ class FakeBotAPI(FaultsMixin, MethodsMixin):
         # state
         self.blocked: set[int] = set()
         self.migrated: dict[int, int] = {}  # group id -> its supergroup's id (FakeGroup.upgrade)
+        self.left_chats: set[int] = set()  # groups the bot was removed from or left (leaveChat)
         self.chats: dict[int, dict] = {}
         self.messages: dict[tuple[int, int], SentMessage] = {}  # bot messages by (chat, id)
         self.user_messages: dict[tuple[int, int], dict] = {}

@@ -1,5 +1,6 @@
 """The bot's settings at the fake Telegram: command menus per scope and language (setMyCommands and
-friends) and the webhook (setWebhook: from then on updates are POSTed, tests/support/fakebot/webhook.py).
+friends), the webhook (setWebhook: from then on updates are POSTed, tests/support/fakebot/webhook.py) and
+the groups it is in (leaveChat).
 Mixed into :class:`tests.support.fakebot.server.FakeBotAPI` through
 :class:`tests.support.fakebot.methods.MethodsMixin`."""
 
@@ -82,3 +83,12 @@ class BotSettingsMixin(_Base):
         if self.webhook and self.webhook.get("allowed_updates"):
             info["allowed_updates"] = self.webhook["allowed_updates"]
         return info
+
+    def _m_leaveChat(self, p: dict) -> bool:
+        chat_id = int(p.get("chat_id") or 0)
+        if chat_id >= 0:
+            raise FakeApiError(400, "Bad Request: chat not found")
+        if chat_id in self.left_chats:
+            raise FakeApiError(403, "Forbidden: bot is not a member of the group chat")
+        self.left_chats.add(chat_id)
+        return True
