@@ -83,7 +83,7 @@ def conversation() -> ConversationHandler:
             Step.CHOOSE_FIELD: [CallbackQueryHandler(choose, pattern=r"^adj:f:[pd]$")],
             Step.AWAIT_VALUE: [MessageHandler(text_only, value)],
             Step.AWAIT_REASON: [MessageHandler(text_only, reason)],
-            Step.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^adj:y:\d+$")],
+            Step.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^adj:y:\d{1,18}$")],
         },
         fallbacks=[
             CommandHandler("cancel", cancel),

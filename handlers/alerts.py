@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -112,7 +113,7 @@ async def mute(update: Update, context: Context) -> None:
     d = deps(context)
     _, tr = await who(update, context)
     args = context.args or []
-    if len(args) != 2 or not args[1].isdigit():
+    if len(args) != 2 or not re.fullmatch(r"[0-9]{1,4}", args[1]):
         await reply(update, tr("mute.usage"))
         return
     assert update.effective_user is not None

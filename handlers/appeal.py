@@ -110,10 +110,10 @@ async def decide_stray(update: Update, context: Context) -> object:
 def office_conversation() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     return ConversationHandler(
-        entry_points=[CallbackQueryHandler(decide_begin, pattern=r"^apl:(ok|no):\d+$")],
+        entry_points=[CallbackQueryHandler(decide_begin, pattern=r"^apl:(ok|no):\d{1,18}$")],
         states={OfficeStep.AWAIT_TEXT: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, decide_text)]},
         fallbacks=[CommandHandler("cancel", decide_cancel),
-                   CallbackQueryHandler(decide_begin, pattern=r"^apl:(ok|no):\d+$"),
+                   CallbackQueryHandler(decide_begin, pattern=r"^apl:(ok|no):\d{1,18}$"),
                    MessageHandler(private & ~filters.COMMAND, decide_stray)],
         name=appeal.DECISION.name,
         persistent=True,

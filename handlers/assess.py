@@ -86,12 +86,12 @@ async def stray(update: Update, context: Context) -> object:
 def conversation() -> ConversationHandler:
     text_only = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
-        entry_points=[CallbackQueryHandler(pick, pattern=r"^as:u:\d+$")],
+        entry_points=[CallbackQueryHandler(pick, pattern=r"^as:u:\d{1,18}$")],
         states={
             Step.SCORE: [MessageHandler(text_only, _text_at(Step.SCORE))],
             Step.COMMENT: [MessageHandler(text_only, _text_at(Step.COMMENT)),
                            CallbackQueryHandler(skip, pattern=r"^as:skip$")],
-            Step.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^as:y:\d+$"),
+            Step.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^as:y:\d{1,18}$"),
                            CallbackQueryHandler(edit, pattern=r"^as:e$")],
         },
         fallbacks=[
@@ -99,7 +99,7 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(cancel, pattern=r"^as:x$"),
             # Only what is meant for this dialogue: other features' commands and buttons still work in it.
             MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, stray),
-            CallbackQueryHandler(stray, pattern=r"^as:(skip|e|y:\d+)$"),
+            CallbackQueryHandler(stray, pattern=r"^as:(skip|e|y:\d{1,18})$"),
         ],
         name=assess.DIALOGUE.name,
         persistent=True,

@@ -131,3 +131,19 @@ async def decide_by_button(update: Update, context: Context, decide: Callable[..
         if "not modified" not in str(exc).lower():
             raise
     await query.answer(plain(toast(result)))
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A press nothing took: a button of an old message, outside its dialogue's step, or data that is not
+    ours. Telegram shows a spinner until a press is answered: say the button no longer applies."""
+    query = update.callback_query
+    if query is None:
+        return
+    _, tr = await who(update, context)
+    await query.answer(Translator(tr.lang, html=False)("error.stale_button"))
+
+
+async def nothing_to_cancel(update: Update, context: Context) -> None:
+    """/cancel outside any dialogue."""
+    _, tr = await who(update, context)
+    await reply(update, tr("error.nothing_to_cancel"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from handlers.common import reply, who
 from handlers.context import Context
@@ -14,6 +16,13 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: Context) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, BadRequest) and "not modified" in str(context.error).lower():
+        # A message edited to what it already says (a button pressed twice): done already, not a failure.
+        log.info("update %s: the message was already as asked", update_id)
+        if isinstance(update, Update) and update.callback_query is not None:
+            with contextlib.suppress(BadRequest):  # answered already
+                await update.callback_query.answer()
+        return
     log.error("update %s failed", update_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_message is None:
         return

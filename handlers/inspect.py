@@ -186,11 +186,11 @@ def conversation() -> ConversationHandler:
         entry_points=[CommandHandler("inspect", begin)],
         states={
             Step.CHOOSE_UNIT: [
-                CallbackQueryHandler(choose_unit, pattern=r"^ins:u:\d+$"),
-                CallbackQueryHandler(page, pattern=r"^ins:pg:\d+$"),
+                CallbackQueryHandler(choose_unit, pattern=r"^ins:u:\d{1,18}$"),
+                CallbackQueryHandler(page, pattern=r"^ins:pg:\d{1,18}$"),
                 MessageHandler(text_only, search),
             ],
-            Step.CHOOSE_TARGET: [CallbackQueryHandler(choose_target, pattern=r"^ins:t:(\d+|g)$")],
+            Step.CHOOSE_TARGET: [CallbackQueryHandler(choose_target, pattern=r"^ins:t:(\d{1,18}|g)$")],
             Step.AWAIT_LOCATION: [
                 MessageHandler(new & (filters.LOCATION | filters.VENUE), location),
                 MessageHandler(text_only, no_location),
@@ -209,7 +209,7 @@ def conversation() -> ConversationHandler:
             ],
             Step.AWAIT_RATING: [CallbackQueryHandler(rate, pattern=r"^ins:r:[a-z]+$")],
             Step.CONFIRM: [
-                CallbackQueryHandler(confirm, pattern=r"^ins:ok:\d+$"),
+                CallbackQueryHandler(confirm, pattern=r"^ins:ok:\d{1,18}$"),
                 CallbackQueryHandler(cancel, pattern=r"^ins:cancel$"),
             ],
         },
@@ -217,7 +217,7 @@ def conversation() -> ConversationHandler:
             CommandHandler("cancel", cancel),
             CommandHandler("inspect", begin),
             # An old summary's Confirm answers like the first press and keeps the dialogue where it is.
-            CallbackQueryHandler(confirm, pattern=r"^ins:ok:\d+$"),
+            CallbackQueryHandler(confirm, pattern=r"^ins:ok:\d{1,18}$"),
             # Other features' commands and buttons still work in the middle of a visit.
             MessageHandler(new & ~filters.COMMAND, stray),
             MessageHandler(filters.UpdateType.EDITED, ignore),  # e.g. a live location moving

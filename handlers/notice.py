@@ -145,7 +145,7 @@ async def stray(update: Update, context: Context) -> object:
 def edit_conversation() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     return ConversationHandler(
-        entry_points=[CallbackQueryHandler(edit_begin, pattern=r"^ntc:edit:\d+$")],
+        entry_points=[CallbackQueryHandler(edit_begin, pattern=r"^ntc:edit:\d{1,18}$")],
         states={
             EditStep.AWAIT_TEXT: [
                 MessageHandler(private & filters.TEXT & ~filters.COMMAND, edit_text),
@@ -155,7 +155,7 @@ def edit_conversation() -> ConversationHandler:
         fallbacks=[
             CommandHandler("cancel", cancel),
             CommandHandler("notice", restart),
-            CallbackQueryHandler(edit_begin, pattern=r"^ntc:edit:\d+$"),
+            CallbackQueryHandler(edit_begin, pattern=r"^ntc:edit:\d{1,18}$"),
             # Only what is meant for this dialogue: other features' commands and buttons still work in it.
             MessageHandler(private & ~filters.COMMAND, stray),
         ],

@@ -10,6 +10,7 @@ with its photos), ``rect:ok:<item>`` (the opener accepts).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
@@ -56,7 +57,7 @@ async def open_button(update: Update, context: Context) -> object:
 async def open_command(update: Update, context: Context) -> object:
     """/rectify_new <inspection number>"""
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    if len(args) != 1 or not re.fullmatch(r"#?[0-9]{1,18}", args[0]):
         _, tr = await who(update, context)
         await reply(update, tr("rect.usage_new"))
         return None
@@ -186,23 +187,23 @@ def conversation() -> ConversationHandler:
     text_only = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
         entry_points=[
-            CallbackQueryHandler(open_button, pattern=r"^rect:new:\d+$"),
+            CallbackQueryHandler(open_button, pattern=r"^rect:new:\d{1,18}$"),
             CommandHandler("rectify_new", open_command, filters.ChatType.PRIVATE),
-            CallbackQueryHandler(close_button, pattern=r"^rect:close:\d+$"),
-            CallbackQueryHandler(reject_button, pattern=r"^rect:no:\d+(:\d+)?$"),
+            CallbackQueryHandler(close_button, pattern=r"^rect:close:\d{1,18}$"),
+            CallbackQueryHandler(reject_button, pattern=r"^rect:no:\d{1,18}(:\d{1,18})?$"),
         ],
         states={
             Step.OPEN_DESCRIPTION: [MessageHandler(text_only, _text_at(Step.OPEN_DESCRIPTION))],
-            Step.OPEN_OWNER: [CallbackQueryHandler(owner_button, pattern=r"^rect:o:\d+$")],
+            Step.OPEN_OWNER: [CallbackQueryHandler(owner_button, pattern=r"^rect:o:\d{1,18}$")],
             Step.OPEN_DEADLINE: [MessageHandler(text_only, _text_at(Step.OPEN_DEADLINE))],
-            Step.OPEN_CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rect:y:\d+$")],
+            Step.OPEN_CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rect:y:\d{1,18}$")],
             Step.CLOSE_NOTE: [MessageHandler(text_only, _text_at(Step.CLOSE_NOTE))],
             Step.CLOSE_PHOTOS: [
                 MessageHandler(filters.PHOTO | filters.Document.ALL, photo),
                 CommandHandler("done", done),
                 CallbackQueryHandler(done, pattern=r"^rect:done$"),
             ],
-            Step.CLOSE_CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rect:y:\d+$")],
+            Step.CLOSE_CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rect:y:\d{1,18}$")],
             Step.REJECT_REASON: [MessageHandler(text_only, _text_at(Step.REJECT_REASON))],
         },
         fallbacks=[

@@ -30,6 +30,7 @@ from handlers import (
     alerts,
     appeal,
     assess,
+    common,
     errors,
     groups,
     guard,
@@ -78,37 +79,37 @@ def register(app: Application) -> None:
 
     # Progress: /report, /mytargets, /history, /adjust (the office's decision first).
     app.add_handler(report.conversation())
-    app.add_handler(CallbackQueryHandler(report.confirm, pattern=r"^rep:ok:\d+$"))  # a Confirm pressed again
+    app.add_handler(CallbackQueryHandler(report.confirm, pattern=r"^rep:ok:\d{1,18}$"))  # a Confirm pressed again
     app.add_handler(CommandHandler("mytargets", mytargets.mytargets))
-    app.add_handler(CallbackQueryHandler(mytargets.turn_page, pattern=r"^my:p:\d+$"))
+    app.add_handler(CallbackQueryHandler(mytargets.turn_page, pattern=r"^my:p:\d{1,18}$"))
     app.add_handler(CommandHandler("history", history.show_history))
-    app.add_handler(CallbackQueryHandler(adjust.decide, pattern=r"^adj:(ok|no):\d+$"))
+    app.add_handler(CallbackQueryHandler(adjust.decide, pattern=r"^adj:(ok|no):\d{1,18}$"))
     app.add_handler(adjust.conversation())
-    app.add_handler(CallbackQueryHandler(adjust.confirm, pattern=r"^adj:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(adjust.confirm, pattern=r"^adj:y:\d{1,18}$"))
     app.add_handler(CallbackQueryHandler(adjust.cancel, pattern=r"^adj:x$"))
 
     # Alerts: acknowledge, details, ask for a report, /alerts, /mute.
-    app.add_handler(CallbackQueryHandler(alerts.acknowledge, pattern=r"^al:ack:\d+$"))
-    app.add_handler(CallbackQueryHandler(alerts.show_details, pattern=r"^al:det:\d+$"))
-    app.add_handler(CallbackQueryHandler(alerts.ask_report, pattern=r"^al:ask:\d+$"))
+    app.add_handler(CallbackQueryHandler(alerts.acknowledge, pattern=r"^al:ack:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(alerts.show_details, pattern=r"^al:det:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(alerts.ask_report, pattern=r"^al:ask:\d{1,18}$"))
     app.add_handler(CommandHandler("alerts", alerts.list_alerts))
     app.add_handler(CommandHandler("mute", alerts.mute))
 
     # Inspection: /inspect, /visits.
     app.add_handler(inspect.conversation())
-    app.add_handler(CallbackQueryHandler(inspect.confirm, pattern=r"^ins:ok:\d+$"))  # a Confirm pressed again
+    app.add_handler(CallbackQueryHandler(inspect.confirm, pattern=r"^ins:ok:\d{1,18}$"))  # a Confirm pressed again
     app.add_handler(CommandHandler("visits", inspect.visits))
 
     # Rectification: the list, Review and Accept work in the middle of the dialogue.
     app.add_handler(CommandHandler("rectify", rectify.list_items, PRIVATE))
-    app.add_handler(CallbackQueryHandler(rectify.review, pattern=r"^rect:review:\d+$"))
-    app.add_handler(CallbackQueryHandler(rectify.accept, pattern=r"^rect:ok:\d+(:\d+)?$"))
+    app.add_handler(CallbackQueryHandler(rectify.review, pattern=r"^rect:review:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(rectify.accept, pattern=r"^rect:ok:\d{1,18}(:\d{1,18})?$"))
     app.add_handler(rectify.conversation())
-    app.add_handler(CallbackQueryHandler(rectify.confirm, pattern=r"^rect:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(rectify.confirm, pattern=r"^rect:y:\d{1,18}$"))
     app.add_handler(CallbackQueryHandler(rectify.cancel, pattern=r"^rect:x$"))
 
     # Criticism notices: the office's decision first.
-    app.add_handler(CallbackQueryHandler(notice.decide, pattern=r"^ntc:(ok|no):\d+$"))
+    app.add_handler(CallbackQueryHandler(notice.decide, pattern=r"^ntc:(ok|no):\d{1,18}$"))
     app.add_handler(notice.edit_conversation())
     app.add_handler(CommandHandler("notice", notice.notice, PRIVATE))
     # Group chats (the gate lets nothing else of a group through): binding by an admin, a group becoming a
@@ -124,18 +125,21 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("assess", assess.list_tasks, PRIVATE))
     app.add_handler(CallbackQueryHandler(assess.list_tasks, pattern=r"^as:list$"))
     app.add_handler(assess.conversation())
-    app.add_handler(CallbackQueryHandler(assess.confirm, pattern=r"^as:y:\d+$"))
+    app.add_handler(CallbackQueryHandler(assess.confirm, pattern=r"^as:y:\d{1,18}$"))
     app.add_handler(CallbackQueryHandler(assess.cancel, pattern=r"^as:x$"))
     app.add_handler(CallbackQueryHandler(assess.stray, pattern=r"^as:(skip|e)$"))
     app.add_handler(appeal.office_conversation())
     app.add_handler(appeal.conversation())
     app.add_handler(CommandHandler("ranking", ranking.ranking))
-    app.add_handler(CallbackQueryHandler(ranking.pressed, pattern=r"^rk:\d+$"))
+    app.add_handler(CallbackQueryHandler(ranking.pressed, pattern=r"^rk:\d{1,18}$"))
     app.add_handler(CommandHandler("score", score.score))
     app.add_handler(CommandHandler("portfolio", portfolio.portfolio))
 
-    # Last in group 0: a registered person's message nobody understood. New messages only: a live
-    # location keeps sending edits, which are not questions.
+    # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram
+    # stops its spinner); a registered person's message nobody understood. New messages only: a live location
+    # keeps sending edits, which are not questions.
+    app.add_handler(CommandHandler("cancel", common.nothing_to_cancel, PRIVATE))
+    app.add_handler(CallbackQueryHandler(common.stale_button))
     app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE, guard.unknown))
     app.add_handler(TypeHandler(Update, guard.after), group=100)
     app.add_error_handler(errors.on_error)

@@ -93,7 +93,7 @@ def conversation() -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CommandHandler("report", begin)],
         states={
-            Step.CHOOSE_TARGET: [CallbackQueryHandler(choose, pattern=r"^rep:t:\d+$")],
+            Step.CHOOSE_TARGET: [CallbackQueryHandler(choose, pattern=r"^rep:t:\d{1,18}$")],
             Step.AWAIT_VALUE: [MessageHandler(text_only, value)],
             Step.CONFIRM_DECREASE: [CallbackQueryHandler(decide, pattern=r"^rep:(correct|retype)$")],
             Step.CONFIRM_HIGH: [CallbackQueryHandler(decide, pattern=r"^rep:(keep|retype)$")],
@@ -109,7 +109,7 @@ def conversation() -> ConversationHandler:
                 CallbackQueryHandler(done, pattern=r"^rep:done$"),
             ],
             Step.CONFIRM: [
-                CallbackQueryHandler(confirm, pattern=r"^rep:ok:\d+$"),
+                CallbackQueryHandler(confirm, pattern=r"^rep:ok:\d{1,18}$"),
                 CallbackQueryHandler(edit, pattern=r"^rep:edit$"),
                 CallbackQueryHandler(cancel, pattern=r"^rep:cancel$"),
             ],

@@ -39,3 +39,18 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as connection:
         return await connection.run_sync(_run)
+
+
+def head_revision() -> str:
+    """The newest revision the code ships."""
+    from alembic.script import ScriptDirectory
+
+    return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
+
+
+async def is_current(engine: AsyncEngine) -> bool:
+    """Whether the database of ``engine`` is at the newest revision (False for a database never migrated)."""
+    try:
+        return await current_revision(engine) == head_revision()
+    except Exception:  # no such database file, cannot connect...: not current
+        return False

@@ -10,10 +10,12 @@ import logging
 import sys
 
 from bot.cli import assess, ops, people, plan, progress, serve
-from bot.cli.errors import as_cli_error
+from bot.cli.errors import UsageError, as_cli_error
 from bot.logs import setup
+from config.i18n import t
 from config.settings import SettingsError, load_settings
 from models.db import Database
+from models.migrate import is_current
 from services.core.clock import SystemClock
 
 log = logging.getLogger("duban")
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 async def _main(args: argparse.Namespace, settings) -> None:  # type: ignore[no-untyped-def]
     db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     try:
+        if getattr(args, "needs_schema", True) and not await is_current(db.engine):
+            raise UsageError(t("cli.not_migrated", settings.locale))
         await args.func(args, settings, db, SystemClock(settings.tz))
     finally:
         await db.dispose()

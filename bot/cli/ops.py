@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -39,6 +40,11 @@ async def cmd_jobs_tick(args: argparse.Namespace, settings: Settings, db: Databa
         for m in result.messages:
             print(json.dumps({"person": m.person, "chat_id": m.chat_id, "kind": m.kind, "level": m.level,
                               "key": m.key, "text": m.text}, ensure_ascii=False))
+        for kind, level, key in result.unheard:
+            print(json.dumps({"person": None, "chat_id": None, "kind": kind, "level": level, "key": key,
+                              "not_joined": True}, ensure_ascii=False))
+        if result.unheard:
+            print(t("cli.tick_unheard", settings.locale, count=len(result.unheard)), file=sys.stderr)
         return
     result, digests = await scheduled_work(moment, db=db, settings=settings, clock=clock)
     print(t("cli.ticked", settings.locale, at=moment.isoformat(timespec="minutes"), alerts=result.alerts_created,

@@ -41,7 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     plan = sub.add_parser("plan", help="the yearly plan workbook").add_subparsers(dest="sub", required=True)
     p = plan.add_parser("template", help="write an empty plan workbook with examples")
     p.add_argument("--out", required=True, help="path of the .xlsx to write")
-    p.set_defaults(func=cmd_plan_template)
+    p.set_defaults(func=cmd_plan_template, needs_schema=False)
     p = plan.add_parser("import", help="validate and load a plan workbook (all or nothing)")
     p.add_argument("file", help="the .xlsx")
     p.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")

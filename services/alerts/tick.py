@@ -79,6 +79,8 @@ class TickResult:
     escalated: int = 0
     resolved: int = 0
     messages: list[Message] = field(default_factory=list)
+    # Alerts nobody could be told of (nobody who would hear of them has joined yet): (kind, level, key).
+    unheard: list[tuple[str, str, str]] = field(default_factory=list)
     outbox_rows: int = 0
 
     def created(self, level: str) -> None:
@@ -250,6 +252,8 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
             reached = await overdue.recipients(session, alert, standing)
         else:
             reached = await recipients.recipients(session, alert, standing, clock.now().date())
+        if not reached and not told:
+            result.unheard.append((alert.kind, alert.level, alert.key))
         for person, stage in reached:
             if person.id in told or person.id is None:
                 continue

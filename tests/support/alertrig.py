@@ -24,14 +24,19 @@ def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=TZ)
 
 
-async def county(db, clock) -> dict:
+async def county(db, clock, *, joined: bool = True) -> dict:
+    """One village with two cadres, a linked leader, a group head and an admin (``joined``: all joined)."""
     v1 = await add_unit(db, clock, code="V1", name="青山村")
+
+    def tg(user_id: int) -> int | None:
+        return user_id if joined else None
+
     people = {
-        "cadre": await add_person(db, clock, name="张三", unit=v1, telegram_user_id=200),
-        "cadre_en": await add_person(db, clock, name="李四", unit=v1, telegram_user_id=201, language="en"),
-        "leader": await add_person(db, clock, name="刘县长", telegram_user_id=400, roles=(Role.LEADER,)),
-        "head": await add_person(db, clock, name="陈组长", telegram_user_id=401, roles=(Role.LEADER,)),
-        "admin": await add_person(db, clock, name="目标办", telegram_user_id=500, roles=(Role.ADMIN,)),
+        "cadre": await add_person(db, clock, name="张三", unit=v1, telegram_user_id=tg(200)),
+        "cadre_en": await add_person(db, clock, name="李四", unit=v1, telegram_user_id=tg(201), language="en"),
+        "leader": await add_person(db, clock, name="刘县长", telegram_user_id=tg(400), roles=(Role.LEADER,)),
+        "head": await add_person(db, clock, name="陈组长", telegram_user_id=tg(401), roles=(Role.LEADER,)),
+        "admin": await add_person(db, clock, name="目标办", telegram_user_id=tg(500), roles=(Role.ADMIN,)),
     }
     async with db.uow() as uow:
         group = LeadingGroup(code="G1", name="农业产业化领导小组", head_person_id=people["head"].id)
