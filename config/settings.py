@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     ack_timeout_working_days: int = 1
     # How long handled update ids are kept (Telegram redelivers for at most 24 hours).
     handled_update_retention_days: int = 7
+    # Evidence people send: files in one draft, megabytes of new files per person a day, and the days after
+    # which files nothing refers to (a cancelled or abandoned draft's) are collected by the scheduler.
+    max_files_per_draft: int = 20
+    max_upload_mb_per_day: int = 200
+    evidence_grace_days: int = 7
     # PostgreSQL connections per county database per process (pool + overflow); SQLite ignores them.
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
@@ -154,6 +159,13 @@ class Settings(BaseSettings):
     def _positive(cls, v: int) -> int:
         if v < 1:
             raise ValueError("must be at least 1")
+        return v
+
+    @field_validator("max_files_per_draft", "max_upload_mb_per_day", "evidence_grace_days")
+    @classmethod
+    def _evidence_limit(cls, v: int) -> int:
+        if not 1 <= v <= 100_000:
+            raise ValueError("must be a whole number from 1 to 100000")
         return v
 
     @field_validator("webhook_secret")

@@ -96,6 +96,25 @@ class DialogueView:
         await (show or self.show)(update, context, snap, tr)
         return self.next_state(snap)
 
+    async def precheck(self, update: Update, context: Context, call: Callable[..., Awaitable[None]],
+                       *args: object) -> tuple[bool, object]:
+        """Before fetching what the update carries (a file): would the dialogue take it now? (True, None) to go
+        on; else (False, the next state) once the refusal is said or the current step re-prompted."""
+        d = deps(context)
+        _, tr = await who(update, context)
+        try:
+            await call(*args, conv=conv_ref(update), uow=d.db.read_uow(), clock=d.clock)
+        except StepMismatch as exc:
+            await self.show(update, context, exc.snapshot, tr)
+            return False, self.next_state(exc.snapshot)
+        except DialogueEnded as exc:
+            await self.refuse(update, tr, exc)
+            return False, END
+        except DomainError as exc:
+            await self.refuse(update, tr, exc)
+            return False, None
+        return True, None
+
     async def confirm(self, update: Update, context: Context, call: Callable[..., Awaitable[Any]],
                       *args: object) -> object:
         """Confirm (the step that writes): once the dialogue ended, the summary's buttons go."""

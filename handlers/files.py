@@ -9,7 +9,7 @@ from telegram import Document, Message, PhotoSize
 
 from handlers.common import deps
 from handlers.context import Context
-from services.core.files import IncomingFile
+from services.core.files import FileLimits, IncomingFile
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 
@@ -20,6 +20,17 @@ def media_of(message: Message) -> PhotoSize | Document:
         return message.photo[-1]
     assert message.document is not None
     return message.document
+
+
+def limits(context: Context) -> FileLimits:
+    """The settings' limits on what one person stores."""
+    settings = deps(context).settings
+    return FileLimits(per_draft=settings.max_files_per_draft, mb_per_day=settings.max_upload_mb_per_day)
+
+
+def size_of(message: Message) -> int:
+    """The file's size as Telegram reports it (0 when it does not say)."""
+    return media_of(message).file_size or 0
 
 
 def too_big(message: Message) -> bool:

@@ -18,10 +18,10 @@ from config.i18n import Translator
 from handlers.common import button_data, deps, message_text, reply, who
 from handlers.context import Context
 from handlers.dialogue import DialogueView
-from handlers.files import download, media_of, too_big
+from handlers.files import download, limits, media_of, size_of, too_big
 from handlers.inspect_text import location_keyboard, prompt, visits_text
 from services.core.errors import DomainError
-from services.inspection import inspect
+from services.inspection import inspect, photos
 from services.inspection.evidence import photo_facts
 from services.inspection.inspect import Snapshot, Step
 from services.inspection.visits import recent_visits
@@ -105,6 +105,9 @@ async def photo(update: Update, context: Context) -> object:
     if too_big(message):
         await reply(update, tr("inspect.file_too_big"))
         return None
+    ok, state = await VIEW.precheck(update, context, photos.may_add_photo, size_of(message), limits(context))
+    if not ok:
+        return state
     data = await download(message)
     facts = await asyncio.to_thread(photo_facts, data, d.clock.tz)
     if not facts.is_image:
@@ -112,9 +115,9 @@ async def photo(update: Update, context: Context) -> object:
         return None
     _, key = await asyncio.to_thread(d.storage.put, data)
     media = media_of(message)
-    incoming = inspect.IncomingPhoto(facts=facts, storage_key=key, mime_type=mime, telegram_file_id=media.file_id,
+    incoming = photos.IncomingPhoto(facts=facts, storage_key=key, mime_type=mime, telegram_file_id=media.file_id,
                                      telegram_file_unique_id=media.file_unique_id, compressed=compressed)
-    return await VIEW.step(update, context, inspect.add_photo, incoming)
+    return await VIEW.step(update, context, photos.add_photo, incoming, limits(context))
 
 
 async def not_a_photo(update: Update, context: Context) -> object:

@@ -21,7 +21,7 @@ from config.i18n import Translator
 from handlers.common import button_data, buttons, deps, drop_buttons, message_text, reply, who
 from handlers.context import Context
 from handlers.dialogue import DialogueView
-from handlers.files import fetch, too_big
+from handlers.files import fetch, limits, size_of, too_big
 from handlers.rectify_text import item_line, listing, prompt
 from services.core.errors import DomainError, DuplicateUpdate
 from services.inspection import rectify
@@ -95,7 +95,11 @@ async def photo(update: Update, context: Context) -> object:
         _, tr = await who(update, context)
         await reply(update, tr("rect.file_too_big"))
         return None
-    return await VIEW.step(update, context, rectify.advance, Step.CLOSE_PHOTOS, await fetch(message, context))
+    ok, state = await VIEW.precheck(update, context, rectify.may_add_photo, size_of(message), limits(context))
+    if not ok:
+        return state
+    return await VIEW.step(update, context, rectify.advance, Step.CLOSE_PHOTOS, await fetch(message, context),
+                           limits=limits(context))
 
 
 async def done(update: Update, context: Context) -> object:

@@ -14,7 +14,7 @@ from config.i18n import Translator
 from handlers.common import button_data, message_text, reply, who
 from handlers.context import Context
 from handlers.dialogue import DialogueView
-from handlers.files import fetch, too_big
+from handlers.files import fetch, limits, size_of, too_big
 from handlers.report_text import prompt
 from services.progress import report
 from services.progress.report import Snapshot, Step
@@ -62,7 +62,10 @@ async def file(update: Update, context: Context) -> object:
         _, tr = await who(update, context)
         await reply(update, tr("report.file_too_big"))
         return None
-    return await VIEW.step(update, context, report.add_file, await fetch(message, context))
+    ok, state = await VIEW.precheck(update, context, report.may_add_file, size_of(message), limits(context))
+    if not ok:
+        return state
+    return await VIEW.step(update, context, report.add_file, await fetch(message, context), limits(context))
 
 
 async def done(update: Update, context: Context) -> object:

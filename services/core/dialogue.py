@@ -203,6 +203,13 @@ class Dialogue(ABC, Generic[S]):
             return await work(Turn(s, clock, conv, person, draft))
         return await self._run(conv, uow, clock, body)
 
+    async def peek(self, conv: ConvRef, uow: UnitOfWork, clock: Clock, *, at: Iterable[str],
+                   check: Callable[[Turn[S]], Awaitable[None]]) -> None:
+        """Whether the dialogue would take an input now, before the work of fetching it (a file's download):
+        the same StepMismatch and NoDraft as ``step``, and ``check``'s refusals. Reads only."""
+        async with uow:
+            await check(await self._turn(uow.session, clock, conv, at))
+
     async def cancel(self, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> bool:
         """/cancel or a Cancel button: drop the dialogue, write nothing else; False if none was in progress."""
         async with uow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +16,14 @@ class Storage(Protocol):
         ...
 
     def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None:
+        """Forget the bytes of ``key`` (nothing if they are gone already)."""
+        ...
+
+    def stored(self) -> Iterator[tuple[str, float]]:
+        """Every stored key with the time its bytes were written (seconds since the epoch)."""
+        ...
 
 
 class LocalStorage:
@@ -54,3 +63,13 @@ class LocalStorage:
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def stored(self) -> Iterator[tuple[str, float]]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            if path.is_file() and not path.name.startswith("."):
+                yield f"{path.parent.parent.name}/{path.parent.name}/{path.name}", path.stat().st_mtime

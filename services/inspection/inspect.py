@@ -3,7 +3,8 @@ services/core/dialogue.py). Only ``confirm`` writes an inspection, with its phot
 
 Steps: /inspect [unit] → CHOOSE_UNIT → CHOOSE_TARGET → AWAIT_LOCATION → AWAIT_PHOTOS → AWAIT_FINDINGS →
 (AWAIT_VALUE, not for a general visit) → AWAIT_RATING → CONFIRM → done. The visit's time is when it began.
-Who may visit which unit: services/inspection/scope.py; the flags shown before Confirm: flags.py.
+Who may visit which unit: services/inspection/scope.py; the photos step: photos.py; the flags before Confirm:
+flags.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
-from models.inspection import EvidenceFacts, Inspection, InspectionPhoto
+from models.inspection import Inspection, InspectionPhoto
 from models.people import Person
 from models.plan import Assignment, Target, Unit
 from services.core import audit
@@ -26,9 +27,8 @@ from services.core.clock import Clock
 from services.core.conversations import ConvRef
 from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DomainError
-from services.core.files import record_file
-from services.inspection.evidence import PhotoFacts, distance_m, plausible_location
-from services.inspection.flags import claimed_value, local_time, photo_flag_dicts, site_of, trusted_facts, visit_flags
+from services.inspection.evidence import plausible_location
+from services.inspection.flags import claimed_value, site_of, visit_flags
 from services.inspection.scope import UnitChoice, in_scope, inspector_scope, unit_choices, units_in_scope
 from services.plan.values import ValueParseError, parse_value
 
@@ -103,17 +103,7 @@ class Snapshot:
     notice_params: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class IncomingPhoto:
-    facts: PhotoFacts
-    storage_key: str
-    mime_type: str
-    telegram_file_id: str
-    telegram_file_unique_id: str | None
-    compressed: bool  # sent as a Telegram photo, not as a file
-
-
-def _visit_at(draft: Draft) -> datetime:
+def visit_at(draft: Draft) -> datetime:
     return datetime.fromisoformat(draft.data["visit_at"])
 
 
@@ -157,7 +147,7 @@ class InspectDialogue(Dialogue[Snapshot]):
             base.update(target_code=target.code, title=target.title, measure=target.measure, planned=a.planned_value,
                         claimed=await claimed_value(s, d["assignment_id"]))
         if step == Step.CONFIRM:
-            base["flags"] = tuple((await visit_flags(s, d, _visit_at(draft), clock.tz))[0])
+            base["flags"] = tuple((await visit_flags(s, d, visit_at(draft), clock.tz))[0])
         elif step == Step.DONE and d.get("inspection_id") is not None:
             inspection = await s.get(Inspection, d["inspection_id"])
             if inspection is not None:
@@ -275,43 +265,6 @@ async def give_location(
     return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_LOCATION,), work=work)
 
 
-async def add_photo(p: IncomingPhoto, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
-                    clock: Clock) -> Snapshot:
-    """A site photo, already stored: recorded once by content, analysed once, flagged for this visit."""
-    async def work(turn: Turn[Snapshot]) -> Snapshot:
-        s, d, f = turn.session, turn.draft.data, p.facts
-        assert turn.person is not None
-        evidence = await record_file(s, clock, turn.person, sha256=f.sha256, size=f.size, mime_type=p.mime_type,
-                                     storage_key=p.storage_key, telegram_file_id=p.telegram_file_id,
-                                     telegram_file_unique_id=p.telegram_file_unique_id, kind="inspection_photo")
-        assert evidence.id is not None
-        row = await s.get(EvidenceFacts, evidence.id)
-        if row is None:
-            row = EvidenceFacts(evidence_id=evidence.id, is_image=f.is_image, has_exif=f.has_exif,
-                                taken_at=f.taken_at, latitude=f.latitude, longitude=f.longitude, width=f.width,
-                                height=f.height, phash=f.phash)
-            s.add(row)
-        photos = list(d.get("photos") or [])
-        known = [i for i, item in enumerate(photos) if item["evidence_id"] == evidence.id]
-        if not known:
-            photos.append({"evidence_id": evidence.id, "compressed": p.compressed})
-        number = (known[0] if known else len(photos) - 1) + 1
-        compressed = bool(photos[number - 1]["compressed"])
-        d["photos"] = photos
-        facts = trusted_facts(row, f.sha256, f.size, compressed)
-        site = await site_of(s, d["unit_id"], d.get("assignment_id"))
-        flags = await photo_flag_dicts(s, facts, number=number, compressed=compressed, visit_at=_visit_at(turn.draft),
-                                       unit_id=d["unit_id"], site=site, tz=clock.tz)
-        distance = None
-        if site is not None and facts.latitude is not None and facts.longitude is not None:
-            distance = round(distance_m(site.latitude, site.longitude, facts.latitude, facts.longitude))
-        note = PhotoNote(number=number, compressed=compressed, distance_m=distance, flags=tuple(flags),
-                         taken_at=local_time(facts.taken_at, clock.tz) if facts.taken_at else None,
-                         duplicate=bool(known))
-        return await DIALOGUE.move(turn, Step.AWAIT_PHOTOS, last_photo=note)
-    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_PHOTOS,), work=work)
-
-
 async def photos_done(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
     async def work(turn: Turn[Snapshot]) -> Snapshot:
         if not turn.draft.data.get("photos"):
@@ -369,12 +322,12 @@ async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: Uni
         assert unit is not None
         if not in_scope(unit, await inspector_scope(s, person)):
             raise DomainError("inspect.out_of_scope", unit=unit.name)
-        visit_at = _visit_at(turn.draft)
-        flags, per_photo = await visit_flags(s, d, visit_at, clock.tz)
+        visited = visit_at(turn.draft)
+        flags, per_photo = await visit_flags(s, d, visited, clock.tz)
         claimed = await claimed_value(s, d.get("assignment_id"))
         verified = Decimal(d["verified_value"]) if d.get("verified_value") is not None else None
         inspection = Inspection(
-            inspector_person_id=person.id, unit_id=unit.id, assignment_id=d.get("assignment_id"), visited_at=visit_at,
+            inspector_person_id=person.id, unit_id=unit.id, assignment_id=d.get("assignment_id"), visited_at=visited,
             latitude=d.get("latitude"), longitude=d.get("longitude"), accuracy_m=d.get("accuracy_m"),
             findings=d.get("findings") or "", claimed_value=claimed, verified_value=verified, rating=d["rating"],
             flags=flags, update_id=update_id)
@@ -387,7 +340,7 @@ async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: Uni
         snap = await DIALOGUE.snapshot(s, clock, turn.draft)
         audit.record(s, clock, actor=f"person:{person.code}", action="inspection.create", entity="inspection",
                      key=str(inspection.id), before=None,
-                     after={"unit": unit.code, "target": snap.target_code, "visited_at": visit_at,
+                     after={"unit": unit.code, "target": snap.target_code, "visited_at": visited,
                             "location": [d.get("latitude"), d.get("longitude")], "accuracy_m": d.get("accuracy_m"),
                             "claimed": claimed, "verified": verified, "rating": d["rating"], "photos": len(photos),
                             "flags": [f["kind"] for f in flags]})

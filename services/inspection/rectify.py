@@ -30,7 +30,7 @@ from services.core.clock import Clock
 from services.core.conversations import ConvRef
 from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DomainError
-from services.core.files import IncomingFile, record_file
+from services.core.files import FileLimits, IncomingFile, check_room, record_file
 from services.core.text import parse_date
 
 MIN_TEXT, MAX_TEXT, MAX_PHOTOS, MAX_LISTED = 2, 1000, 10, 30  # three texts of MAX_TEXT fit in one message
@@ -186,7 +186,7 @@ async def begin(kind: str, number: int, submission: int | None = None, *, conv: 
 
 
 async def advance(at: Step, value: str | IncomingFile | None, *, conv: ConvRef, update_id: int | None,
-                  uow: UnitOfWork, clock: Clock) -> Snapshot:
+                  uow: UnitOfWork, clock: Clock, limits: FileLimits | None = None) -> Snapshot:
     """One input at step ``at``: the description, the owner (a person id), the deadline, the closing note, the
     reason of a rejection (which decides it); at CLOSE_PHOTOS a photo already in storage (the same bytes are
     recorded once), or None: the photos are done (only once one arrived). A refusal keeps the step."""
@@ -211,22 +211,37 @@ async def advance(at: Step, value: str | IncomingFile | None, *, conv: ConvRef, 
             if not await _decide(s, clock, person, d["rect_id"], clean[:MAX_TEXT], None):
                 notice = "rect.already_decided"
         elif isinstance(value, IncomingFile):
-            d["photos"], step = await _store(s, clock, person, value, d["photos"]), Step.CLOSE_PHOTOS
+            d["photos"] = await _store(s, clock, person, value, d["photos"], limits or FileLimits())
+            step = Step.CLOSE_PHOTOS
         elif not d["photos"]:
             raise DomainError("rect.photo_required")
         return await DIALOGUE.move(turn, step, notice=notice)
     return await DIALOGUE.step(conv, update_id, uow, clock, at=(at,), work=work)
 
 
-async def _store(s: AsyncSession, clock: Clock, person: Person, f: IncomingFile, photos: list[int]) -> list[int]:
-    evidence = await record_file(s, clock, person, sha256=f.sha256, size=len(f.data), mime_type=f.mime_type,
-                                 storage_key=f.storage_key, telegram_file_id=f.telegram_file_id,
-                                 telegram_file_unique_id=f.telegram_file_unique_id, kind=f.kind)
-    if evidence.id in photos:
+async def _store(s: AsyncSession, clock: Clock, person: Person, f: IncomingFile, photos: list[int],
+                 limits: FileLimits) -> list[int]:
+    known = (await s.exec(select(EvidenceFile.id).where(EvidenceFile.sha256 == f.sha256))).first()
+    if known is not None and known in photos:
         return photos
     if len(photos) >= MAX_PHOTOS:
         raise DomainError("rect.too_many_photos", max=MAX_PHOTOS)
+    await check_room(s, clock, person, size=len(f.data) if known is None else 0, in_draft=len(photos), limits=limits)
+    evidence = await record_file(s, clock, person, sha256=f.sha256, size=len(f.data), mime_type=f.mime_type,
+                                 storage_key=f.storage_key, telegram_file_id=f.telegram_file_id,
+                                 telegram_file_unique_id=f.telegram_file_unique_id, kind=f.kind)
     return [*photos, evidence.id or 0]
+
+
+async def may_add_photo(size: int, limits: FileLimits, *, conv: ConvRef, uow: UnitOfWork, clock: Clock) -> None:
+    """Before a closing's photo is fetched: the dialogue takes photos now, and one more fits the limits."""
+    async def check(turn: Turn[Snapshot]) -> None:
+        assert turn.person is not None
+        photos = turn.draft.data.get("photos") or []
+        if len(photos) >= MAX_PHOTOS:
+            raise DomainError("rect.too_many_photos", max=MAX_PHOTOS)
+        await check_room(turn.session, clock, turn.person, size=size, in_draft=len(photos), limits=limits)
+    await DIALOGUE.peek(conv, uow, clock, at=(Step.CLOSE_PHOTOS,), check=check)
 
 
 async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:

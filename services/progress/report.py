@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.core import EvidenceFile
 from models.db import UnitOfWork
 from models.people import Person
 from models.plan import Assignment, Target, Unit
@@ -25,7 +26,7 @@ from services.core.clock import Clock
 from services.core.conversations import ConvRef
 from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DialogueEnded, DomainError
-from services.core.files import IncomingFile, record_file
+from services.core.files import FileLimits, IncomingFile, check_room, record_file
 from services.people.viewer import cadre_unit_ids
 from services.plan.rows import assignment_rows
 from services.plan.values import ValueParseError, parse_value
@@ -224,16 +225,30 @@ async def give_text(text: str | None, *, conv: ConvRef, update_id: int | None, u
     return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.AWAIT_REASON, Step.AWAIT_NOTE), work=work)
 
 
-async def add_file(f: IncomingFile, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
+async def may_add_file(size: int, limits: FileLimits, *, conv: ConvRef, uow: UnitOfWork, clock: Clock) -> None:
+    """Before a file is fetched: the draft takes files now, and one more of ``size`` bytes fits the limits."""
+    async def check(turn: Turn[Snapshot]) -> None:
+        assert turn.person is not None
+        await check_room(turn.session, clock, turn.person, size=size,
+                         in_draft=len(turn.draft.data.get("attachments") or []), limits=limits)
+    await DIALOGUE.peek(conv, uow, clock, at=(Step.AWAIT_FILES,), check=check)
+
+
+async def add_file(f: IncomingFile, limits: FileLimits, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
                    clock: Clock) -> Snapshot:
-    """A supporting photo or document, already in storage; the same bytes are recorded once."""
+    """A supporting photo or document, already in storage; the same bytes are recorded once; within the limits
+    of files in one draft and megabytes a day."""
     async def work(turn: Turn[Snapshot]) -> Snapshot:
         assert turn.person is not None
+        files = list(turn.draft.data.get("attachments") or [])
+        known = (await turn.session.exec(select(EvidenceFile.id).where(EvidenceFile.sha256 == f.sha256))).first()
+        if known is None or all(item["evidence_id"] != known for item in files):
+            await check_room(turn.session, clock, turn.person, size=len(f.data) if known is None else 0,
+                             in_draft=len(files), limits=limits)
         evidence = await record_file(turn.session, clock, turn.person, sha256=f.sha256, size=len(f.data),
                                      mime_type=f.mime_type, storage_key=f.storage_key,
                                      telegram_file_id=f.telegram_file_id,
                                      telegram_file_unique_id=f.telegram_file_unique_id, kind=f.kind)
-        files = list(turn.draft.data.get("attachments") or [])
         if all(item["evidence_id"] != evidence.id for item in files):
             files.append({"evidence_id": evidence.id, "kind": f.kind, "file_name": f.file_name})
         turn.draft.data["attachments"] = files
