@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_files_per_draft: int = 20
     max_upload_mb_per_day: int = 200
     evidence_grace_days: int = 7
+    # The public survey's key, held outside the database (services/assessment/survey_keys.py): without it
+    # nobody can answer; keep it, as changing it closes the survey.
+    survey_secret: SecretStr | None = None
     # PostgreSQL connections per county database per process (pool + overflow); SQLite ignores them.
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
@@ -168,6 +171,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a whole number from 1 to 100000")
         return v
 
+    @field_validator("survey_secret")
+    @classmethod
+    def _survey_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None
+        if len(v.get_secret_value().strip()) < 16:
+            raise ValueError("is too short: use at least 16 random characters (e.g. from `openssl rand -hex 32`)")
+        return SecretStr(v.get_secret_value().strip())
+
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:
@@ -210,6 +222,11 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def survey_key(self) -> str | None:
+        """DUBAN_SURVEY_SECRET, or None when it is not set."""
+        return self.survey_secret.get_secret_value() if self.survey_secret is not None else None
 
     @property
     def is_sqlite(self) -> bool:

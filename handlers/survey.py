@@ -51,8 +51,8 @@ async def start_link(update: Update, context: Context) -> None:
     _, tr = await who(update, context)
     assert update.effective_user is not None
     try:
-        view = await survey.open_link(token, telegram_user_id=update.effective_user.id, uow=d.db.uow(),
-                                      clock=d.clock)
+        view = await survey.open_link(token, secret=d.settings.survey_key, telegram_user_id=update.effective_user.id,
+                                      uow=d.db.uow(), clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return
@@ -72,8 +72,8 @@ async def answer(update: Update, context: Context) -> object:
     _, tr = await who(update, context)
     _, _, token, choice = [*query.data.split(":"), "", ""][:4]
     try:
-        view = await survey.answer(token, choice, conv=conv_ref(update), update_id=update.update_id,
-                                   uow=d.db.uow(), clock=d.clock)
+        view = await survey.answer(token, choice, secret=d.settings.survey_key, conv=conv_ref(update),
+                                   update_id=update.update_id, uow=d.db.uow(), clock=d.clock)
     except DuplicateUpdate:
         return None
     except DomainError as exc:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from models.db import Database, make_engine
 from models.migrate import upgrade
 from services.core.clock import FixedClock
-from tests.support.botrig import Rig, make_settings, running_bot
+from tests.support.botrig import SURVEY_SECRET, Rig, make_settings, running_bot
 from tests.support.clirig import Cli
 from tests.support.fakebot.server import FakeBotAPI
 
@@ -185,4 +185,5 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp
         "DUBAN_DATABASE_URL": rig.db.url,
         "DUBAN_BOT_API_BASE_URL": f"{rig.fake.url}/bot",
         "DUBAN_BOT_API_FILE_URL": f"{rig.fake.url}/file/bot",
+        "DUBAN_SURVEY_SECRET": SURVEY_SECRET,
     })

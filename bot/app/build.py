@@ -24,6 +24,7 @@ from handlers import registry
 from handlers.context import Deps
 from handlers.menu import publish_public_menu
 from models.db import Database
+from services.assessment import survey_keys
 from services.core import kv, updates
 from services.core.clock import Clock
 from services.core.storage import LocalStorage
@@ -78,6 +79,14 @@ async def on_start(app: Application) -> None:
         deps.bot_username = app.bot.username
         await kv.put(kv.BOT_USERNAME, app.bot.username, uow=deps.db.uow(), clock=deps.clock)
     await publish_public_menu(app.bot, deps.settings.locale)
+    keys = await survey_keys.prepare(deps.settings.survey_key, uow=deps.db.uow(), clock=deps.clock)
+    if keys.state == "rekeyed":
+        log.info("the survey's %s stored answers are now keyed with DUBAN_SURVEY_SECRET", keys.rekeyed)
+    elif keys.state == "mismatch":
+        log.error("DUBAN_SURVEY_SECRET is not the secret the survey's answers are keyed with: the survey is closed "
+                  "until that one is set again")
+    elif keys.state == "missing":
+        log.warning("DUBAN_SURVEY_SECRET is not set: nobody can answer the public survey")
     pruned = await updates.prune(uow=deps.db.uow(), clock=deps.clock,
                                  keep=timedelta(days=deps.settings.handled_update_retention_days))
     if pruned:

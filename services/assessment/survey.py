@@ -7,18 +7,18 @@ Decisions (documented in the README section of the feature):
 - Answers are accepted while the link exists, its unit is active, and the year's round is absent or still
   open. Once the round is published (公示) the survey is over: published results must not move under the
   public's eyes.
-- The respondent is kept only as HMAC-SHA256(county secret, "<year>:<unit id>:<Telegram user id>"): enough
-  to refuse a second answer for the same unit and year, not enough to recognise anyone, nor to link one
-  person's answers across units. The secret is generated once per county database (kv ``survey_secret``).
+- The respondent is kept only as a keyed hash of "<year>:<unit id>:<Telegram user id>" whose key is partly
+  outside the database (services/assessment/survey_keys.py): enough to refuse a second answer for the same
+  unit and year, not enough to recognise anyone, nor to link one person's answers across units.
 - After an answer, the next text message within ``COMMENT_WINDOW`` is its comment (or the Skip button): the
-  dialogue ``survey`` (the skeleton of services/core/dialogue.py), written with the update id.
+  dialogue ``survey`` (the skeleton of services/core/dialogue.py), written with the update id. That draft
+  (which names the answer) is the only link between an account and an answer; it goes when the comment
+  comes, and the scheduler's tick removes those left after the window (``purge_comments``).
 - Nothing about respondents is ever shown: the replies name the unit and year only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -31,10 +31,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.assessment import AssessmentRound, SurveyLink, SurveyResponse
-from models.core import KeyValue
+from models.core import ConversationState
 from models.db import UnitOfWork
 from models.plan import Unit
-from services.core import audit, updates
+from services.assessment.survey_keys import db_secret, keyed, respondent_key
+from services.core import audit, conversations, updates
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
 from services.core.dialogue import DONE, Dialogue, Draft, Turn
@@ -42,7 +43,6 @@ from services.core.errors import DomainError
 
 PAYLOAD_PREFIX = "s_"
 COMMENT = "comment"
-SECRET_KEY = "survey_secret"
 ANSWERS = ("satisfied", "basic", "unsatisfied")
 SHORT = {"s": "satisfied", "b": "basic", "u": "unsatisfied"}  # in callback data
 MAX_COMMENT = 500
@@ -127,24 +127,6 @@ async def all_links(year: int, *, uow: UnitOfWork, clock: Clock, actor: str = "c
 
 
 # ---------------------------------------------------------------------------------- answering (anyone)
-async def _secret(s: AsyncSession, clock: Clock) -> bytes:
-    """The county's survey secret, generated on first use (a racing writer's value wins for both)."""
-    row = await s.get(KeyValue, SECRET_KEY)
-    if row is None:
-        try:
-            async with s.begin_nested():
-                s.add(KeyValue(key=SECRET_KEY, value=secrets.token_hex(32), updated_at=clock.now()))
-        except IntegrityError:
-            pass
-        row = await s.get(KeyValue, SECRET_KEY)
-        assert row is not None
-    return bytes.fromhex(row.value)
-
-
-def respondent_key(secret: bytes, year: int, unit_id: int, telegram_user_id: int) -> str:
-    return hmac.new(secret, f"{year}:{unit_id}:{telegram_user_id}".encode(), hashlib.sha256).hexdigest()
-
-
 async def _live(s: AsyncSession, token: str) -> tuple[SurveyLink, Unit]:
     """The link of ``token`` if it may be answered now; DomainError otherwise."""
     if not TOKEN_RE.match(token or ""):
@@ -165,12 +147,15 @@ async def _previous(s: AsyncSession, row: SurveyLink, respondent: str) -> Survey
         SurveyResponse.respondent == respondent))).first()
 
 
-async def open_link(token: str, *, telegram_user_id: int, uow: UnitOfWork, clock: Clock) -> SurveyView:
-    """``/start s_<token>``: the unit and year to answer for, or the day this account answered already."""
+async def open_link(token: str, *, secret: str | None, telegram_user_id: int, uow: UnitOfWork,
+                    clock: Clock) -> SurveyView:
+    """``/start s_<token>``: the unit and year to answer for, or the day this account answered already.
+    ``secret``: DUBAN_SURVEY_SECRET (without it, or with another than the answers', nobody can answer)."""
     async with uow:
         s = uow.session
         row, unit = await _live(s, token)
-        respondent = respondent_key(await _secret(s, clock), row.year, row.unit_id, telegram_user_id)
+        key = await keyed(s, clock, secret)
+        respondent = respondent_key(await db_secret(s, clock), key, row.year, row.unit_id, telegram_user_id)
         before = await _previous(s, row, respondent)
         await uow.commit()  # the secret, if it was made just now
         answered = before.answered_at.astimezone(clock.tz).date() if before else None
@@ -198,8 +183,8 @@ class CommentDialogue(Dialogue[Comment]):
 DIALOGUE = CommentDialogue()
 
 
-async def answer(token: str, choice: str, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork,
-                 clock: Clock) -> SurveyView:
+async def answer(token: str, choice: str, *, secret: str | None, conv: ConvRef, update_id: int | None,
+                 uow: UnitOfWork, clock: Clock) -> SurveyView:
     """Record one answer of the account behind ``conv`` and wait for an optional comment. A second answer
     for the same unit and year: DomainError ``survey.already`` (with the day of the first)."""
     answer_value = SHORT.get(choice, choice)
@@ -209,7 +194,8 @@ async def answer(token: str, choice: str, *, conv: ConvRef, update_id: int | Non
         s = uow.session
         await updates.claim(s, update_id, clock)
         row, unit = await _live(s, token)
-        respondent = respondent_key(await _secret(s, clock), row.year, row.unit_id, conv.user_id)
+        key = await keyed(s, clock, secret)
+        respondent = respondent_key(await db_secret(s, clock), key, row.year, row.unit_id, conv.user_id)
         before = await _previous(s, row, respondent)
         if before is not None:
             raise DomainError("survey.already", unit=unit.name, year=row.year,
@@ -262,3 +248,19 @@ async def awaiting_comment(conv: ConvRef, *, uow: UnitOfWork) -> bool:
         draft = await DIALOGUE.load(uow.session, conv)
         return draft is not None and draft.step == COMMENT
 
+
+async def purge_comments(*, uow: UnitOfWork, clock: Clock) -> int:
+    """Forget the comment windows that have passed: after them nothing links an account to an answer."""
+    async with uow:
+        s = uow.session
+        rows = (await s.exec(select(ConversationState).where(ConversationState.name == DIALOGUE.draft_name))).all()
+        gone = 0
+        for row in rows:
+            draft = Draft.from_json(row.state)
+            at = datetime.fromisoformat(draft.data["at"]) if draft is not None and "at" in draft.data else None
+            if at is None or clock.now() - at > COMMENT_WINDOW:
+                chat_id, user_id = conversations.key_tuple(row.conv_key)
+                await DIALOGUE.drop(s, clock, ConvRef(row.conv_key, int(chat_id), int(user_id)))
+                gone += 1
+        await uow.commit()
+        return gone

@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 
 from models.assessment import SurveyLink, SurveyResponse
 from models.core import AuditLog, KeyValue
-from services.assessment import assess, survey
+from services.assessment import assess, survey, survey_keys
+from tests.support.botrig import SURVEY_SECRET
 from tests.support.factories import add_person, add_unit
 from tests.support.peer_seed import rows, set_status
 
@@ -47,9 +48,10 @@ async def test_a_stranger_answers_in_chinese_with_a_comment_and_only_once(bot) -
     (answer,) = await responses(bot)
     assert (answer.year, answer.answer, answer.comment) == (2027, "basic", "村道修好了， 希望路灯也修一下")
     async with bot.db.uow() as uow:  # a keyed hash of year, unit and account, not the id
-        secret = bytes.fromhex((await uow.session.get(KeyValue, survey.SECRET_KEY)).value)
-    assert answer.respondent == survey.respondent_key(secret, 2027, answer.unit_id, STRANGER)
-    assert answer.respondent != survey.respondent_key(secret, 2027, answer.unit_id + 1, STRANGER)  # per unit
+        secret = bytes.fromhex((await uow.session.get(KeyValue, survey_keys.DB_SECRET)).value)
+    key = survey_keys.respondent_key(secret, SURVEY_SECRET, 2027, answer.unit_id, STRANGER)
+    assert answer.respondent == key
+    assert answer.respondent != survey_keys.respondent_key(secret, SURVEY_SECRET, 2027, answer.unit_id + 1, STRANGER)
     (entry,) = [a for a in await rows(bot, AuditLog) if a.action == "survey.answer"]  # audited, anonymously
     assert (entry.actor, entry.entity_key, entry.after) == ("public", "2027:V1", {"response": answer.id,
                                                                                  "answer": "basic"})
@@ -98,7 +100,7 @@ async def test_registered_people_answer_like_anyone_and_accounts_are_counted_apa
     found = await responses(bot)
     assert [r.answer for r in found] == ["satisfied", "satisfied"] and found[0].respondent != found[1].respondent
     async with bot.db.uow() as uow:
-        secret = await uow.session.get(KeyValue, survey.SECRET_KEY)
+        secret = await uow.session.get(KeyValue, survey_keys.DB_SECRET)
     assert secret is not None and len(secret.value) == 64  # made once per county, kept
 
 

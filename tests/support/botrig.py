@@ -17,6 +17,8 @@ from models.db import Database
 from services.core.clock import Clock
 from tests.support.fakebot.server import FakeBotAPI
 
+SURVEY_SECRET = "test-survey-secret-0123456789"
+
 
 def make_settings(fake: FakeBotAPI, db_url: str, evidence_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
@@ -28,6 +30,7 @@ def make_settings(fake: FakeBotAPI, db_url: str, evidence_dir: Path, **overrides
         "delivery_interval": 0.05,
         "per_chat_interval": 0.0,
         "tick_interval": 0.0,  # flow tests run ticks themselves, at chosen instants
+        "survey_secret": SURVEY_SECRET,
         "_env_file": None,
     }
     values.update(overrides)
