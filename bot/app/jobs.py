@@ -68,11 +68,11 @@ async def run_scheduled(
     """Everything the scheduler does at ``moment``: reminders, alerts, escalation, the leaders' Monday digest
     (once per ISO week), and the audit log's head to the admins (once a day, outside quiet hours), which is
     also written to the log (fields ``audit_day``, ``audit_rows``, ``audit_head``; ``county`` when given)."""
-    result = await tick.tick(moment, uow=db.uow(), rules=rules(settings))
+    pushes = rules(settings)
+    result = await tick.tick(moment, uow=db.uow(), rules=pushes)
     digests = await portfolio.weekly_digest(moment, uow=db.uow(), clock=clock)
-    quiet = rules(settings)
     head = await audit_chain.push_daily_head(moment, uow=db.uow(), clock=clock,
-                                             quiet=lambda t: tick.in_quiet_hours(t, quiet))
+                                             quiet=lambda t: tick.in_quiet_hours(t, pushes))
     if head is not None:
         log.info("audit head %s: %s rows, %s (sent to %s admins)", head.day.isoformat(), head.count, head.head,
                  head.queued, extra={"audit_day": head.day.isoformat(), "audit_rows": head.count,

@@ -11,8 +11,10 @@ where ``at`` is the row's time in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` and ``b
 values stored (``null`` when absent). The row's ``id`` is not part of it: the database assigns ids at INSERT,
 after the hash is computed. The order of the chain is the order of ids (``duban audit verify`` walks it so,
 services/core/audit_chain.py), so changing, deleting, inserting or reordering any row breaks the chain at that
-row; only a rewrite of every row after it goes unnoticed, which the head hash sent to the admins each day
-exposes. A row written by other means than ``record`` lacks its hashes and is refused (NOT NULL).
+row. Dropping the newest rows, or re-hashing every row after a change, leaves a chain that holds together:
+the head hash sent to the admins each day exposes that. A row written by other means than ``record`` lacks
+its hashes and is refused (NOT NULL); the session events below refuse adding, changing or deleting AuditLog
+objects (they are registered on every Session when this module is imported, as everything that records does).
 
 ``record`` stays a plain function called inside the caller's transaction: it only keeps the entry aside
 (``session.info``). The chain is linked when that transaction commits (a ``before_commit`` session event):
