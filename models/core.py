@@ -13,7 +13,12 @@ from models.columns import fk_column, json_column, timestamp_column
 
 
 class AuditLog(SQLModel, table=True):
+    """Append-only and hash-chained: ``row_hash`` = sha256(``prev_hash`` ‖ the row's canonical JSON), each row's
+    ``prev_hash`` the ``row_hash`` of the row before it (services/core/audit.py sets both at commit; on
+    PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE). No two rows may claim the same predecessor."""
+
     __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_log_prev_hash"),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = timestamp_column(index=True)
     actor: str = Field(max_length=64)  # "person:<code>", "cli", "system", "telegram:<user id>"
@@ -22,6 +27,9 @@ class AuditLog(SQLModel, table=True):
     entity_key: str = Field(default="", max_length=128)
     before: dict[str, Any] | None = json_column()
     after: dict[str, Any] | None = json_column()
+    # Set when the transaction commits (None only before that); NOT NULL in the database.
+    prev_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=False))
+    row_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=False))
 
 
 class HandledUpdate(SQLModel, table=True):

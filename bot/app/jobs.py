@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from telegram.ext import Application, ContextTypes
@@ -12,8 +13,10 @@ from bot import metrics
 from config.settings import Settings
 from models.db import Database
 from services.alerts import tick
-from services.core import updates
+from services.assessment import survey
+from services.core import audit_chain, files, updates
 from services.core.clock import Clock
+from services.core.storage import LocalStorage
 from services.progress import portfolio
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,8 @@ async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         scheduled = next_run.timestamp() - d.settings.tick_interval
         metrics.TICK_LAG.labels(d.county).set(max(0.0, time.time() - scheduled))
     now = d.clock.now()
-    result, digests = await scheduled_work(now, db=d.db, settings=d.settings, clock=d.clock)
+    work = await run_scheduled(now, db=d.db, settings=d.settings, clock=d.clock, county=d.county)
+    result, digests = work.result, work.digests
     # The set of handled update ids only needs the last days (Telegram redelivers for 24 hours).
     await updates.prune(uow=d.db.uow(), clock=d.clock, keep=timedelta(days=d.settings.handled_update_retention_days))
     for level, n in result.created_by_level.items():
@@ -44,20 +48,56 @@ async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if result.outbox_rows or digests:
         log.info("tick: %s alerts, %s escalated, %s messages, %s weekly digests", result.alerts_created,
                  result.escalated, result.outbox_rows, digests)
+    if result.outbox_rows or digests or (work.audit_head is not None and work.audit_head.queued):
         d.delivery.wake()
     d.last_tick = time.monotonic()
     metrics.TICK_LAST.labels(d.county).set(time.time())
     metrics.TICK_DURATION.labels(d.county).observe(d.last_tick - started)
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    """What one run of the scheduler did."""
+
+    result: tick.TickResult
+    digests: int  # leaders queued their weekly digest
+    audit_head: audit_chain.HeadPush | None  # the day's audit head, when it went out in this run
+    comments_purged: int = 0  # survey comment windows that passed (nothing links an account to an answer)
+    evidence_collected: int | None = None  # files nothing refers to, collected at the day's first run
+
+
+async def run_scheduled(
+    moment: datetime, *, db: Database, settings: Settings, clock: Clock, county: str | None = None
+) -> Scheduled:
+    """Everything the scheduler does at ``moment``: reminders, alerts, escalation, the leaders' Monday digest
+    (once per ISO week), the audit log's head to the admins (once a day, outside quiet hours), which is
+    also written to the log (fields ``audit_day``, ``audit_rows``, ``audit_head``; ``county`` when given),
+    the survey's passed comment windows forgotten, and (once a day) evidence nothing refers to collected."""
+    pushes = rules(settings)
+    result = await tick.tick(moment, uow=db.uow(), rules=pushes)
+    digests = await portfolio.weekly_digest(moment, uow=db.uow(), clock=clock)
+    head = await audit_chain.push_daily_head(moment, uow=db.uow(), clock=clock,
+                                             quiet=lambda t: tick.in_quiet_hours(t, pushes))
+    if head is not None:
+        log.info("audit head %s: %s rows, %s (sent to %s admins)", head.day.isoformat(), head.count, head.head,
+                 head.queued, extra={"audit_day": head.day.isoformat(), "audit_rows": head.count,
+                                     "audit_head": head.head, "audit_admins": head.queued,
+                                     **({"county": county} if county else {})})
+    purged = await survey.purge_comments(uow=db.uow(), clock=clock)
+    collected = await files.collect_orphans_daily(
+        moment, storage=LocalStorage(settings.evidence_dir), grace=timedelta(days=settings.evidence_grace_days),
+        db_uow=db.uow(), marker_uow=db.uow(), clock=clock)
+    if collected:
+        log.info("collected %s evidence files nothing refers to", collected)
+    return Scheduled(result, digests, head, purged, collected)
+
+
 async def scheduled_work(
     moment: datetime, *, db: Database, settings: Settings, clock: Clock
 ) -> tuple[tick.TickResult, int]:
-    """Everything the scheduler does at ``moment``: reminders, alerts, escalation, then the leaders'
-    Monday digest (once per ISO week). The running bot and ``duban jobs tick`` both call this."""
-    result = await tick.tick(moment, uow=db.uow(), rules=rules(settings))
-    digests = await portfolio.weekly_digest(moment, uow=db.uow(), clock=clock)
-    return result, digests
+    """``run_scheduled`` for ``duban jobs tick``: the alerts' result and the number of weekly digests."""
+    work = await run_scheduled(moment, db=db, settings=settings, clock=clock)
+    return work.result, work.digests
 
 
 def schedule(app: Application, settings: Settings) -> None:

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import sys
 
-from bot.cli import assess, ops, people, plan, progress, serve
+from bot.cli import assess, audit, ops, people, plan, progress, serve
 from bot.cli.errors import UsageError, as_cli_error
 from bot.logs import setup
 from config.i18n import t
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_parsers(sub)
     assess.add_parsers(sub)
     progress.add_parsers(sub)
+    audit.add_parsers(sub)
     return parser
 
 

@@ -22,7 +22,7 @@ from models.db import UnitOfWork
 from models.inspection import EvidenceFacts, InspectionPhoto, RectificationPhoto
 from models.people import Person
 from models.progress import ReportAttachment
-from services.core import audit
+from services.core import audit, kv
 from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.core.storage import Storage
@@ -128,3 +128,17 @@ async def collect_orphans(*, storage: Storage, grace: timedelta, uow: UnitOfWork
     for key in removed:  # after the commit: a rolled-back collection never loses bytes a row still names
         storage.delete(key)
     return len(removed)
+
+
+COLLECTED_ON = "evidence.collected_on"  # kv: the last day the orphans were collected
+
+
+async def collect_orphans_daily(moment: datetime, *, storage: Storage, grace: timedelta, db_uow: UnitOfWork,
+                                marker_uow: UnitOfWork, clock: Clock) -> int | None:
+    """``collect_orphans`` at the first scheduler run of each day (None: already done today)."""
+    day = moment.astimezone(clock.tz).date().isoformat()
+    if await kv.get(COLLECTED_ON, uow=marker_uow) == day:
+        return None
+    count = await collect_orphans(storage=storage, grace=grace, uow=db_uow, clock=clock)
+    await kv.put(COLLECTED_ON, day, uow=marker_uow, clock=clock)
+    return count

@@ -29,7 +29,8 @@ async def test_jobs_tick_dry_run_prints_json_lines_and_writes_nothing(cli, rig) 
     assert real.code == 0 and "4" in real.out
     async with rig.db.uow() as uow:
         assert len((await uow.session.exec(select(Alert))).all()) == 1
-    assert len(await outbox_rows(rig.db)) == 4
+    # The four alerts, and the day's audit head for the county's admin (services/core/audit_chain.py).
+    assert sorted(m.kind for m in await outbox_rows(rig.db)) == ["alerts"] * 4 + ["audit.head"]
     # Quiet hours: at 23:00 (read in Asia/Shanghai) nothing new; an offset is honoured too.
     late = await cli("jobs", "tick", "--at", "2026-07-02T15:00:00+00:00", "--dry-run")
     assert late.out.strip() == ""

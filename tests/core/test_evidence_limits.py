@@ -10,9 +10,12 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from bot.app.jobs import run_scheduled
 from models.core import AuditLog, EvidenceFile
 from services.core.files import collect_orphans
 from services.core.storage import LocalStorage
+from tests.assessment.test_survey import a_link
+from tests.assessment.test_survey_privacy import STRANGER, _answer
 from tests.progress.test_report import PNG, seed
 from tests.support.botrig import running_bot
 
@@ -100,3 +103,22 @@ async def test_files_nothing_refers_to_are_collected_after_the_grace_period(rig,
     assert len(keys) == 2 and loose not in keys
     assert {f"{p.parent.parent.name}/{p.parent.name}/{p.name}" for p in _stored(rig.settings.evidence_dir)} == keys
     assert entry.after["files"] == 2 and entry.after["rows"] == 1
+
+
+async def test_the_scheduler_collects_once_a_day_and_forgets_passed_comment_windows(rig) -> None:
+    """The tick's work: evidence collected at the day's first run only; a survey's comment window forgotten
+    once it has passed."""
+    token = await a_link(rig)
+    async with running_bot(rig):
+        await _answer(rig, token, STRANGER)
+    storage = LocalStorage(rig.settings.evidence_dir)
+    storage.put(b"left behind")
+    old = (rig.clock.now() - timedelta(days=8)).timestamp()
+    for path in _stored(rig.settings.evidence_dir):
+        os.utime(path, (old, old))
+    rig.clock.advance(timedelta(minutes=31))
+    first = await run_scheduled(rig.clock.now(), db=rig.db, settings=rig.settings, clock=rig.clock)
+    assert (first.evidence_collected, first.comments_purged) == (1, 1)
+    again = await run_scheduled(rig.clock.now(), db=rig.db, settings=rig.settings, clock=rig.clock)
+    assert (again.evidence_collected, again.comments_purged) == (None, 0)
+    assert _stored(rig.settings.evidence_dir) == []
