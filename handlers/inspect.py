@@ -22,8 +22,8 @@ from handlers.files import download, media_of, too_big
 from handlers.inspect_text import location_keyboard, prompt, visits_text
 from services.core.errors import DomainError
 from services.inspection import inspect
-from services.inspection.evidence import photo_facts
 from services.inspection.inspect import Snapshot, Step
+from services.inspection.photo import analyse
 from services.inspection.visits import recent_visits
 
 
@@ -106,9 +106,9 @@ async def photo(update: Update, context: Context) -> object:
         await reply(update, tr("inspect.file_too_big"))
         return None
     data = await download(message)
-    facts = await asyncio.to_thread(photo_facts, data, d.clock.tz)
+    facts = await analyse(data, d.clock.tz)
     if not facts.is_image:
-        await reply(update, tr("inspect.not_an_image"))
+        await reply(update, tr("inspect.image_too_large" if facts.too_large else "inspect.not_an_image"))
         return None
     _, key = await asyncio.to_thread(d.storage.put, data)
     media = media_of(message)
