@@ -23,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from config.i18n import t
 from models.enums import CHINESE_NAMES
 from models.types import decimal_text
+from services.core.cells import append as append_row
 from services.plan.spec import (
     COORDINATE_PAIRS,
     SHEETS,
@@ -298,20 +299,20 @@ def _instructions(book: Workbook) -> None:
     ws.column_dimensions["B"].width = 26
     ws.column_dimensions["C"].width = 8
     ws.column_dimensions["D"].width = 80
-    ws.append([t("plan.template.title", "zh")])
+    append_row(ws, [t("plan.template.title", "zh")])
     ws["A1"].font = Font(bold=True, size=14)
     for n in range(1, 8):
-        ws.append([t(f"plan.template.rule{n}", "zh")])
+        append_row(ws, [t(f"plan.template.rule{n}", "zh")])
     ws.append([])
     head = [t(f"plan.template.head.{k}", "zh") for k in ("sheet", "column", "required", "format")]
-    ws.append(head)
+    append_row(ws, head)
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for spec in SHEETS:
         for col in spec.columns:
             needed = t("plan.template.yes" if col.required and not col.optional_value else "plan.template.no",
                        "zh")
-            ws.append([spec.title(), col.header(), needed, _format_note(spec, col)])
+            append_row(ws, [spec.title(), col.header(), needed, _format_note(spec, col)])
     for row in ws.iter_rows():
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -340,7 +341,7 @@ def build_workbook(data: Mapping[str, Sequence[Mapping[str, Any]]], *, commented
     _instructions(book)
     for spec in SHEETS:
         ws = book.create_sheet(spec.title())
-        ws.append([c.header() for c in spec.columns])
+        append_row(ws, [c.header() for c in spec.columns])
         for cell, col in zip(ws[1], spec.columns, strict=True):
             cell.font = Font(bold=col.required)
             cell.fill = _REQUIRED_FILL if col.required else _HEADER_FILL
@@ -349,7 +350,7 @@ def build_workbook(data: Mapping[str, Sequence[Mapping[str, Any]]], *, commented
             values = [cell_value(c, item.get(c.key)) for c in spec.columns]
             if commented:
                 values[0] = f"{COMMENT}{values[0]}"
-            ws.append(values)
+            append_row(ws, values)
         last_row = max(1000, len(rows) + 1000)
         for index, col in enumerate(spec.columns, start=1):
             letter = get_column_letter(index)
