@@ -7,7 +7,7 @@ refer to something that exists is checked in :mod:`services.plan.validate` again
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,13 +26,18 @@ from models.types import decimal_text
 from services.core.cells import append as append_row
 from services.plan.spec import (
     COORDINATE_PAIRS,
+    MAX_COLUMNS,
+    MAX_ROWS,
     SHEETS,
     CellError,
     Column,
     Kind,
     Problem,
+    Refused,
     Sheet,
     cell_text,
+    check_sheet_size,
+    check_size,
     enum_display,
     is_empty,
     match_name,
@@ -87,13 +92,17 @@ class ParsedPlan:
 def read_workbook(source: Path | bytes) -> ParsedPlan | list[Problem]:
     """Rows of every known sheet, or the problems that make the file unreadable as a plan.
 
-    A list is returned for a file that is not a workbook, has no known sheet or no data rows, or
-    whose headers are wrong; problems in cells are in ``ParsedPlan.problems``.
+    A list is returned for a file that is not a workbook, is larger than a plan may be (spec.MAX_*: checked
+    before parsing), has no known sheet or no data rows, or whose headers are wrong; problems in cells are in
+    ``ParsedPlan.problems``.
     """
     try:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        check_size(data)
     except OSError as exc:
         return [Problem("", None, None, str(source), "plan.file.unreadable", {"error": exc.strerror or exc})]
+    except Refused as exc:
+        return [exc.problem]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
         try:
@@ -102,6 +111,8 @@ def read_workbook(source: Path | bytes) -> ParsedPlan | list[Problem]:
             return [Problem("", None, None, None, "plan.file.not_workbook", {})]
         try:
             return _read_book(book)
+        except Refused as exc:
+            return [exc.problem]
         except Exception:  # a damaged sheet inside a valid zip
             return [Problem("", None, None, None, "plan.file.not_workbook", {})]
         finally:
@@ -142,8 +153,19 @@ def _is_comment(cells: Sequence[Any]) -> bool:
     return isinstance(first, str) and first.lstrip().startswith(COMMENT)
 
 
+def _rows(spec: Sheet, ws: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a sheet whose declared size is within bounds, none wider than MAX_COLUMNS (openpyxl pads
+    each row to the declared width), and Refused at row MAX_ROWS + 1 (a sheet need not declare its size)."""
+    check_sheet_size(spec.key, ws.max_row, ws.max_column)
+    width = min(ws.max_column or MAX_COLUMNS, MAX_COLUMNS)
+    for number, cells in enumerate(ws.iter_rows(min_row=1, max_col=width, values_only=True), start=1):
+        if number > MAX_ROWS:
+            raise Refused(Problem(spec.key, None, None, None, "plan.sheet.too_many_rows", {"max_rows": MAX_ROWS}))
+        yield cells
+
+
 def _read_sheet(spec: Sheet, ws: Any, structural: list[Problem], problems: list[Problem]) -> SheetRows | None:
-    rows = ws.iter_rows(min_row=1, values_only=True)
+    rows = _rows(spec, ws)
     header: tuple[Any, ...] | None = None
     header_row = 0
     for number, cells in enumerate(rows, start=1):
