@@ -51,11 +51,15 @@ class Refused(Exception):
         self.problem = problem
 
 
-def check_size(data: bytes) -> None:
-    """Refused if the file is too large, packed or unpacked (a file that is no zip is left to the reader)."""
-    if len(data) > MAX_FILE_BYTES:
+def check_size(size: int) -> None:
+    """Refused if the file is too large (checked before it is read)."""
+    if size > MAX_FILE_BYTES:
         raise Refused(Problem("", None, None, None, "plan.file.too_big",
-                              {"size": _megabytes(len(data)), "limit": _megabytes(MAX_FILE_BYTES)}))
+                              {"size": _megabytes(size), "limit": _megabytes(MAX_FILE_BYTES)}))
+
+
+def check_unpacked(data: bytes) -> None:
+    """Refused if the file is too large unpacked (a file that is no zip is left to the reader)."""
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())

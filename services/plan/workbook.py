@@ -38,6 +38,7 @@ from services.plan.spec import (
     cell_text,
     check_sheet_size,
     check_size,
+    check_unpacked,
     enum_display,
     is_empty,
     match_name,
@@ -97,8 +98,9 @@ def read_workbook(source: Path | bytes) -> ParsedPlan | list[Problem]:
     ``ParsedPlan.problems``.
     """
     try:
+        check_size(len(source) if isinstance(source, bytes) else Path(source).stat().st_size)
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        check_size(data)
+        check_unpacked(data)
     except OSError as exc:
         return [Problem("", None, None, str(source), "plan.file.unreadable", {"error": exc.strerror or exc})]
     except Refused as exc:

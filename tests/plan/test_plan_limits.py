@@ -83,6 +83,11 @@ def test_a_sheet_without_a_declared_size_is_refused_past_the_row_limit(tmp_path)
 def test_a_file_too_large_packed_or_unpacked_is_refused_unopened(tmp_path) -> None:
     (big,) = read_workbook(b"PK\x03\x04" + bytes(MAX_FILE_BYTES))  # type: ignore[misc]
     assert (big.key, big.params) == ("plan.file.too_big", {"size": "20.0", "limit": "20.0"})
+    huge = tmp_path / "huge.xlsx"
+    with huge.open("wb") as f:
+        f.truncate(2**31)  # 2 GB on paper (a sparse file): refused by its size, before it is read
+    (big,) = read_workbook(huge)  # type: ignore[misc]
+    assert (big.key, big.params) == ("plan.file.too_big", {"size": "2048.0", "limit": "20.0"})
     source = plan_file(tmp_path / "plan.xlsx")
     with zipfile.ZipFile(source, "a", zipfile.ZIP_DEFLATED) as archive, archive.open("xl/media/zeros.bin", "w") as f:
         for _ in range(MAX_UNPACKED_BYTES // 2**20 + 1):
