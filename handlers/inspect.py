@@ -21,9 +21,9 @@ from handlers.dialogue import DialogueView
 from handlers.files import download, limits, media_of, size_of, too_big
 from handlers.inspect_text import location_keyboard, prompt, visits_text
 from services.core.errors import DomainError
-from services.inspection import inspect, photos
-from services.inspection.evidence import photo_facts
+from services.inspection import inspect, inspect_photos
 from services.inspection.inspect import Snapshot, Step
+from services.inspection.photo import analyse
 from services.inspection.visits import recent_visits
 
 
@@ -105,19 +105,20 @@ async def photo(update: Update, context: Context) -> object:
     if too_big(message):
         await reply(update, tr("inspect.file_too_big"))
         return None
-    ok, state = await VIEW.precheck(update, context, photos.may_add_photo, size_of(message), limits(context))
+    ok, state = await VIEW.precheck(update, context, inspect_photos.may_add_photo, size_of(message), limits(context))
     if not ok:
         return state
     data = await download(message)
-    facts = await asyncio.to_thread(photo_facts, data, d.clock.tz)
+    facts = await analyse(data, d.clock.tz)
     if not facts.is_image:
-        await reply(update, tr("inspect.not_an_image"))
+        await reply(update, tr("inspect.image_too_large" if facts.too_large else "inspect.not_an_image"))
         return None
     _, key = await asyncio.to_thread(d.storage.put, data)
     media = media_of(message)
-    incoming = photos.IncomingPhoto(facts=facts, storage_key=key, mime_type=mime, telegram_file_id=media.file_id,
-                                     telegram_file_unique_id=media.file_unique_id, compressed=compressed)
-    return await VIEW.step(update, context, photos.add_photo, incoming, limits(context))
+    incoming = inspect_photos.IncomingPhoto(facts=facts, storage_key=key, mime_type=mime,
+                                            telegram_file_id=media.file_id,
+                                            telegram_file_unique_id=media.file_unique_id, compressed=compressed)
+    return await VIEW.step(update, context, inspect_photos.add_photo, incoming, limits(context))
 
 
 async def not_a_photo(update: Update, context: Context) -> object:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,12 +17,33 @@ from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+OWNER_ONLY = 0o600  # the database holds phone numbers and drafts: its owner alone reads it
+
+log = logging.getLogger("duban")
 
 
 def _prepare_sqlite_file(url: str) -> None:
+    """The database file made before SQLite opens it, readable by its owner only (a new folder too). SQLite
+    gives its -wal and -shm files the database file's mode; a database left readable by an older version
+    is tightened, with its -wal and -shm."""
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:":
+        return
+    path = Path(database).expanduser()
+    if not path.parent.is_dir():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))  # empty: a new database
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # SQLite says what is wrong when it opens the file
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(OWNER_ONLY)
+        except OSError as exc:  # not ours to change (another owner): say so, and go on
+            log.warning("cannot make %s readable by its owner only: %s", file, exc.strerror or exc)
 
 
 def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngine:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from bot.cli import assess, audit, ops, people, plan, progress, serve
@@ -55,6 +56,16 @@ async def _main(args: argparse.Namespace, settings) -> None:  # type: ignore[no-
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Whatever Duban writes (database, backups, evidence, workbooks with phone numbers) is its user's only,
+    # however it was started (the systemd unit sets UMask=0077 too); put back for a caller in the same process.
+    umask = os.umask(0o077)
+    try:
+        return _run(argv)
+    finally:
+        os.umask(umask)
+
+
+def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(logging.DEBUG if args.verbose else logging.INFO)
     try:

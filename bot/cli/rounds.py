@@ -15,6 +15,7 @@ from config.settings import Settings
 from models.db import Database
 from services.assessment import survey
 from services.assessment.assess import open_round
+from services.core import cells
 from services.core.clock import Clock
 from services.scoring.rules import RulesError, load_rules
 
@@ -95,9 +96,9 @@ async def cmd_survey_links(args: argparse.Namespace, settings: Settings, db: Dat
     sheet = book.active
     assert sheet is not None
     sheet.title = str(year)
-    sheet.append([t(f"survey.col.{c}", lang) for c in ("unit_code", "unit", "unit_class", "year", "link")])
+    cells.append(sheet, [t(f"survey.col.{c}", lang) for c in ("unit_code", "unit", "unit_class", "year", "link")])
     for info in links:
-        sheet.append([info.unit_code, info.unit_name, info.unit_class, info.year, info.url(username)])
+        cells.append(sheet, [info.unit_code, info.unit_name, info.unit_class, info.year, info.url(username)])
     for column, width in zip("ABCDE", (14, 28, 12, 8, 64), strict=True):
         sheet.column_dimensions[column].width = width
     await asyncio.to_thread(book.save, args.out)

@@ -4,7 +4,8 @@ SQLite: the online backup API (a consistent copy while the bot runs), and back t
 proving with the database's lock (bot/serve/failover.py) that no bot is using it. PostgreSQL: ``pg_dump
 --format=custom`` and ``pg_restore --clean --if-exists`` from the PostgreSQL client tools, with a
 clear error when they are not installed. The password, if any, goes to the tools through
-``PGPASSWORD``, never on their command line.
+``PGPASSWORD``, never on their command line. A backup holds phone numbers and drafts: its file is made
+readable by its owner only before anything is written into it (and a new folder, by its owner only).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from bot.serve.failover import lock_for
 from config.i18n import t
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+OWNER_ONLY = 0o600
+
+
+def _private_file(path: Path) -> None:
+    """An empty file at ``path`` only its owner may read or write (pg_dump and SQLite keep the mode of a file
+    they write into)."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
 
 
 def _sqlite_file(url: str) -> Path:
@@ -78,13 +87,14 @@ def _duban_revision(path: Path) -> str | None:
 
 async def backup(url: str, out: Path, lang: str) -> str:
     """Write a backup of the database at ``url`` to ``out``; returns the line to print."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():
+        out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if url.startswith("sqlite"):
         source = _sqlite_file(url)
         if not source.is_file():
             raise BackupError(t("backup.no_database", lang, path=str(source)))
         part = out.with_name(out.name + ".part")
-        part.unlink(missing_ok=True)
+        _private_file(part)
         try:
             await asyncio.to_thread(_sqlite_copy, source, part)
             part.replace(out)
@@ -93,6 +103,7 @@ async def backup(url: str, out: Path, lang: str) -> str:
     else:
         pg_dump = _tool("pg_dump", lang)
         target, env = _pg_target(url)
+        _private_file(out)
         await _run_tool([pg_dump, "--format=custom", "--no-owner", f"--file={out}", f"--dbname={target}"], env, lang)
     return t("backup.written", lang, path=str(out), size=out.stat().st_size)  # noqa: ASYNC240
 
@@ -118,6 +129,8 @@ async def restore(url: str, source: Path, lang: str, *, yes: bool) -> str:
         raise BackupError(t("restore.bot_running", lang, database=where))
     try:
         if sqlite:
+            if not target.exists():
+                _private_file(target)
             await asyncio.to_thread(_sqlite_copy, source, target)
         else:
             pg_target, env = _pg_target(url)

@@ -29,6 +29,7 @@ from services.assessment import appeal_records as appeals
 from services.assessment import rounds
 from services.assessment.appeal_records import AppealView
 from services.assessment.rounds import Results
+from services.core import cells
 from services.core.clock import Clock
 from services.scoring.results import UnitResult
 
@@ -72,7 +73,7 @@ class _Sheet:
 
     def __init__(self, ws: Worksheet, lang: str, columns: list[tuple[str, int, str]]) -> None:
         self.ws, self.columns, self.rows = ws, columns, 1
-        ws.append([t(f"exp.col.{key}", lang) for key, _, _ in columns])
+        cells.append(ws, [t(f"exp.col.{key}", lang) for key, _, _ in columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = _HEADER_FILL
@@ -86,7 +87,7 @@ class _Sheet:
         for c, (value, (_, _, kind)) in enumerate(zip(values, self.columns, strict=True), start=1):
             if value is None or value == "":
                 continue
-            cell = self.ws.cell(row=self.rows, column=c, value=_cell(value))
+            cell = cells.put(self.ws, self.rows, c, _cell(value))
             if kind == "score":
                 cell.number_format = SCORE_FORMAT
             elif kind == "value":
@@ -120,7 +121,7 @@ def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: Zo
                        ("rules_hash", county.rules_hash), ("units", len(county.units)),
                        ("appeal_until", res.appeal_until.astimezone(tz).strftime("%Y-%m-%d %H:%M")
                         if res.appeal_until else "")):
-        about.append([t(f"exp.about.{key}", lang), value])
+        cells.append(about, [t(f"exp.about.{key}", lang), value])
     about.column_dimensions["A"].width, about.column_dimensions["B"].width = 22, 70
 
     classes = county.by_class()

@@ -1,13 +1,19 @@
-"""Evidence storage: one interface, content-addressed keys; never a file name chosen by a user."""
+"""Evidence storage: one interface, content-addressed keys; never a file name chosen by a user.
+
+Evidence is personal (faces, places, documents): its files are readable by the bot's user only (0600) and its
+folders, the storage root included, open to that user only (0700)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
+
+_OWNER_ONLY_FOLDER = 0o700
 
 
 class Storage(Protocol):
@@ -31,6 +37,7 @@ class LocalStorage:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._root_checked = False
 
     @staticmethod
     def key_for(sha256: str) -> str:
@@ -48,8 +55,8 @@ class LocalStorage:
         path = self._path(key)
         if path.exists():
             return digest, key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        self._folders(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")  # made 0600, kept by os.replace
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -60,6 +67,18 @@ class LocalStorage:
             Path(tmp).unlink(missing_ok=True)
             raise
         return digest, key
+
+    def _folders(self, folder: Path) -> None:
+        """The root, ``ab`` and ``ab/cd`` made 0700. A root left open by an older version is closed the first
+        time (nothing under a 0700 root can be reached by others); one that is not ours is left as it is."""
+        if not self._root_checked:
+            self.root.mkdir(mode=_OWNER_ONLY_FOLDER, parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                if self.root.stat().st_mode & 0o077:
+                    self.root.chmod(_OWNER_ONLY_FOLDER)
+            self._root_checked = True
+        folder.parent.mkdir(mode=_OWNER_ONLY_FOLDER, exist_ok=True)
+        folder.mkdir(mode=_OWNER_ONLY_FOLDER, exist_ok=True)
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()

@@ -3,22 +3,8 @@
 The customer's rule is "只看现场不听汇报": evidence of a site visit must be hard to fake. The bot
 asks inspectors for photos sent as files, because Telegram strips EXIF from compressed photos;
 compressed photos are accepted but carry no metadata. This module is pure (no Telegram, no
-database, no clock): the caller passes the bytes, the visit time, the site and the earlier uses.
-
-For each photo :func:`photo_facts` records the sha256 and size of the bytes, the pixel size, the
-EXIF capture time (``DateTimeOriginal``, else ``DateTime``, in the given time zone unless
-``OffsetTimeOriginal``/``OffsetTime`` says otherwise) and GPS position, and a perceptual hash
-(``imagehash.phash`` of the EXIF-transposed image, 64 bits as 16 hex digits). It never raises:
-
-* only the formats a phone or camera produces are tried (JPEG/MPO, PNG, WebP, AVIF, TIFF, GIF,
-  BMP); other files, and anything Pillow cannot decode fully (truncated files included), are
-  "not an image" (``is_image`` False) with only the sha256 and size recorded;
-* an image larger than ``PIL.Image.MAX_IMAGE_PIXELS`` is a decompression bomb and is not an image
-  either (checked here explicitly too, so it holds whatever the warnings filter is);
-* each EXIF field is read on its own, and a field that is missing or malformed is None. GPS
-  rationals with a zero denominator, positions outside ±90/±180, and exactly (0, 0) (the
-  placeholder cheap phones write without a fix) count as no GPS; a missing N/S/E/W reference
-  leaves the sign of the value as written.
+database, no clock): the caller passes the facts of each photo (read by :mod:`services.inspection.photo`:
+sha256, size, EXIF capture time and GPS, perceptual hash), the visit time, the site and the earlier uses.
 
 The flags (:class:`Flag`, ``kind`` plus ``params`` for the message):
 
@@ -37,19 +23,17 @@ Distances are great-circle (``haversine``) metres; a point exactly on the radius
 
 from __future__ import annotations
 
-import hashlib
-import io
-import math
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-import imagehash
 from haversine import Unit, haversine
-from PIL import ExifTags, Image, ImageOps
-from pillow_heif import register_heif_opener
+
+# The facts of one photo are read in services.inspection.photo; their names stay importable from here.
+from services.inspection.photo import PhotoFacts, analyse, photo_facts
+
+__all__ = ["PHASH_THRESHOLD", "Flag", "PhotoFacts", "PriorUse", "Site", "analyse", "distance_m", "integrity_flag",
+           "location_flags", "phash_distance", "photo_facts", "photo_flags", "plausible_location", "site_for"]
 
 # Measured with bench/phash_threshold.py --count 200 --seed 1 (deterministic; rerun to reproduce):
 # 200 synthetic site photos (sky, ground, road, buildings with windows, trees, poles, noise, blur;
@@ -69,26 +53,6 @@ from pillow_heif import register_heif_opener
 # visit from the same spot) matches 20% of the time, and with N photos stored a new photo has about
 # N × 8e-6 chance of a spurious match. A "reused_similar" flag is a prompt to compare, not a verdict.
 PHASH_THRESHOLD: int = 10
-
-register_heif_opener()  # iPhones send HEIC when a photo goes as a file
-_FORMATS = ("JPEG", "HEIF", "PNG", "WEBP", "AVIF", "TIFF", "GIF", "BMP")  # HEIF: an iPhone's HEIC
-_DRAFT_SIZE = (256, 256)  # JPEGs are decoded at 1/2..1/8 scale: phash looks at 32×32 pixels only
-_EXIF_TIME = re.compile(r"\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
-_EXIF_OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})\s*$")
-
-
-@dataclass(frozen=True)
-class PhotoFacts:
-    sha256: str
-    size: int
-    width: int | None
-    height: int | None
-    taken_at: datetime | None
-    latitude: float | None
-    longitude: float | None
-    phash: str | None
-    has_exif: bool
-    is_image: bool
 
 
 @dataclass(frozen=True)
@@ -115,145 +79,7 @@ class Flag:
     params: dict[str, object] = field(default_factory=dict)
 
 
-# --- photo facts -------------------------------------------------------------------------------
-
-
-def photo_facts(data: bytes, tz: ZoneInfo) -> PhotoFacts:
-    """The facts of one uploaded file; never raises."""
-    digest = hashlib.sha256(data).hexdigest()
-    not_image = PhotoFacts(digest, len(data), None, None, None, None, None, None, False, False)
-    try:
-        image = Image.open(io.BytesIO(data), formats=_FORMATS)
-    except Exception:  # not an image, unsupported, or a decompression bomb (error or warning-as-error)
-        return not_image
-    with image:
-        width, height = image.size
-        limit = Image.MAX_IMAGE_PIXELS
-        if limit is not None and width * height > limit:
-            return not_image
-        exif = _exif(image)
-        if _orientation(exif) in (5, 6, 7, 8):
-            width, height = height, width
-        try:
-            image.draft("L", _DRAFT_SIZE)
-            image.load()
-        except Exception:  # truncated or corrupt pixel data
-            return not_image
-        latitude, longitude = _gps(exif)
-        return PhotoFacts(
-            digest, len(data), width, height, _taken_at(exif, tz), latitude, longitude, _phash(image), bool(exif), True
-        )
-
-
-def _exif(image: Image.Image) -> Image.Exif | None:
-    try:
-        return image.getexif()
-    except Exception:
-        return None
-
-
-def _orientation(exif: Image.Exif | None) -> int | None:
-    try:
-        value = exif.get(ExifTags.Base.Orientation) if exif else None
-        return int(value) if value is not None else None
-    except Exception:
-        return None
-
-
-def _phash(image: Image.Image) -> str | None:
-    try:
-        upright = ImageOps.exif_transpose(image)
-    except Exception:
-        upright = image
-    try:
-        return str(imagehash.phash(upright))
-    except Exception:
-        return None
-
-
-def _ifd(exif: Image.Exif | None, tag: int) -> dict[int, object]:
-    try:
-        return dict(exif.get_ifd(tag)) if exif else {}
-    except Exception:
-        return {}
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, bytes):
-        value = value.decode("ascii", "replace")
-    if not isinstance(value, str):
-        return None
-    return value.strip("\x00 \t\r\n")
-
-
-def _taken_at(exif: Image.Exif | None, tz: ZoneInfo) -> datetime | None:
-    """DateTimeOriginal (with OffsetTimeOriginal), else DateTime (with OffsetTime), as aware time in ``tz``."""
-    if not exif:
-        return None
-    sub = _ifd(exif, ExifTags.IFD.Exif)
-    try:
-        main = dict(exif)
-    except Exception:
-        main = {}
-    candidates = (
-        (sub.get(ExifTags.Base.DateTimeOriginal), sub.get(ExifTags.Base.OffsetTimeOriginal)),
-        (main.get(ExifTags.Base.DateTime), sub.get(ExifTags.Base.OffsetTime)),
-    )
-    for stamp, offset in candidates:
-        taken = _parse_time(stamp, offset, tz)
-        if taken is not None:
-            return taken
-    return None
-
-
-def _parse_time(stamp: object, offset: object, tz: ZoneInfo) -> datetime | None:
-    match = _EXIF_TIME.match(_text(stamp) or "")
-    if match is None:
-        return None
-    zone: ZoneInfo | timezone = tz
-    offset_match = _EXIF_OFFSET.match(_text(offset) or "")
-    if offset_match is not None:
-        sign, hours, minutes = offset_match.groups()
-        delta = timedelta(hours=int(hours), minutes=int(minutes))
-        if delta < timedelta(hours=24):
-            zone = timezone(-delta if sign == "-" else delta)
-    try:
-        taken = datetime(*(int(part) for part in match.groups()), tzinfo=zone)
-    except ValueError:  # "0000:00:00 00:00:00" and other impossible dates
-        return None
-    return taken.astimezone(tz)
-
-
-def _gps(exif: Image.Exif | None) -> tuple[float | None, float | None]:
-    gps = _ifd(exif, ExifTags.IFD.GPSInfo)
-    if not gps:
-        return None, None
-    latitude = _coordinate(gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef), "N", "S", 90)
-    longitude = _coordinate(gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef), "E", "W", 180)
-    if latitude is None or longitude is None or (latitude == 0 and longitude == 0):
-        return None, None
-    return latitude, longitude
-
-
-def _coordinate(value: object, ref: object, positive: str, negative: str, limit: float) -> float | None:
-    """Degrees from EXIF (degrees, minutes, seconds) rationals and a hemisphere reference."""
-    if value is None:
-        return None
-    try:
-        parts = [float(part) for part in value] if isinstance(value, (tuple, list)) else [float(value)]
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    if not 1 <= len(parts) <= 3 or not all(math.isfinite(part) for part in parts):
-        return None
-    if len(parts) > 1 and any(part < 0 for part in parts):
-        return None
-    degrees = sum(part / 60**index for index, part in enumerate(parts))
-    hemisphere = (_text(ref) or "").upper()[:1]
-    if hemisphere == negative:
-        degrees = -abs(degrees)
-    elif hemisphere not in ("", positive):
-        return None
-    return degrees if abs(degrees) <= limit else None
+# --- perceptual hashes ------------------------------------------------------------------------
 
 
 def phash_distance(a: str, b: str) -> int:

@@ -3,7 +3,7 @@ services/core/dialogue.py). Only ``confirm`` writes an inspection, with its phot
 
 Steps: /inspect [unit] → CHOOSE_UNIT → CHOOSE_TARGET → AWAIT_LOCATION → AWAIT_PHOTOS → AWAIT_FINDINGS →
 (AWAIT_VALUE, not for a general visit) → AWAIT_RATING → CONFIRM → done. The visit's time is when it began.
-Who may visit which unit: services/inspection/scope.py; the photos step: photos.py; the flags before Confirm:
+Who may visit which unit: services/inspection/scope.py; the photos step: inspect_photos.py; the flags before Confirm:
 flags.py.
 """
 

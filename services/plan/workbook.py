@@ -7,7 +7,7 @@ refer to something that exists is checked in :mod:`services.plan.validate` again
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,15 +23,22 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from config.i18n import t
 from models.enums import CHINESE_NAMES
 from models.types import decimal_text
+from services.core.cells import append as append_row
 from services.plan.spec import (
     COORDINATE_PAIRS,
+    MAX_COLUMNS,
+    MAX_ROWS,
     SHEETS,
     CellError,
     Column,
     Kind,
     Problem,
+    Refused,
     Sheet,
     cell_text,
+    check_sheet_size,
+    check_size,
+    check_unpacked,
     enum_display,
     is_empty,
     match_name,
@@ -86,13 +93,18 @@ class ParsedPlan:
 def read_workbook(source: Path | bytes) -> ParsedPlan | list[Problem]:
     """Rows of every known sheet, or the problems that make the file unreadable as a plan.
 
-    A list is returned for a file that is not a workbook, has no known sheet or no data rows, or
-    whose headers are wrong; problems in cells are in ``ParsedPlan.problems``.
+    A list is returned for a file that is not a workbook, is larger than a plan may be (spec.MAX_*: checked
+    before parsing), has no known sheet or no data rows, or whose headers are wrong; problems in cells are in
+    ``ParsedPlan.problems``.
     """
     try:
+        check_size(len(source) if isinstance(source, bytes) else Path(source).stat().st_size)
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        check_unpacked(data)
     except OSError as exc:
         return [Problem("", None, None, str(source), "plan.file.unreadable", {"error": exc.strerror or exc})]
+    except Refused as exc:
+        return [exc.problem]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
         try:
@@ -101,6 +113,8 @@ def read_workbook(source: Path | bytes) -> ParsedPlan | list[Problem]:
             return [Problem("", None, None, None, "plan.file.not_workbook", {})]
         try:
             return _read_book(book)
+        except Refused as exc:
+            return [exc.problem]
         except Exception:  # a damaged sheet inside a valid zip
             return [Problem("", None, None, None, "plan.file.not_workbook", {})]
         finally:
@@ -141,8 +155,19 @@ def _is_comment(cells: Sequence[Any]) -> bool:
     return isinstance(first, str) and first.lstrip().startswith(COMMENT)
 
 
+def _rows(spec: Sheet, ws: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a sheet whose declared size is within bounds, none wider than MAX_COLUMNS (openpyxl pads
+    each row to the declared width), and Refused at row MAX_ROWS + 1 (a sheet need not declare its size)."""
+    check_sheet_size(spec.key, ws.max_row, ws.max_column)
+    width = min(ws.max_column or MAX_COLUMNS, MAX_COLUMNS)
+    for number, cells in enumerate(ws.iter_rows(min_row=1, max_col=width, values_only=True), start=1):
+        if number > MAX_ROWS:
+            raise Refused(Problem(spec.key, None, None, None, "plan.sheet.too_many_rows", {"max_rows": MAX_ROWS}))
+        yield cells
+
+
 def _read_sheet(spec: Sheet, ws: Any, structural: list[Problem], problems: list[Problem]) -> SheetRows | None:
-    rows = ws.iter_rows(min_row=1, values_only=True)
+    rows = _rows(spec, ws)
     header: tuple[Any, ...] | None = None
     header_row = 0
     for number, cells in enumerate(rows, start=1):
@@ -298,20 +323,20 @@ def _instructions(book: Workbook) -> None:
     ws.column_dimensions["B"].width = 26
     ws.column_dimensions["C"].width = 8
     ws.column_dimensions["D"].width = 80
-    ws.append([t("plan.template.title", "zh")])
+    append_row(ws, [t("plan.template.title", "zh")])
     ws["A1"].font = Font(bold=True, size=14)
     for n in range(1, 8):
-        ws.append([t(f"plan.template.rule{n}", "zh")])
+        append_row(ws, [t(f"plan.template.rule{n}", "zh")])
     ws.append([])
     head = [t(f"plan.template.head.{k}", "zh") for k in ("sheet", "column", "required", "format")]
-    ws.append(head)
+    append_row(ws, head)
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for spec in SHEETS:
         for col in spec.columns:
             needed = t("plan.template.yes" if col.required and not col.optional_value else "plan.template.no",
                        "zh")
-            ws.append([spec.title(), col.header(), needed, _format_note(spec, col)])
+            append_row(ws, [spec.title(), col.header(), needed, _format_note(spec, col)])
     for row in ws.iter_rows():
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -340,7 +365,7 @@ def build_workbook(data: Mapping[str, Sequence[Mapping[str, Any]]], *, commented
     _instructions(book)
     for spec in SHEETS:
         ws = book.create_sheet(spec.title())
-        ws.append([c.header() for c in spec.columns])
+        append_row(ws, [c.header() for c in spec.columns])
         for cell, col in zip(ws[1], spec.columns, strict=True):
             cell.font = Font(bold=col.required)
             cell.fill = _REQUIRED_FILL if col.required else _HEADER_FILL
@@ -349,7 +374,7 @@ def build_workbook(data: Mapping[str, Sequence[Mapping[str, Any]]], *, commented
             values = [cell_value(c, item.get(c.key)) for c in spec.columns]
             if commented:
                 values[0] = f"{COMMENT}{values[0]}"
-            ws.append(values)
+            append_row(ws, values)
         last_row = max(1000, len(rows) + 1000)
         for index, col in enumerate(spec.columns, start=1):
             letter = get_column_letter(index)

@@ -23,6 +23,7 @@ from config.i18n import t
 from models.db import UnitOfWork
 from models.enums import Category
 from models.plan import Target
+from services.core import cells
 from services.progress.standings import Standing, standings
 
 __all__ = ["COLUMNS", "ProgressRow", "export_progress", "load_rows", "rows_from", "write_progress"]
@@ -128,7 +129,7 @@ def write_progress(path: Path, rows: list[ProgressRow], lang: str, tz: ZoneInfo,
     ws = wb.active
     assert ws is not None
     ws.title = t("progress.export.title", lang, date=as_of.isoformat())
-    ws.append([t(f"progress.export.col.{key}", lang) for key, _, _ in COLUMNS])
+    cells.append(ws, [t(f"progress.export.col.{key}", lang) for key, _, _ in COLUMNS])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
@@ -155,7 +156,7 @@ def write_progress(path: Path, rows: list[ProgressRow], lang: str, tz: ZoneInfo,
                 cell.value = value
                 cell.number_format = DATETIME_FORMAT
             else:
-                cell.value = value
+                cells.text(cell, value)  # names, titles, notes: text, never a formula
     for c, (_, width, _) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(c)].width = width
     ws.freeze_panes = "A2"

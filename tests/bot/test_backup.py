@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from bot.serve.backup import backup, restore
 from bot.serve.failover import lock_for
 from models.people import Person
+from tests.models.test_file_modes import mode, umask
 from tests.support.factories import add_person
 
 PG_TOOLS = shutil.which("pg_dump") is not None and shutil.which("pg_restore") is not None
@@ -28,6 +30,7 @@ async def round_trip(cli, rig, tmp_path: Path) -> None:
     made = await cli("backup", "--out", str(out), DUBAN_LOCALE="en")
     assert made.code == 0, made.err
     assert made.out.strip() == f"Backup written to {out} ({out.stat().st_size} bytes)."
+    assert mode(out) == 0o600 and mode(out.parent) == 0o700  # phone numbers: the owner's only
     await add_person(rig.db, rig.clock, name="备份后的人")
     assert await names(rig.db) == ["备份前的人", "备份后的人"]
     await rig.db.dispose()  # the test's own connections; the bot is not running
@@ -143,3 +146,24 @@ async def test_backup_and_restore_one_county_of_a_counties_file(cli, rig, tmp_pa
     assert wrong.code == 1 and wrong.err.strip() == "There is no county zz in the counties file (its counties: lx)."
     half = await cli("backup", "--out", str(out), "--county", "lx", DUBAN_LOCALE="en", **other)
     assert half.code == 1 and "--counties and --county go together" in half.err
+
+
+async def test_a_backup_and_a_folder_made_for_it_are_the_owners_only_whatever_the_umask(
+    db_kind, rig, tmp_path
+) -> None:
+    """The file is made 0600 before SQLite's copy or pg_dump writes into it, so it is never readable by others,
+    even for a moment, and not only because `duban` sets its umask; a restore that makes the database does
+    the same."""
+    if db_kind == "postgres" and not PG_TOOLS:
+        pytest.fail("PostgreSQL tests need pg_dump and pg_restore installed")
+    await add_person(rig.db, rig.clock, name="有电话的人")
+    out = tmp_path / "made for it" / "duban.backup"
+    with umask(0o022):
+        line = await backup(rig.db.url, out, "en")
+    assert line.startswith("Backup written to") and mode(out) == 0o600 and mode(out.parent) == 0o700
+    if rig.settings.is_sqlite:
+        fresh = tmp_path / "restored" / "county.db"
+        fresh.parent.mkdir()
+        with umask(0o022):
+            await restore(f"sqlite+aiosqlite:///{fresh}", out, "en", yes=True)
+        assert mode(fresh) == 0o600

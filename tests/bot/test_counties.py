@@ -204,3 +204,12 @@ def test_the_example_systemd_unit_runs_commands_that_exist() -> None:
     assert check.func is cmd_counties_check and check.file == run.counties
     assert run.func is cmd_run and run.webhook.startswith("https://")
     assert lines["KillSignal"] == "SIGTERM"  # what `duban run` stops cleanly on
+
+
+def test_the_example_systemd_unit_keeps_files_to_the_bots_user() -> None:
+    """Database, backups, evidence and exported workbooks hold phone numbers: the unit's umask makes what the
+    process creates readable by its user only (the code sets the same umask and explicit modes as well)."""
+    unit = (ROOT / "deploy" / "duban.service").read_text(encoding="utf-8")
+    service = unit.split("[Service]", 1)[1].split("[Install]", 1)[0]
+    settings = dict(line.split("=", 1) for line in service.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["UMask"] == "0077"
