@@ -4,8 +4,9 @@ Served by ``bot.serve.web.WebServer`` at ``GET /metrics`` (text format). Counter
 the process; Prometheus computes rates (e.g. the outbox delivery rate is
 ``rate(duban_outbox_sent_total[5m])``). The outbox backlog is read from each mounted county's
 database when /metrics is scraped (``refresh_backlog``); everything else is counted where it happens:
-updates in ``bot.app.processor``, sends and 429s in ``bot.app.delivery`` / ``bot.app.ratelimit``, alerts and
-the scheduler's lag in ``bot.app.jobs``, webhook requests in ``bot.serve.web``.
+updates (and those the throttle dropped) in ``bot.app.processor``, sends and 429s in ``bot.app.delivery`` /
+``bot.app.ratelimit``, alerts and the scheduler's lag in ``bot.app.jobs``, webhook requests in
+``bot.serve.web``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ UPDATES_HANDLED = Counter(
     "Updates handled, by the handler that ran and the outcome (ok, error, stopped: the gate stopped it, "
     "unhandled: no handler matched).",
     ["county", "handler", "outcome"], registry=REGISTRY)
+UPDATES_DROPPED = Counter(
+    "duban_updates_dropped",
+    "Updates dropped before any work, by reason (throttled: the person sent more than DUBAN_USER_BURST at "
+    "once or faster than DUBAN_USER_RATE a second).", ["county", "reason"], registry=REGISTRY)
 UPDATE_DURATION = Histogram(
     "duban_update_duration_seconds", "Time to handle one update, by handler.", ["county", "handler"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0), registry=REGISTRY)
@@ -86,6 +91,7 @@ __all__ = [
     "TICK_DURATION",
     "TICK_LAG",
     "TICK_LAST",
+    "UPDATES_DROPPED",
     "UPDATES_HANDLED",
     "UPDATES_RECEIVED",
     "UPDATE_DURATION",
