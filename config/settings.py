@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
-    # Polling mode: serve /healthz and /metrics on this port (on DUBAN_WEBHOOK_HOST); unset: no web server.
+    # Serve /healthz and /metrics on this port (on DUBAN_WEBHOOK_HOST), polling or webhook mode; unset: none.
     health_port: int | None = None
     webhook_max_body: int = 1024 * 1024
     # Log lines: "text" for people at a terminal, "json" (one object a line) for log collectors.
