@@ -64,10 +64,10 @@ class Settings(BaseSettings):
     log_format: str = "text"
     # Updates of different chats handled at once (one chat's updates always wait for each other first).
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
-    # Per user: updates a second kept up (0: no throttle) and how many may come at once; beyond that an
-    # update is dropped before any database work (one "too fast" line a minute).
+    # Per user: updates a second kept up (0: no throttle) and how many may come at once (an album counts
+    # once); beyond that an update is dropped before any database work (one "too fast" line a minute).
     user_rate: float = 1.0
-    user_burst: int = Field(default=20, ge=1, le=10_000)
+    user_burst: int = Field(default=30, ge=1, le=10_000)
     # Seconds between two "you are not registered" answers to the same stranger.
     stranger_reply_interval: float = 300.0
     # Our web server: seconds for a request's headers to arrive (from the connection's start or the

@@ -95,11 +95,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         metrics.UPDATES_RECEIVED.labels(self.county).inc()
         try:
-            user_id = sender(update) if self.throttle is not None else None
-            if user_id is not None and self.throttle is not None and not self.throttle.allow(user_id):
+            metered = sender(update) if self.throttle is not None else None
+            if metered is not None and self.throttle is not None and not self.throttle.allow(*metered):
                 if inspect.iscoroutine(coroutine):
                     coroutine.close()  # never run: nothing of it happens, not even its persistence mark
-                await self._dropped(update, user_id)
+                await self._dropped(update, metered[0])
                 return
             chat_id = _chat_key(update)
             if chat_id is None:

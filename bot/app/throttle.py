@@ -9,8 +9,9 @@ as handled; Telegram counts it as delivered all the same. The person is told at 
 
 Only what people send is metered (messages, edits, button presses, inline queries): service messages
 (a group's migration, members joining) and membership updates always pass, so a flood cannot make the
-bot miss a group's move. The bot/app/processor.py applies it on arrival, before the update waits for
-its chat's turn.
+bot miss a group's move. An album (up to 10 photos or files sent at once, one update each, sharing a
+``media_group_id``) takes one token: its first message's. The bot/app/processor.py applies it on
+arrival, before the update waits for its chat's turn.
 """
 
 from __future__ import annotations
@@ -39,21 +40,31 @@ class UserThrottle:
         self._limit = limit
         self._now = now
         self._buckets: dict[int, TokenBucket] = {}
+        self._albums: dict[int, str] = {}  # the album each person sent last (its other messages are free)
         self._swept = now()
 
     @property
     def enabled(self) -> bool:
         return self.rate > 0
 
-    def allow(self, user_id: int) -> bool:
-        """Take one of this person's tokens; False: the update is to be dropped."""
+    def allow(self, user_id: int, album: str | None = None) -> bool:
+        """Take one of this person's tokens (``album``: the update's media group; a later message of
+        the album the person's last token went to is free); False: the update is to be dropped."""
         if not self.enabled:
             return True
         self._sweep()
+        if album is not None and self._albums.get(user_id) == album:
+            return True
         bucket = self._buckets.get(user_id)
         if bucket is None:
             bucket = self._buckets[user_id] = TokenBucket(self.rate, self.burst, now=self._now)
-        return bucket.try_acquire()
+        if not bucket.try_acquire():
+            return False
+        if album is not None:
+            self._albums[user_id] = album
+        else:
+            self._albums.pop(user_id, None)
+        return True
 
     def _sweep(self) -> None:
         """Forget the buckets that have refilled (a new one starts full: the same thing), every minute or
@@ -65,20 +76,23 @@ class UserThrottle:
         self._buckets = {uid: b for uid, b in self._buckets.items() if not b.full()}
         while len(self._buckets) >= self._limit:  # a crowd that keeps sending: the oldest first
             del self._buckets[next(iter(self._buckets))]
+        self._albums = {uid: album for uid, album in self._albums.items() if uid in self._buckets}
 
     def __len__(self) -> int:
         return len(self._buckets)
 
 
-def sender(update: object) -> int | None:
-    """The person whose update this is, if it is one the throttle meters (see the module docstring)."""
+def sender(update: object) -> tuple[int, str | None] | None:
+    """The person whose update this is and its album, if it is one the throttle meters (see the module
+    docstring)."""
     if not isinstance(update, Update):
         return None
     user = update.effective_user
     if user is None or user.is_bot:
         return None
     if update.callback_query is not None or update.inline_query is not None:
-        return user.id
-    if update.message is not None or update.edited_message is not None:
-        return None if filters.StatusUpdate.ALL.check_update(update) else user.id
-    return None
+        return user.id, None
+    message = update.message or update.edited_message
+    if message is None or filters.StatusUpdate.ALL.check_update(update):
+        return None
+    return user.id, message.media_group_id

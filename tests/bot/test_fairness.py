@@ -123,6 +123,16 @@ def test_the_bucket_and_the_notices_by_the_clock() -> None:
     assert len(throttle) == 1  # 7 and 8 had refilled: forgotten
 
 
+def test_an_album_takes_one_token() -> None:
+    """Burst 2, no refill: an album of 10 (one media group) takes the first token, a second album the
+    other; a third message is refused, and so is the rest of an album whose first message was."""
+    throttle = UserThrottle(0.0001, 2, now=lambda: 0.0)
+    assert all(throttle.allow(7, "album-1") for _ in range(10))
+    assert all(throttle.allow(7, "album-2") for _ in range(10))
+    assert throttle.allow(7) is False
+    assert [throttle.allow(7, "album-3") for _ in range(3)] == [False] * 3
+
+
 def test_a_cooldown_forgets_expired_keys_and_keeps_at_most_its_limit() -> None:
     now = [0.0]
     strangers = Cooldown(300.0, limit=3, now=lambda: now[0])

@@ -27,6 +27,7 @@ def make_settings(fake: FakeBotAPI, db_url: str, evidence_dir: Path, **overrides
         "delivery_interval": 0.05,
         "per_chat_interval": 0.0,
         "tick_interval": 0.0,  # flow tests run ticks themselves, at chosen instants
+        "user_rate": 0.0,  # flow tests type faster than people (tests/bot/test_fairness.py tests the throttle)
         "_env_file": None,
     }
     values.update(overrides)
