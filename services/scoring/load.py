@@ -72,7 +72,7 @@ class ItemRow(NamedTuple):
     evidence: str
 
 
-PARTITION = 1000  # rows processed on the event loop at a time
+PARTITION = 5000  # rows processed on the event loop at a time
 
 
 @dataclass
