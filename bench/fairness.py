@@ -148,7 +148,7 @@ async def phase(fake: FloodFake, cadres: list[Cadre], flooder: Cadre | None, arg
 async def run_variant(kind: str, fake: FloodFake, cadres: list[Cadre], flooder: Cadre, args: argparse.Namespace,
                       db_url: str, evidence: Path) -> list[Result]:
     async with child_bot(kind, fake.url, fake.token, db_url, evidence):
-        await open_loop(fake, cadres, args.rate, int(args.rate))  # a second to warm up, not counted
+        await open_loop(fake, cadres, args.rate, int(args.rate * args.warmup))  # not counted: pools, caches
         quiet = await phase(fake, cadres, None, args, f"{kind}, no flood")
         flooded = await phase(fake, cadres, flooder, args, f"{kind}, flood of {args.flood}")
         # the flood's backlog is answered before the bot stops (a fair comparison for the next variant)
@@ -207,6 +207,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=20.0, help="length of each phase (default 20)")
     p.add_argument("--flood", type=int, default=300, help="messages the flooder sends at once (default 300)")
     p.add_argument("--flood-after", type=float, default=3.0, help="seconds into the phase (default 3)")
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds of dialogues before measuring (default 3)")
     p.add_argument("--database-url", help="a PostgreSQL server to create a scratch database on (default: SQLite)")
     p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
     for hidden in ("--serve", "--fake-url", "--token", "--evidence-dir"):  # the child process's arguments
