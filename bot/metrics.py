@@ -1,11 +1,13 @@
-"""Prometheus instruments: one registry for the process, a ``county`` label on every series.
+"""Prometheus instruments: one registry for the process, a ``county`` label on every series of a county (the
+web server's own series, ``duban_web_*``, have a ``listener`` label instead: ``webhook`` or ``health``).
 
 Served by ``bot.serve.web.WebServer`` at ``GET /metrics`` (text format). Counters count from the start of
 the process; Prometheus computes rates (e.g. the outbox delivery rate is
 ``rate(duban_outbox_sent_total[5m])``). The outbox backlog is read from each mounted county's
 database when /metrics is scraped (``refresh_backlog``); everything else is counted where it happens:
-updates in ``bot.app.processor``, sends and 429s in ``bot.app.delivery`` / ``bot.app.ratelimit``, alerts and
-the scheduler's lag in ``bot.app.jobs``, webhook requests in ``bot.serve.web``.
+updates (and those the throttle dropped) in ``bot.app.processor``, sends and 429s in ``bot.app.delivery`` /
+``bot.app.ratelimit``, alerts and the scheduler's lag in ``bot.app.jobs``, webhook requests in
+``bot.serve.web``, connections in ``bot.serve.limits``.
 """
 
 from __future__ import annotations
@@ -33,13 +35,26 @@ UPDATES_HANDLED = Counter(
     "Updates handled, by the handler that ran and the outcome (ok, error, stopped: the gate stopped it, "
     "unhandled: no handler matched).",
     ["county", "handler", "outcome"], registry=REGISTRY)
+UPDATES_DROPPED = Counter(
+    "duban_updates_dropped",
+    "Updates dropped before any work, by reason (throttled: the person sent more than DUBAN_USER_BURST at "
+    "once or faster than DUBAN_USER_RATE a second).", ["county", "reason"], registry=REGISTRY)
 UPDATE_DURATION = Histogram(
     "duban_update_duration_seconds", "Time to handle one update, by handler.", ["county", "handler"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0), registry=REGISTRY)
 WEBHOOK_REQUESTS = Counter(
     "duban_webhook_requests",
-    "Webhook requests by HTTP status (200 queued, 400 malformed, 403 bad secret, 413 too large, "
+    "Webhook requests by HTTP status (200 queued, 400 malformed, 403 bad secret, 408 body too slow, 413 too large, "
     "503 county not active here).", ["county", "status"], registry=REGISTRY)
+WEB_CONNECTIONS = Gauge(
+    "duban_web_connections", "Connections open to our web server now.", ["listener"], registry=REGISTRY)
+WEB_REFUSED = Counter(
+    "duban_web_connections_refused",
+    "Connections refused (503, closed) because DUBAN_WEB_MAX_CONNECTIONS were open.", ["listener"], registry=REGISTRY)
+WEB_TIMEOUTS = Counter(
+    "duban_web_timeouts",
+    "Connections closed for being too slow: phase header (no request headers within DUBAN_WEB_HEADER_TIMEOUT) or "
+    "body (a webhook body not in within DUBAN_WEB_BODY_TIMEOUT: 408).", ["listener", "phase"], registry=REGISTRY)
 OUTBOX_BACKLOG = Gauge(
     "duban_outbox_backlog", "Outbox messages waiting to be sent (read at scrape time).", ["county"],
     registry=REGISTRY)
@@ -86,9 +101,13 @@ __all__ = [
     "TICK_DURATION",
     "TICK_LAG",
     "TICK_LAST",
+    "UPDATES_DROPPED",
     "UPDATES_HANDLED",
     "UPDATES_RECEIVED",
     "UPDATE_DURATION",
     "WEBHOOK_REQUESTS",
+    "WEB_CONNECTIONS",
+    "WEB_REFUSED",
+    "WEB_TIMEOUTS",
     "render",
 ]

@@ -65,11 +65,29 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
-    # Polling mode: serve /healthz and /metrics on this port (on DUBAN_WEBHOOK_HOST); unset: no web server.
+    # Serve /healthz and /metrics on this port (on DUBAN_WEBHOOK_HOST), polling or webhook mode; unset: none.
     health_port: int | None = None
     webhook_max_body: int = 1024 * 1024
     # Log lines: "text" for people at a terminal, "json" (one object a line) for log collectors.
     log_format: str = "text"
+    # Updates of different chats handled at once (one chat's updates always wait for each other first).
+    concurrent_updates: int = Field(default=64, ge=1, le=1024)
+    # Per user: updates a second kept up (0: no throttle) and how many may come at once (an album counts
+    # once); beyond that an update is dropped before any database work (one "too fast" line a minute).
+    user_rate: float = 1.0
+    user_burst: int = Field(default=30, ge=1, le=10_000)
+    # Seconds between two "you are not registered" answers to the same stranger.
+    stranger_reply_interval: float = 300.0
+    # Our web server: seconds for a request's headers to arrive (from the connection's start or the
+    # end of the previous response), seconds for its body, and open connections at most (more: refused).
+    web_header_timeout: float = 10.0
+    web_body_timeout: float = 10.0
+    web_max_connections: int = Field(default=512, ge=1, le=100_000)
+    # /healthz and /metrics on the webhook port only with ``Authorization: Bearer <this>`` (unset: not
+    # served there; DUBAN_HEALTH_PORT serves them without it).
+    metrics_token: SecretStr | None = None
+    # /healthz turns unhealthy when the evidence folder's disk has less than this many MB free.
+    health_min_free_mb: int = Field(default=1024, ge=0)
 
     @field_validator("token")
     @classmethod
@@ -218,6 +236,37 @@ class Settings(BaseSettings):
         if v not in ("text", "json"):
             raise ValueError("must be text or json")
         return v
+
+    @field_validator("user_rate")
+    @classmethod
+    def _user_rate(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError("must not be negative (0 turns the per-user throttle off)")
+        return v
+
+    @field_validator("stranger_reply_interval")
+    @classmethod
+    def _stranger_interval(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError("must not be negative (seconds; 0 answers every message)")
+        return v
+
+    @field_validator("web_header_timeout", "web_body_timeout")
+    @classmethod
+    def _web_timeout(cls, v: float) -> float:
+        if not 0 < v <= 600:
+            raise ValueError("must be above 0 and at most 600 seconds")
+        return v
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None
+        value = v.get_secret_value().strip()
+        if len(value) < 16 or not re.fullmatch(r"[\x21-\x7e]+", value):
+            raise ValueError("must be at least 16 printable characters without spaces (e.g. `openssl rand -hex 32`)")
+        return SecretStr(value)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -4,7 +4,9 @@ It lives on the handlers' side so that nothing in handlers/ imports bot/: bot/ap
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Protocol
 
 from telegram import Update
@@ -31,6 +33,34 @@ class Delivery(Protocol):
     async def stop(self) -> None: ...
 
 
+class Cooldown:
+    """At most one "yes" per key every ``seconds``: ``due(key)`` is true the first time and then again only
+    once ``seconds`` have passed. A per-bot memory (nothing shared between counties' bots); a key is
+    forgotten once its time is over, and beyond ``limit`` keys the oldest are forgotten first, so a crowd
+    of new keys cannot grow it without bound. ``now`` is injectable (tests)."""
+
+    def __init__(self, seconds: float, *, limit: int = 100_000, now: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._limit = limit
+        self._now = now
+        self._last: OrderedDict[Hashable, float] = OrderedDict()  # oldest first: the order they expire in
+
+    def due(self, key: Hashable) -> bool:
+        now = self._now()
+        while self._last:
+            at = next(iter(self._last.values()))
+            if now - at < self.seconds and len(self._last) < self._limit:
+                break
+            self._last.popitem(last=False)
+        if key in self._last:
+            return False
+        self._last[key] = now
+        return True
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+
 class Deps:
     """Filled by ``build_application``; PTB creates it empty, so every field starts unset."""
 
@@ -49,6 +79,9 @@ class Deps:
         # Updates anyone may send, registered or not (set by handlers/registry.py): each says whether an
         # update of a stranger or a deactivated person is one of its own.
         self.public_updates: tuple[Callable[[Update, Context], Awaitable[bool]], ...] = ()
+        # Strangers answered "you are not registered" lately (the gate answers one at most once a
+        # DUBAN_STRANGER_REPLY_INTERVAL; build_application sets the interval).
+        self.strangers = Cooldown(300.0)
         # The scheduler, for /healthz: when (time.monotonic()) it was started and last ticked.
         self.scheduler_started: float | None = None
         self.last_tick: float | None = None

@@ -68,6 +68,11 @@ async def before(update: Update, context: Context) -> None:
             if await public(update, context):
                 return
     if viewer is None:
+        if not d.strangers.due(user.id):  # answered a moment ago: nothing more, not even a database write
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            forget(update, context)
+            raise ApplicationHandlerStop
         await reply(update, tr("start.unregistered"))
     elif not viewer.active:
         await reply(update, tr("person.deactivated"))

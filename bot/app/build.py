@@ -19,6 +19,7 @@ from bot.app.delivery import DeliveryWorker
 from bot.app.persistence import DbPersistence
 from bot.app.processor import PerChatUpdateProcessor, instrument_handlers
 from bot.app.ratelimit import RateLimiter
+from bot.app.throttle import UserThrottle
 from config.settings import Settings
 from handlers import registry
 from handlers.context import Deps
@@ -50,7 +51,8 @@ def build_application(
         .defaults(Defaults(tzinfo=settings.tz))
         .context_types(ContextTypes(bot_data=Deps))
         .rate_limiter(RateLimiter(max_retries=3, county=county))
-        .concurrent_updates(PerChatUpdateProcessor(county=county))
+        .concurrent_updates(PerChatUpdateProcessor(
+            settings.concurrent_updates, county=county, throttle=UserThrottle(settings.user_rate, settings.user_burst)))
         .persistence(DbPersistence(db, clock))
     )
     if webhook:
@@ -63,6 +65,7 @@ def build_application(
     deps.clock = clock
     deps.storage = LocalStorage(settings.evidence_dir)
     deps.bot_username = bot_username or settings.bot_username
+    deps.strangers.seconds = settings.stranger_reply_interval
     deps.delivery = DeliveryWorker(
         app.bot, db, clock, interval=settings.delivery_interval, per_chat_interval=settings.per_chat_interval,
         max_attempts=settings.delivery_max_attempts, rate=settings.outbox_rate, county=county,

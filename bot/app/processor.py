@@ -1,10 +1,19 @@
 """Updates of different chats run concurrently; the updates of one chat run one at a time, in order.
 
+Fairness: an update first waits for its chat's turn (one lock per chat, in arrival order) and only then
+for one of the ``slots`` processing slots (DUBAN_CONCURRENT_UPDATES). PTB's own semaphore, which
+``BaseUpdateProcessor.process_update`` takes *before* calling us, is made too large to ever be the one
+waited on: otherwise a burst from one chat fills every slot with updates that merely wait for their
+own chat, and every other chat waits behind them. So one chat holds at most one slot, whatever it sends.
+
+Before either, the per-user throttle (bot/app/throttle.py) drops what a person sends beyond their
+bucket, with no database work (one "too fast" line a minute, config/locales/*/limits.po).
+
 This is also where every update is measured: one log line (bot/logs.py) and the update metrics
 (bot/metrics.py) per update, with the handler that ran -- recorded by the wrappers that
 ``instrument_handlers`` puts around every handler callback of the Application. A webhook request
 may wait here for its update to be handled (``handled(update_id)``) so that Telegram redelivers
-an update whose process died before handling it.
+an update whose process died before handling it; a dropped update counts as handled there.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +31,10 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, BaseUpdateProcessor, ConversationHandler
 
 from bot import logs, metrics
+from bot.app.throttle import UserThrottle, sender
+from config.i18n import normalise_language, t
+
+log = logging.getLogger(__name__)
 
 # The handlers that ran for the update being processed, and whether one failed: set per update.
 _TRACE: contextvars.ContextVar[_Trace | None] = contextvars.ContextVar("duban_update_trace", default=None)
@@ -47,11 +62,19 @@ class _Trace:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """One lock per chat (``concurrent_updates(True)`` alone would let a chat's messages race)."""
+    """One lock per chat (``concurrent_updates(True)`` alone would let a chat's messages race), then one
+    of ``max_concurrent_updates`` slots; see the module docstring."""
 
-    def __init__(self, max_concurrent_updates: int = 64, *, county: str = metrics.DEFAULT_COUNTY) -> None:
-        super().__init__(max_concurrent_updates)
+    # PTB's semaphore, taken before do_process_update: never the one that makes an update wait.
+    UNBOUNDED = 1 << 30
+
+    def __init__(self, max_concurrent_updates: int = 64, *, county: str = metrics.DEFAULT_COUNTY,
+                 throttle: UserThrottle | None = None) -> None:
+        super().__init__(self.UNBOUNDED)
         self.county = county
+        self.slots = max_concurrent_updates
+        self.throttle = throttle
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
@@ -70,17 +93,23 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 del self._waiters[update_id]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat_id = _chat_key(update)
         metrics.UPDATES_RECEIVED.labels(self.county).inc()
         try:
+            metered = sender(update) if self.throttle is not None else None
+            if metered is not None and self.throttle is not None and not self.throttle.allow(*metered):
+                if inspect.iscoroutine(coroutine):
+                    coroutine.close()  # never run: nothing of it happens, not even its persistence mark
+                await self._dropped(update, metered[0])
+                return
+            chat_id = _chat_key(update)
             if chat_id is None:
-                await self._measured(update, coroutine)
+                await self._in_slot(update, coroutine)
                 return
             lock = self._locks.setdefault(chat_id, asyncio.Lock())
             self._users[chat_id] = self._users.get(chat_id, 0) + 1
             try:
-                async with lock:
-                    await self._measured(update, coroutine)
+                async with lock:  # the chat's turn first, without holding a slot meanwhile
+                    await self._in_slot(update, coroutine)
             finally:
                 self._users[chat_id] -= 1
                 if self._users[chat_id] == 0:
@@ -91,6 +120,29 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 for future in self._waiters.pop(update.update_id, []):
                     if not future.done():
                         future.set_result(None)
+
+    async def _in_slot(self, update: object, coroutine: Awaitable[Any]) -> None:
+        async with self._slots:
+            await self._measured(update, coroutine)
+
+    async def _dropped(self, update: object, user_id: int) -> None:
+        """Count a dropped update; tell its sender once a minute (a reply, or a button's answer)."""
+        metrics.UPDATES_DROPPED.labels(self.county, "throttled").inc()
+        assert self.throttle is not None and isinstance(update, Update)
+        if not self.throttle.notices.due(user_id):
+            return
+        log.warning("user %s sends faster than %s updates/s (burst %s): their updates are dropped for now",
+                    user_id, self.throttle.rate, self.throttle.burst, extra={"county": self.county})
+        user = update.effective_user
+        text = t("limits.too_fast", normalise_language(user.language_code if user is not None else None))
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(text)
+            elif update.effective_chat is not None:
+                await update.get_bot().send_message(update.effective_chat.id, text)
+        except Exception as exc:  # blocked, network: the update stays dropped all the same
+            log.info("the too-fast notice to user %s was not sent: %s", user_id, type(exc).__name__,
+                     extra={"county": self.county})
 
     async def _measured(self, update: object, coroutine: Awaitable[Any]) -> None:
         trace = _Trace()

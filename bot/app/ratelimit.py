@@ -7,7 +7,8 @@ row and moves on to other chats). ``AIORateLimiter`` reads ``rate_limit_args=0``
 default", so ``NO_RETRY`` marks such requests here: paced like any other, a RetryAfter raised at once.
 
 ``TokenBucket`` paces the outbox below Telegram's overall limit (the configured outbox rate, 20/s by
-default), leaving room for replies to users; AIORateLimiter still caps both together at 30/s.
+default), leaving room for replies to users; AIORateLimiter still caps both together at 30/s. It also
+meters each user's updates (bot/app/throttle.py), without waiting: ``try_acquire``.
 """
 
 from __future__ import annotations
@@ -96,3 +97,14 @@ class TokenBucket:
         async with self._lock:
             while (wait := self._take()) > 0:
                 await self._sleep(wait)
+
+    def try_acquire(self) -> bool:
+        """Take a token if there is one now, without waiting (bot/app/throttle.py: what finds none is
+        dropped). Not for a bucket that others ``acquire()`` from at the same time."""
+        return self._take() == 0.0
+
+    def full(self) -> bool:
+        """Whether the bucket has refilled to ``burst`` (an idle bucket: forgetting it changes nothing)."""
+        if self._stamp is None:
+            return True
+        return self._level + (self._now() - self._stamp) * self.rate >= self.burst

@@ -215,7 +215,7 @@ def health_server(settings: Settings) -> Any:
     """Polling mode with DUBAN_HEALTH_PORT: a web server of /healthz and /metrics only."""
     if settings.health_port is None:
         return None
-    return WebServer(settings, host=settings.webhook_host, port=settings.health_port, base_path="/")
+    return WebServer(settings, host=settings.webhook_host, port=None, health_port=settings.health_port, base_path="/")
 
 
 async def run_counties(path: Path, settings: Settings, *, webhook_url: str | None, stop_event: asyncio.Event,
@@ -232,7 +232,8 @@ async def run_counties(path: Path, settings: Settings, *, webhook_url: str | Non
             base_path = webhook_path(base_url).rstrip("/")
         except ValueError:
             raise BadWebhookUrl(webhook_url or "") from None
-        server = WebServer(settings, host=settings.webhook_host, port=settings.webhook_port, base_path=base_path or "/")
+        server = WebServer(settings, host=settings.webhook_host, port=settings.webhook_port, base_path=base_path or "/",
+                           health_port=settings.health_port)
         for county in counties:
             webhook = Webhook(server, url=f"{base_url}/{county.code}", path=f"{base_path}/{county.code}",
                               secret=webhook_secret(settings, county.code))

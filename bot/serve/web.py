@@ -1,5 +1,6 @@
-"""Our own web server for webhook mode (aiohttp): the webhook of every county served by this
-process, ``GET /healthz`` and ``GET /metrics``.
+"""Our own web server (aiohttp): the webhook of every county served by this process (webhook mode),
+``GET /healthz`` and ``GET /metrics``. Two listeners, each optional: the webhook port (``port``) and the
+health port (``health_port``, DUBAN_HEALTH_PORT, in polling and webhook mode alike).
 
 A county's Application (built with ``webhook=True``: no updater) is *mounted* at a path with its
 secret. ``POST <path>``:
@@ -14,8 +15,16 @@ secret. ``POST <path>``:
 * a path that is unmounted or held by another process (``standby``) → 503, nothing queued:
   Telegram tries again later; an unknown path → 404.
 
-``/healthz`` and ``/metrics`` are meant for the monitoring on the private network; the reverse
-proxy forwards only the webhook paths (see README "Running in production").
+``/healthz`` and ``/metrics`` are for the monitoring: on the health port as they are (keep it on the
+private network), on the webhook port only with ``Authorization: Bearer <DUBAN_METRICS_TOKEN>`` (401
+without it; 404 when no token is set: not served there). ``/healthz`` is checked at most once a
+``health_ttl`` (a second): requests meanwhile get the same answer, so it cannot be used to load the
+databases. Besides each county's database, scheduler and outbox it reports the free space of the
+disk of the county's evidence folder, unhealthy under DUBAN_HEALTH_MIN_FREE_MB.
+
+Every connection goes through bot/serve/limits.py: at most DUBAN_WEB_MAX_CONNECTIONS open per
+listener, a request's headers within DUBAN_WEB_HEADER_TIMEOUT; a webhook body must arrive within
+DUBAN_WEB_BODY_TIMEOUT (else 408 and the connection is closed).
 """
 
 from __future__ import annotations
@@ -32,12 +41,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy import text
 from telegram import Update
 from telegram.ext import Application
 
 from bot import metrics
 from bot.app.processor import PerChatUpdateProcessor
+from bot.serve import health
+from bot.serve.limits import Connections, Listener, deadlines
 from config.settings import Settings, SettingsError
 from handlers.context import Deps
 from services.core import outbox
@@ -45,7 +55,7 @@ from services.core import outbox
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-CHECK_TIMEOUT = 3.0  # seconds for each database check of /healthz and /metrics
+HEALTH_TTL = 1.0  # seconds an answer of /healthz is reused
 
 
 def webhook_path(url: str) -> str:
@@ -87,17 +97,27 @@ class _Mount:
 class WebServer:
     """One per process; see the module docstring."""
 
-    def __init__(self, settings: Settings, *, host: str, port: int, base_path: str, ack_timeout: float = 25.0) -> None:
+    def __init__(self, settings: Settings, *, host: str, port: int | None, base_path: str,
+                 ack_timeout: float = 25.0, health_port: int | None = None) -> None:
+        """``port``: the webhook listener (None: none, e.g. polling); ``health_port``: one of /healthz and
+        /metrics only (None: none)."""
+        if port and health_port and port == health_port:
+            raise SettingsError(f"DUBAN_HEALTH_PORT ({health_port}) must differ from DUBAN_WEBHOOK_PORT: the health "
+                                "port serves /healthz and /metrics without the token")
         self.settings = settings
         self.host = host
         self._port = port
+        self._health_port = health_port
         self.base_path = normalize_path(base_path)
         self.ack_timeout = ack_timeout
+        self.health_ttl = HEALTH_TTL
         self._mounts: dict[str, _Mount] = {}  # by key (county code)
         self._by_path: dict[str, _Mount] = {}
         self._held: dict[str, str] = {}  # path -> key of a county not (or no longer) active here: 503
         self._standby: dict[str, str] = {}  # key -> path: counties another process serves
-        self._runner: web.AppRunner | None = None
+        self._runners: dict[str, web.AppRunner] = {}  # by listener: "webhook", "health"
+        self._health: tuple[float, dict[str, Any]] | None = None  # (when, answer) of /healthz
+        self._health_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ counties
     def path_for(self, key: str) -> str:
@@ -107,6 +127,7 @@ class WebServer:
     def watch(self, key: str, app: Application) -> None:
         """A county active here by polling: no webhook path, but /healthz and /metrics report it."""
         self.unmount(key)
+        self._health = None
         self._mounts[key] = _Mount(key, app, None, b"")
         self._standby.pop(key, None)
         metrics.COUNTY_ACTIVE.labels(key).set(1)
@@ -122,6 +143,7 @@ class WebServer:
         if other is not None and other.key != key:
             raise ValueError(f"path {path} is already mounted for {other.key}")
         self.unmount(key)
+        self._health = None
         mount = _Mount(key, app, path, secret.encode())
         self._mounts[key] = mount
         self._by_path[path] = mount
@@ -134,6 +156,7 @@ class WebServer:
         mount = self._mounts.pop(key, None)
         if mount is None:
             return
+        self._health = None
         if mount.path is not None:
             self._by_path.pop(mount.path, None)
             self._held[mount.path] = key
@@ -146,6 +169,7 @@ class WebServer:
         polling) answers 503 here and /healthz lists it under ``standby``."""
         if key in self._mounts:
             self.unmount(key)
+        self._health = None
         path = normalize_path(path) if path is not None else ""
         if path:
             self._held[path] = key
@@ -158,26 +182,64 @@ class WebServer:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        app = web.Application(client_max_size=self.settings.webhook_max_body)
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/metrics", self._metrics)
-        app.router.add_post("/{path:.*}", self._webhook)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self._port).start()
-        log.info("web server listening on %s:%s", self.host, self.port)
+        if self._port is not None:
+            app = web.Application(client_max_size=self.settings.webhook_max_body, middlewares=[deadlines])
+            app.router.add_get("/healthz", self._guarded(self._healthz))
+            app.router.add_get("/metrics", self._guarded(self._metrics))
+            app.router.add_post("/{path:.*}", self._webhook)
+            await self._listen("webhook", app, self._port)
+        if self._health_port is not None:
+            app = web.Application(middlewares=[deadlines])
+            app.router.add_get("/healthz", self._healthz)
+            app.router.add_get("/metrics", self._metrics)
+            await self._listen("health", app, self._health_port)
+
+    async def _listen(self, name: str, app: web.Application, port: int) -> None:
+        s = self.settings
+        # The header deadline (idle keep-alive included) and the cap are ours (bot/serve/limits.py); aiohttp
+        # drains a body left unread (a refused request) for at most lingering_time before closing.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
+                               lingering_time=s.web_body_timeout)
+        await runner.setup()
+        self._runners[name] = runner
+        connections = Connections(name, cap=s.web_max_connections, header_timeout=s.web_header_timeout)
+        await Listener(runner, self.host, port, connections).start()
+        log.info("web server (%s) listening on %s:%s", name, self.host, self._bound(name))
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
+        runners, self._runners = self._runners, {}
+        for runner in runners.values():
             await runner.cleanup()
+
+    def _bound(self, name: str) -> int | None:
+        runner = self._runners.get(name)
+        if runner is None or not runner.addresses:
+            return None
+        return int(runner.addresses[0][1])
 
     @property
     def port(self) -> int:
-        """The bound port (the real one when 0 was asked for)."""
-        if self._runner is None or not self._runner.addresses:
-            return self._port
-        return int(self._runner.addresses[0][1])
+        """The bound webhook port (the real one when 0 was asked for)."""
+        return self._bound("webhook") or self._port or 0
+
+    @property
+    def health_port(self) -> int | None:
+        """The bound health port, if there is a health listener."""
+        return self._bound("health") or self._health_port
+
+    def _guarded(self, handler: Any) -> Any:
+        """/healthz and /metrics on the webhook port: only with the bearer token (see the module docstring)."""
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            token = self.settings.metrics_token
+            if token is None:
+                raise web.HTTPNotFound()
+            given = request.headers.get("Authorization", "")
+            expected = f"Bearer {token.get_secret_value()}"
+            if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+                raise web.HTTPUnauthorized(headers={"WWW-Authenticate": "Bearer"})
+            return await handler(request)
+
+        return guarded
 
     # ------------------------------------------------------------------ the webhook
     def _reject(self, key: str, status: int, reason: str, request: web.Request) -> web.Response:
@@ -206,9 +268,15 @@ class WebServer:
         if request.content_length is not None and request.content_length > limit:
             return self._reject(mount.key, 413, f"body over {limit} bytes", request)
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.settings.web_body_timeout):
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._reject(mount.key, 413, f"body over {limit} bytes", request)
+        except TimeoutError:
+            metrics.WEB_TIMEOUTS.labels("webhook", "body").inc()
+            response = self._reject(mount.key, 408, "body not received in time", request)
+            response.force_close()
+            return response
         update = self._parse(body, mount)
         if isinstance(update, str):
             return self._reject(mount.key, 400, update, request)
@@ -250,22 +318,19 @@ class WebServer:
 
     # ------------------------------------------------------------------ health and metrics
     async def _healthz(self, request: web.Request) -> web.Response:
+        async with self._health_lock:  # one check at a time; its answer serves for ``health_ttl``
+            cached = self._health
+            if cached is None or not 0 <= time.monotonic() - cached[0] < self.health_ttl:
+                cached = self._health = (time.monotonic(), await self._check_health())
+        body = cached[1]
+        return web.json_response(body, status=200 if body["ok"] else 503)
+
+    async def _check_health(self) -> dict[str, Any]:
         keys = list(self._mounts)
-        checks = await asyncio.gather(*(self._county_health(self._mounts[k]) for k in keys))
+        checks = await asyncio.gather(*(health.county(self._mounts[k].app) for k in keys))
         counties = dict(zip(keys, checks, strict=True))
         ok = all(c["ok"] for c in counties.values())
-        body = {"ok": ok, "counties": counties, "standby": sorted(self._standby)}
-        return web.json_response(body, status=200 if ok else 503)
-
-    async def _county_health(self, mount: _Mount) -> dict[str, Any]:
-        deps: Deps = mount.app.bot_data
-        database, backlog = await _database_and_backlog(deps)
-        scheduler, age = _scheduler(mount.app, deps)
-        delivery = "running" if deps.delivery.running else "stopped"
-        ok = database == "ok" and scheduler in ("ok", "disabled") and delivery == "running"
-        return {"ok": ok, "database": database, "scheduler": scheduler,
-                "last_tick_age_seconds": None if age is None else round(age, 1), "outbox_backlog": backlog,
-                "delivery": delivery}
+        return {"ok": ok, "counties": counties, "standby": sorted(self._standby)}
 
     async def _metrics(self, request: web.Request) -> web.Response:
         await asyncio.gather(*(self._refresh_backlog(m) for m in list(self._mounts.values())))
@@ -276,43 +341,10 @@ class WebServer:
     async def _refresh_backlog(mount: _Mount) -> None:
         deps: Deps = mount.app.bot_data
         try:
-            n = await asyncio.wait_for(outbox.backlog(uow=deps.db.read_uow()), CHECK_TIMEOUT)
+            n = await asyncio.wait_for(outbox.backlog(uow=deps.db.read_uow()), health.CHECK_TIMEOUT)
         except Exception as exc:
             log.warning("outbox backlog of %s unavailable: %s", mount.key, type(exc).__name__)
             with contextlib.suppress(KeyError):
                 metrics.OUTBOX_BACKLOG.remove(deps.county)
             return
         metrics.OUTBOX_BACKLOG.labels(deps.county).set(n)
-
-
-async def _database_and_backlog(deps: Deps) -> tuple[str, int | None]:
-    async def select_one() -> None:
-        async with deps.db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    try:
-        await asyncio.wait_for(select_one(), CHECK_TIMEOUT)
-        backlog = await asyncio.wait_for(outbox.backlog(uow=deps.db.read_uow()), CHECK_TIMEOUT)
-    except TimeoutError:
-        return "timeout", None
-    except Exception as exc:  # the reason's type only: messages may name hosts or users
-        return f"error: {type(exc).__name__}", None
-    metrics.OUTBOX_BACKLOG.labels(deps.county).set(backlog)
-    return "ok", backlog
-
-
-def stale_after(interval: float) -> float:
-    """Seconds without a tick after which the scheduler counts as stuck."""
-    return max(3 * interval, interval + 30.0)
-
-
-def _scheduler(app: Application, deps: Deps) -> tuple[str, float | None]:
-    interval = deps.settings.tick_interval
-    if interval <= 0:
-        return "disabled", None
-    started = deps.scheduler_started
-    queue = app.job_queue
-    if started is None or queue is None or not queue.scheduler.running:
-        return "stopped", None
-    age = time.monotonic() - (deps.last_tick if deps.last_tick is not None else started)
-    return ("ok" if age <= stale_after(interval) else "stale"), age

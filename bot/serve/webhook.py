@@ -40,7 +40,8 @@ async def run_webhook(settings: Settings, db: Database, clock: Clock, url: str, 
     path, secret = check_webhook(settings, url)
     if urlsplit(url).scheme != "https":
         log.warning("the webhook URL is not https: Telegram only delivers to https URLs")
-    server = WebServer(settings, host=settings.webhook_host, port=settings.webhook_port, base_path=path)
+    server = WebServer(settings, host=settings.webhook_host, port=settings.webhook_port, base_path=path,
+                       health_port=settings.health_port)
     runner = CountyRunner(metrics.DEFAULT_COUNTY, settings, stop_event, clock=clock, db=db, migrate=False,
                           release_leases=False, webhook=Webhook(server, url=url, path=path, secret=secret))
     waiter = asyncio.ensure_future(runner.active.wait())

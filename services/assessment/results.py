@@ -1,6 +1,7 @@
 """Who may see which results: /score and /ranking. Cadres see their own unit; leaders the units of their
 linked items (联系点) and of their leading group's targets; admins every unit, and while a round is still
-open only they see it (a live preview). /ranking is for admins and leaders."""
+open only they see it (a live preview, computed at most once a minute: services/assessment/rounds.py).
+/ranking is for admins and leaders."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ async def score(user_id: int, unit_code: str | None, *, uow: UnitOfWork, clock: 
         elif scope.admin and not scope.units:
             raise DomainError("score_view.admin_usage")
         wanted = {target_id} if target_id is not None else set(scope.units)
-        res = await rounds.results_in(s, rnd, tz or clock.tz, wanted)
+        res = await rounds.results_in(s, rnd, tz or clock.tz, wanted, clock=clock)
         base = dict(year=rnd.year, status=rnd.status, live=res.live, appeal_until=rnd.appeal_until)
         if target_id is None:
             mine = [u for u in res.county.units if u.unit_id in scope.units]
@@ -137,7 +138,7 @@ async def ranking(user_id: int, unit_class: str | None, *, uow: UnitOfWork, cloc
         rnd = await rounds.latest_round(s)
         if rnd.status == rounds.OPEN and not scope.admin:
             raise DomainError("score_view.not_published", year=rnd.year)
-        res = await rounds.results_in(s, rnd, tz or clock.tz)
+        res = await rounds.results_in(s, rnd, tz or clock.tz, clock=clock)
         classes = res.county.by_class()
         chosen: str | None = None
         if unit_class:

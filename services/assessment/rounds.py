@@ -7,16 +7,28 @@ freezes the rows and records the rules' hash and the cut-off in the audit; every
 so nothing reported later changes a closed round. ``reopen`` (audited, with a reason) puts a closed
 round back to published, optionally with a new appeal window; closing again recomputes.
 
-While a round is open nothing is stored: ``results`` computes live (the office's preview).
+While a round is open nothing is stored: ``results`` computes live (the office's preview). /score and
+/ranking (services/assessment/results.py) pass their clock: their preview is computed at most once a
+``PREVIEW_TTL`` per database and round, and requests meanwhile share it (so it may be up to a minute
+old); the command line and the workbook always compute afresh.
+
+The CPU-heavy parts run in a worker thread, the event loop (every county of the process) running
+meanwhile: the arithmetic of a computation (services/scoring/formula.py), the decoding of stored
+results (``stored``: a snapshot per unit, 20,000 assignment lines in a county of 1,000 units) and
+their encoding (``store``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Text, cast
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,10 +43,12 @@ from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.scoring import formula
 from services.scoring import text as results_text
-from services.scoring.results import CountyResult, GroupResult, from_json, to_json
+from services.scoring.load import rows_of
+from services.scoring.results import CountyResult, GroupResult, UnitResult, from_json, to_json
 from services.scoring.rules import parse_rules
 
 RESULT_KIND = "assess.result"
+PREVIEW_TTL = timedelta(minutes=1)
 MAX_DAYS = 30
 OPEN, PUBLISHED, CLOSED = "open", "published", "closed"
 
@@ -87,6 +101,40 @@ async def compute(s: AsyncSession, rnd: AssessmentRound, tz: ZoneInfo) -> County
     return await formula.compute(s, rnd.year, parse_rules(rnd.rules_toml), rnd.cutoff, tz)
 
 
+# The previews of /score and /ranking, per database (the engine: dropped with it), by round: when each
+# was computed and the result, or the future of one being computed. Filled on first use.
+_previews: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[datetime, CountyResult] | asyncio.Future]] = (
+    weakref.WeakKeyDictionary())
+
+
+async def preview(s: AsyncSession, rnd: AssessmentRound, tz: ZoneInfo, clock: Clock) -> CountyResult:
+    """``compute``, or the same round's result computed less than ``PREVIEW_TTL`` ago (by ``clock``); a
+    request while it is being computed waits for that computation instead of starting another."""
+    cache = _previews.setdefault(s.bind, {})
+    key = (rnd.year, rnd.cutoff, rnd.rules_hash, rnd.rules_toml, tz.key)
+    now = clock.now()
+    found = cache.get(key)
+    if isinstance(found, asyncio.Future) and found.get_loop() is asyncio.get_running_loop():
+        try:
+            return await asyncio.shield(found)
+        except Exception:  # the computation it waited for failed: try once more itself
+            found = None
+    if isinstance(found, tuple) and timedelta(0) <= now - found[0] < PREVIEW_TTL:
+        return found[1]
+    future: asyncio.Future[CountyResult] = asyncio.get_running_loop().create_future()
+    cache[key] = future
+    try:
+        county = await compute(s, rnd, tz)
+    except BaseException as exc:
+        cache.pop(key, None)
+        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the preview was interrupted"))
+        future.exception()  # (retrieved: no "never retrieved" warning when nobody waited)
+        raise
+    cache[key] = (now, county)
+    future.set_result(county)
+    return county
+
+
 def _groups_json(groups: list[GroupResult]) -> str:
     return json.dumps([{"group_id": g.group_id, "code": g.code, "name": g.name, "complete": g.complete,
                         "failing": [list(f) for f in g.failing]} for g in groups], ensure_ascii=False)
@@ -100,12 +148,13 @@ def _groups(text: str | None) -> list[GroupResult]:
 async def store(s: AsyncSession, clock: Clock, county: CountyResult) -> None:
     """Write (or overwrite) one row per unit and the leading groups' outcome."""
     now = clock.now()
+    snapshots = await asyncio.to_thread(lambda: [to_json(u) for u in county.units])
     existing = {r.unit_id: r for r in (await s.exec(
         select(AssessmentResult).where(AssessmentResult.year == county.year))).all()}
-    for u in county.units:
+    for u, snapshot in zip(county.units, snapshots, strict=True):
         row = existing.pop(u.unit_id, None) or AssessmentResult(year=county.year, unit_id=u.unit_id)
         row.unit_class, row.total, row.rank, row.grade = u.unit_class, u.total, u.rank, u.grade
-        row.data, row.computed_at = to_json(u), now
+        row.data, row.computed_at = snapshot, now
         s.add(row)
     for stale in existing.values():  # a unit with nothing to assess any more
         await s.delete(stale)
@@ -120,23 +169,35 @@ async def store(s: AsyncSession, clock: Clock, county: CountyResult) -> None:
     await s.flush()
 
 
+def _decode(snapshots: list[str | None]) -> list[UnitResult]:
+    units = [from_json(json.loads(text) if text else {}) for text in snapshots]
+    return sorted(units, key=lambda u: (u.unit_class, u.rank, u.unit_code))
+
+
 async def stored(s: AsyncSession, rnd: AssessmentRound, unit_ids: set[int] | None = None) -> CountyResult:
-    """The results as stored at publication, at the last decision or at close (``unit_ids``: only those)."""
-    query = select(AssessmentResult).where(AssessmentResult.year == rnd.year)
+    """The results as stored at publication, at the last decision or at close (``unit_ids``: only those).
+    The snapshots are read as text and decoded in a worker thread."""
+    query = select(cast(AssessmentResult.data, Text)).where(AssessmentResult.year == rnd.year)
     if unit_ids is not None:
         query = query.where(col(AssessmentResult.unit_id).in_(sorted(unit_ids)))
-    rows = (await s.exec(query)).all()
-    units = sorted((from_json(r.data or {}) for r in rows), key=lambda u: (u.unit_class, u.rank, u.unit_code))
+    rows = await rows_of(await s.connection(), query)
+    units = await asyncio.to_thread(_decode, [r[0] for r in rows])
     kv = await s.get(KeyValue, groups_key(rnd.year))
     return CountyResult(year=rnd.year, cutoff=rnd.cutoff, rules_hash=rnd.rules_hash, units=units,
                         groups=_groups(kv.value if kv else None))
 
 
 async def results_in(s: AsyncSession, rnd: AssessmentRound, tz: ZoneInfo,
-                     unit_ids: set[int] | None = None) -> Results:
-    """Stored results (of ``unit_ids`` only, if given) once published; computed now while open."""
+                     unit_ids: set[int] | None = None, *, clock: Clock | None = None) -> Results:
+    """Stored results (of ``unit_ids`` only, if given) once published; computed now while open (with a
+    ``clock``: the minute's preview, see the module docstring)."""
     live = rnd.status == OPEN
-    county = await compute(s, rnd, tz) if live else await stored(s, rnd, unit_ids)
+    if not live:
+        county = await stored(s, rnd, unit_ids)
+    elif clock is not None:
+        county = await preview(s, rnd, tz, clock)
+    else:
+        county = await compute(s, rnd, tz)
     return Results(year=rnd.year, status=rnd.status, live=live, county=county, appeal_until=rnd.appeal_until)
 
 

@@ -3,7 +3,12 @@ size. One query gives every assignment of the round with the value of its latest
 the value verified by the latest inspection after that report; the others read the units, targets,
 later plan adjustments, peer and inspection scores, survey counts, items and leading groups. Rows
 are read through SQLAlchemy Core (no ORM objects): this is the hot path of the ranking benchmark.
-The formula is in services/scoring/formula.py."""
+The formula is in services/scoring/formula.py.
+
+The reads run on the event loop, every other county of the process beside them, so the big ones come
+in partitions (``PARTITION`` rows, the loop runs between them) and the rows of the main query are kept
+as read: ``prepare`` makes them ``AssignmentRow`` values with exact decimals (20,000 of them: tens of
+milliseconds of CPU), in the worker thread that computes the scores (formula.calculate)."""
 
 from __future__ import annotations
 
@@ -67,11 +72,16 @@ class ItemRow(NamedTuple):
     evidence: str
 
 
+PARTITION = 5000  # rows processed on the event loop at a time
+
+
 @dataclass
 class ScoringData:
     units: dict[int, UnitRow] = field(default_factory=dict)
     targets: dict[int, TargetRow] = field(default_factory=dict)
-    assignments: list[AssignmentRow] = field(default_factory=list)
+    assignments: list[AssignmentRow] = field(default_factory=list)  # filled by ``prepare``
+    raw: list[Any] = field(default_factory=list)  # the main query's rows, as read
+    undo: dict[int, Decimal] = field(default_factory=dict)  # assignment -> planned value as of the cut-off
     scores: dict[tuple[int, str], list[Decimal]] = field(default_factory=lambda: defaultdict(list))
     survey: dict[int, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     items: dict[int, list[ItemRow]] = field(default_factory=lambda: defaultdict(list))
@@ -180,23 +190,41 @@ def _aggregated(year: int, until: datetime, year_start: datetime) -> Any:
     )
 
 
+async def rows_of(conn: Any, query: Any) -> list[Any]:
+    """Every row of ``query``, fetched and processed ``PARTITION`` at a time so that the event loop runs
+    between them (a server-side cursor on PostgreSQL)."""
+    result = await conn.stream(query)
+    rows: list[Any] = []
+    async for part in result.partitions(PARTITION):
+        rows += part
+    return rows
+
+
+def prepare(data: ScoringData) -> ScoringData:
+    """The main query's rows as ``AssignmentRow`` values (exact decimals), each plan as it stood on the
+    cut-off day. Pure CPU, no I/O: formula.calculate runs it in a worker thread."""
+    dec, undo = _decimal, data.undo
+    with paused_gc():
+        rows = [AssignmentRow(r[0], r[1], r[2], dec(r[3]), dec(r[4]), dec(r[5]), dec(r[6]), dec(r[7]))
+                for r in data.raw]
+    data.assignments = [a._replace(planned=undo[a.id]) if a.id in undo else a for a in rows] if undo else rows
+    data.raw = []
+    return data
+
+
 async def load(session: AsyncSession, year: int, cutoff: date, tz: ZoneInfo) -> ScoringData:
+    """Read what a year's score needs; ``prepare`` finishes the assignments (see the module docstring)."""
     until = end_of_day(cutoff, tz)
     year_start = datetime(year, 1, 1, tzinfo=tz)
     conn = await session.connection()
     data = ScoringData()
 
-    rows = (await conn.execute(assignments_query(year, until, year_start, conn.dialect.name))).all()
-    dec = _decimal
-    with paused_gc():
-        data.assignments = [AssignmentRow(r[0], r[1], r[2], dec(r[3]), dec(r[4]), dec(r[5]), dec(r[6]), dec(r[7]))
-                            for r in rows]
-    if not data.assignments:
+    data.raw = await rows_of(conn, assignments_query(year, until, year_start, conn.dialect.name))
+    if not data.raw:
         return data
-    unit_ids = {a.unit_id for a in data.assignments}
-    for row in (await conn.execute(
-        select(Unit.id, Unit.code, Unit.name, Unit.unit_class).where(col(Unit.active).is_(True))
-    )).all():
+    unit_ids = {r[1] for r in data.raw}
+    for row in await rows_of(conn, select(Unit.id, Unit.code, Unit.name, Unit.unit_class).where(
+            col(Unit.active).is_(True))):
         if row[0] in unit_ids:
             data.units[row[0]] = UnitRow(row[0], row[1], row[2], row[3] or "")
     for row in (await conn.execute(
@@ -207,7 +235,6 @@ async def load(session: AsyncSession, year: int, cutoff: date, tz: ZoneInfo) -> 
 
     # Plan as of the cut-off: approved adjustments applying from a later day are undone, newest
     # first, so the old value of the earliest such adjustment is what stood (progress.plan_as_of).
-    undo: dict[int, Decimal] = {}
     for aid, old in (await conn.execute(
         select(TargetAdjustment.assignment_id, TargetAdjustment.old_value)
         .join(Assignment, col(Assignment.id) == col(TargetAdjustment.assignment_id))
@@ -216,14 +243,12 @@ async def load(session: AsyncSession, year: int, cutoff: date, tz: ZoneInfo) -> 
                TargetAdjustment.field_name == "planned_value", col(TargetAdjustment.effective_from) > cutoff)
         .order_by(col(TargetAdjustment.id).desc())
     )).all():
-        undo[aid] = Decimal(old)
-    if undo:
-        data.assignments = [a._replace(planned=undo[a.id]) if a.id in undo else a for a in data.assignments]
+        data.undo[aid] = Decimal(old)
 
-    for uid, kind, score in (await conn.execute(
+    for uid, kind, score in await rows_of(conn, (
         select(PeerScore.unit_id, PeerScore.kind, PeerScore.score)
         .where(PeerScore.year == year, col(PeerScore.score).is_not(None))
-    )).all():
+    )):
         if uid in data.units:
             data.scores[(uid, kind)].append(score)
 

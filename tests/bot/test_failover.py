@@ -276,7 +276,8 @@ async def test_a_second_webhook_process_stands_by_answering_503_and_takes_over(r
     from config.settings import Settings
     from tests.bot.test_webhook_cli import SECRET, free_port
 
-    env = {"DUBAN_WEBHOOK_SECRET": SECRET}
+    token = "a-token-for-the-monitoring"
+    env = {"DUBAN_WEBHOOK_SECRET": SECRET, "DUBAN_METRICS_TOKEN": token}
     ports = free_port(), free_port()
     urls = [f"http://127.0.0.1:{port}/duban" for port in ports]
     first = await BotProcess.start(rig, tmp_path, "run", "--webhook", urls[0], name="first",
@@ -292,7 +293,8 @@ async def test_a_second_webhook_process_stands_by_answering_503_and_takes_over(r
         async with aiohttp.ClientSession() as s:
             async with s.post(urls[1], json={"update_id": 1}, headers={SECRET_HEADER: secret}) as r:
                 assert r.status == 503  # held elsewhere: nothing queued here
-            async with s.get(f"http://127.0.0.1:{ports[1]}/healthz") as r:
+            async with s.get(f"http://127.0.0.1:{ports[1]}/healthz",
+                             headers={"Authorization": f"Bearer {token}"}) as r:  # on the webhook port: the token
                 assert (await r.json())["standby"] == ["default"]
         await user.send_text("/start")
         await user.wait_reply(timeout=30)

@@ -13,7 +13,7 @@ from models.alerts import Alert
 from models.db import Database
 from services.core import outbox
 from tests.support.alertrig import add_target, county
-from tests.support.webhookrig import handled, sample, webhook_bot
+from tests.support.webhookrig import METRICS_TOKEN, handled, sample, webhook_bot
 
 
 async def queue_later(rig, n: int) -> None:
@@ -53,6 +53,7 @@ async def test_healthz_shows_a_disabled_scheduler_and_counties_held_elsewhere(ri
 
 async def test_healthz_is_503_when_a_county_database_is_unreachable(rig, db_kind, tmp_path) -> None:
     async with webhook_bot(rig, county="h3") as hooked:
+        hooked.server.health_ttl = 0.0  # every request checks (the answer is otherwise kept for a second)
         deps = hooked.app.bot_data
         good, bad = deps.db, Database(unreachable(db_kind, rig.db.url, tmp_path))
         deps.db = bad
@@ -88,7 +89,8 @@ async def test_metrics_count_updates_by_handler_sends_429s_backlog_and_alerts(ri
         (job,) = hooked.app.job_queue.get_jobs_by_name("tick")
         await job.run(hooked.app)  # the scheduler's tick, as the job queue runs it
         await hooked.app.bot_data.delivery.settle()
-        async with aiohttp.ClientSession() as s, s.get(f"{hooked.root}/metrics") as r:
+        async with aiohttp.ClientSession() as s, s.get(f"{hooked.root}/metrics",
+                                                      headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as r:
             content_type = r.headers["Content-Type"]
         after = await hooked.metrics()
     async with rig.db.read_uow() as uow:

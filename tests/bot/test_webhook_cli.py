@@ -26,13 +26,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start(rig, tmp_path, url: str, port: int) -> asyncio.subprocess.Process:
+async def start(rig, tmp_path, url: str, port: int, health_port: int) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     env.update({
         "DUBAN_TOKEN": rig.fake.token, "DUBAN_DATABASE_URL": rig.db.url,
         "DUBAN_BOT_API_BASE_URL": f"{rig.fake.url}/bot", "DUBAN_BOT_API_FILE_URL": f"{rig.fake.url}/file/bot",
         "DUBAN_PER_CHAT_INTERVAL": "0", "DUBAN_DELIVERY_INTERVAL": "0.1",
         "DUBAN_WEBHOOK_SECRET": SECRET, "DUBAN_WEBHOOK_PORT": str(port), "DUBAN_LOG_FORMAT": "json",
+        "DUBAN_HEALTH_PORT": str(health_port),
         "PTB_TIMEDELTA": "1", "PYTHONPATH": ROOT,
     })
     with open(tmp_path / "bot.log", "ab") as log:  # noqa: ASYNC230 (the child keeps its own copy)
@@ -53,9 +54,9 @@ async def test_run_webhook_serves_stops_on_sigterm_and_gets_what_came_meanwhile(
     unit = await add_unit(rig.db, rig.clock, code="V1", name="青山村")
     await add_person(rig.db, rig.clock, name="张三", unit=unit, telegram_user_id=200)
     await add_person(rig.db, rig.clock, name="Office", roles=(Role.ADMIN,), telegram_user_id=1, language="en")
-    port = free_port()
+    port, health_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}/duban"
-    first = await start(rig, tmp_path, url, port)
+    first = await start(rig, tmp_path, url, port, health_port)
     try:
         hook = await rig.fake.wait_for_request("setWebhook", timeout=30)
         expected = webhook_secret(Settings(webhook_secret=SECRET, _env_file=None))  # type: ignore[call-arg]
@@ -65,8 +66,11 @@ async def test_run_webhook_serves_stops_on_sigterm_and_gets_what_came_meanwhile(
         assert "张三" in (await cadre.wait_reply(timeout=30)).text
         await admin.send_text("/help")
         assert "Here is what you can do" in (await admin.wait_reply(timeout=30)).text
-        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/healthz") as r:
-            health = await r.json()
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
+                assert r.status == 404  # not on the webhook port without DUBAN_METRICS_TOKEN
+            async with s.get(f"http://127.0.0.1:{health_port}/healthz") as r:  # on DUBAN_HEALTH_PORT
+                health = await r.json()
         assert r.status == 200 and health["counties"]["default"]["database"] == "ok"
         assert health["counties"]["default"]["scheduler"] == "ok"
     finally:
@@ -75,7 +79,7 @@ async def test_run_webhook_serves_stops_on_sigterm_and_gets_what_came_meanwhile(
     # While the bot is down Telegram cannot deliver (no connection) and keeps trying.
     late = await cadre.send_text("/help")
     await rig.fake.wait_until(lambda: (late.update_id, 0) in rig.fake.webhook_attempts, what="a failed delivery")
-    second = await start(rig, tmp_path, url, port)
+    second = await start(rig, tmp_path, url, port, health_port)
     try:
         assert "您可以使用以下命令" in (await cadre.wait_reply(timeout=30)).text
     finally:

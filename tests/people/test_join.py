@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import func, select
 
+from handlers.context import Cooldown
 from models.core import AuditLog
 from models.enums import Role
 from models.people import Invitation, Person, RoleMembership
@@ -94,11 +95,26 @@ async def test_unregistered_user_gets_one_polite_line_for_anything(bot) -> None:
     await stranger.send_text("hello")
     reply = await stranger.wait_reply()
     assert "registered staff only" in reply.text
-    await stranger.send_text("/me")
+    await stranger.send_text("/help")  # public commands are answered whenever asked
     assert "registered staff only" in (await stranger.wait_reply()).text
     zh = bot.fake.user(998, "陌生人", language_code="zh")
     await zh.send_text("你好")
     assert "仅供已登记人员使用" in (await zh.wait_reply()).text
+
+
+async def test_a_stranger_is_answered_once_every_few_minutes(bot) -> None:
+    """Three messages in a row get one answer (each answer costs a reply from the bot's shared 30 a second);
+    after DUBAN_STRANGER_REPLY_INTERVAL the next one is answered again."""
+    moment = [0.0]
+    bot.app.bot_data.strangers = Cooldown(300, now=lambda: moment[0])
+    stranger = bot.fake.user(997, "Stranger", language_code="en")
+    for text in ("hello", "anyone?", "hello??"):
+        await stranger.send_text(text)
+    await stranger.wait_reply()
+    moment[0] = 301
+    await stranger.send_text("still there?")
+    await stranger.wait_replies(1)
+    assert [m.text for m in stranger.replies()].count(stranger.replies()[0].text) == 2 == len(stranger.replies())
 
 
 async def test_redelivered_join_update_is_handled_once(bot) -> None:

@@ -31,6 +31,7 @@ def make_settings(fake: FakeBotAPI, db_url: str, evidence_dir: Path, **overrides
         "per_chat_interval": 0.0,
         "tick_interval": 0.0,  # flow tests run ticks themselves, at chosen instants
         "survey_secret": SURVEY_SECRET,
+        "user_rate": 0.0,  # flow tests type faster than people (tests/bot/test_fairness.py tests the throttle)
         "_env_file": None,
     }
     values.update(overrides)

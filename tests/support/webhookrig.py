@@ -18,6 +18,7 @@ from bot.serve.web import SECRET_HEADER, WebServer, webhook_secret
 from tests.support.botrig import Rig, make_settings
 
 SECRET = "a-shared-webhook-secret-for-tests"
+METRICS_TOKEN = "a-metrics-token-for-tests"  # /healthz and /metrics on the webhook port need it
 BASE = "/duban"
 
 
@@ -50,7 +51,9 @@ class Hooked:
             return r.status, await r.json(content_type=None)
 
     async def get(self, what: str) -> tuple[int, Any]:
-        async with aiohttp.ClientSession() as s, s.get(f"{self.root}/{what}") as r:
+        """GET /healthz or /metrics on the webhook port, with the bearer token."""
+        headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        async with aiohttp.ClientSession() as s, s.get(f"{self.root}/{what}", headers=headers) as r:
             return r.status, (await r.json() if what == "healthz" else await r.text())
 
     async def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -75,7 +78,7 @@ def sample(values: dict, name: str, **labels: str) -> float:
 @asynccontextmanager
 async def webhook_bot(rig: Rig, *, county: str = "default", **overrides: Any) -> AsyncIterator[Hooked]:
     """Start the bot in webhook mode for ``county`` (mounted at /duban/<county>) and stop it cleanly."""
-    values = {"webhook_secret": SECRET, "webhook_port": 0, **overrides}
+    values = {"webhook_secret": SECRET, "webhook_port": 0, "metrics_token": METRICS_TOKEN, **overrides}
     settings = make_settings(rig.fake, rig.db.url, rig.settings.evidence_dir, **values)
     rig.settings = settings
     app = build_application(settings, rig.db, rig.clock, webhook=True, county=county)
