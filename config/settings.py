@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_files_per_draft: int = 20
     max_upload_mb_per_day: int = 200
     evidence_grace_days: int = 7
+    # Supervision items (督办件): working hours (09:00–17:00 on working days) a unit has to sign for an item
+    # (签收) before its light turns yellow and the reminder climbs to the unit's linked leaders.
+    item_sign_hours: int = 8
     # The public survey's key, held outside the database (services/assessment/survey_keys.py): without it
     # nobody can answer; keep it, as changing it closes the survey.
     survey_secret: SecretStr | None = None
@@ -267,6 +270,13 @@ class Settings(BaseSettings):
         if len(value) < 16 or not re.fullmatch(r"[\x21-\x7e]+", value):
             raise ValueError("must be at least 16 printable characters without spaces (e.g. `openssl rand -hex 32`)")
         return SecretStr(value)
+
+    @field_validator("item_sign_hours")
+    @classmethod
+    def _item_sign_hours(cls, v: int) -> int:
+        if not 1 <= v <= 200:
+            raise ValueError("must be a whole number of working hours from 1 to 200 (8 is one working day)")
+        return v
 
     @property
     def tz(self) -> ZoneInfo:

@@ -73,11 +73,23 @@ async def notice(update: Update, context: Context) -> None:
 
 
 async def decide(update: Update, context: Context) -> None:
-    """Approve or Discard: decide, then show the decision on the message that carried the buttons."""
+    """Approve or Discard: decide, then show the decision on the message that carried the buttons; under a
+    notice just published, the office may open a supervision item (督办件) for the units it named."""
     _, action, number = button_data(update).split(":")
-    await decide_by_button(update, context, notices.decide, int(number), action == "ok", shown=notice_text.decision,
+    decided: list[NoticeView] = []
+
+    def shown(v: NoticeView, tr: Translator) -> str:
+        decided.append(v)
+        return notice_text.decision(v, tr)
+
+    await decide_by_button(update, context, notices.decide, int(number), action == "ok", shown=shown,
                            toast=lambda v: "notice.already_decided" if v.already else
                            "notice.answer_published" if v.status == "published" else "notice.answer_discarded")
+    published = decided and decided[0].status == "published" and not decided[0].already
+    if published and decided[0].units and update.effective_message is not None:
+        _, tr = await who(update, context)
+        text, markup = notice_text.item_offer(decided[0], tr)
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 async def _edited(update: Update, context: Context, snap: notices.Edit, tr: Translator) -> None:

@@ -57,3 +57,10 @@ def decision(v: NoticeView, tr: Translator) -> str:
     else:
         text = tr("notice.discarded", number=v.id, title=v.title, name=name, when=when)
     return text + ("\n" + tr("notice.already_decided") if v.already else "")
+
+
+def item_offer(v: NoticeView, tr: Translator) -> tuple[str, InlineKeyboardMarkup]:
+    """Under a notice just published: open a supervision item (督办件) for the units it named."""
+    label = Translator(tr.lang, html=False)("items.btn_from_notice")
+    return (tr("items.offer_notice", number=v.id, count=len(v.units)),
+            InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"it:nt:{v.id}")]]))

@@ -38,12 +38,14 @@ from handlers import (
     history,
     inspect,
     invite,
+    items,
+    itemwork,
     lang,
     mytargets,
+    newitem,
     notice,
     portfolio,
     ranking,
-    rectify,
     report,
     score,
     start,
@@ -100,13 +102,27 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(inspect.confirm, pattern=r"^ins:ok:\d{1,18}$"))  # a Confirm pressed again
     app.add_handler(CommandHandler("visits", inspect.visits))
 
-    # Rectification: the list, Review and Accept work in the middle of the dialogue.
-    app.add_handler(CommandHandler("rectify", rectify.list_items, PRIVATE))
-    app.add_handler(CallbackQueryHandler(rectify.review, pattern=r"^rect:review:\d{1,18}$"))
-    app.add_handler(CallbackQueryHandler(rectify.accept, pattern=r"^rect:ok:\d{1,18}(:\d{1,18})?$"))
-    app.add_handler(rectify.conversation())
-    app.add_handler(CallbackQueryHandler(rectify.confirm, pattern=r"^rect:y:\d{1,18}$"))
-    app.add_handler(CallbackQueryHandler(rectify.cancel, pattern=r"^rect:x$"))
+    # Supervision items (督办件): the lists, the card, Sign, Approve and the files work in the middle of any
+    # dialogue; then opening an item (/newitem, from an alert, an inspection — 整改 — or a notice) and a unit's
+    # notes, reports and the verifier's comments; a Confirm or Cancel pressed after its dialogue ended last.
+    # The buttons of the rectifications that came before (rect:…) lead to the items they became.
+    app.add_handler(CommandHandler("items", items.items_command, PRIVATE))
+    app.add_handler(CommandHandler("rectify", items.rectify_command, PRIVATE))
+    app.add_handler(CallbackQueryHandler(items.turn_page,
+                                         pattern=r"^it:pg:\d{1,6}:[a-z-]\.[a-z-]\.[0-9-]{1,18}\.[0-9-]{1,18}$"))
+    app.add_handler(CallbackQueryHandler(items.view, pattern=r"^it:view:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(items.sign, pattern=r"^it:sign:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(items.approve,
+                                         pattern=r"^(it:ok:\d{1,18}:\d{1,6}|rect:ok:\d{1,18}(:\d{1,6})?)$"))
+    app.add_handler(CallbackQueryHandler(items.part_files, pattern=r"^it:files:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(items.item_files, pattern=r"^it:att:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(items.old_review, pattern=r"^rect:review:\d{1,18}$"))
+    app.add_handler(newitem.conversation())
+    app.add_handler(itemwork.conversation())
+    app.add_handler(CallbackQueryHandler(newitem.confirm, pattern=r"^ni:y:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(newitem.cancel, pattern=r"^ni:x$"))
+    app.add_handler(CallbackQueryHandler(itemwork.confirm, pattern=r"^(iw|rect):y:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(itemwork.cancel, pattern=r"^(iw|rect):x$"))
 
     # Criticism notices: the office's decision first.
     app.add_handler(CallbackQueryHandler(notice.decide, pattern=r"^ntc:(ok|no):\d{1,18}$"))

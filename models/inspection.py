@@ -1,9 +1,10 @@
-"""Tables of site inspection: visits, photos with what they showed, rectification
-items (整改), criticism notices (通报) and the group chats notices go to."""
+"""Tables of site inspection: visits, photos with what they showed, criticism notices (通报) and the group
+chats notices go to. Rectification items (整改) are supervision items opened from an inspection
+(models/items.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -58,34 +59,6 @@ class EvidenceFacts(SQLModel, table=True):
     width: int | None = None
     height: int | None = None
     phash: str | None = Field(default=None, max_length=32, index=True)
-
-
-class Rectification(SQLModel, table=True):
-    """A problem found on site that a unit must fix (整改) by a deadline."""
-
-    __tablename__ = "rectifications"
-    id: int | None = Field(default=None, primary_key=True)
-    inspection_id: int = fk_column("inspections.id", nullable=False, ondelete="RESTRICT")
-    unit_id: int = fk_column("units.id", nullable=False, ondelete="RESTRICT")
-    owner_person_id: int = fk_column("people.id", nullable=False, ondelete="RESTRICT")
-    opened_by_person_id: int = fk_column("people.id", nullable=False, ondelete="RESTRICT")
-    description: str = Field(sa_column=Column(Text, nullable=False))
-    deadline: date
-    status: str = Field(default="open", max_length=16, index=True)  # open / submitted / accepted
-    created_at: datetime = timestamp_column()
-    closing_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    submitted_at: datetime | None = timestamp_column(nullable=True)
-    decided_at: datetime | None = timestamp_column(nullable=True)
-    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    rejections: int = 0
-
-
-class RectificationPhoto(SQLModel, table=True):
-    __tablename__ = "rectification_photos"
-    id: int | None = Field(default=None, primary_key=True)
-    rectification_id: int = fk_column("rectifications.id", nullable=False, ondelete="CASCADE")
-    evidence_id: int = fk_column("evidence_files.id", nullable=False, ondelete="RESTRICT")
-    submission: int = 1  # which closing attempt the photo belongs to
 
 
 class Notice(SQLModel, table=True):

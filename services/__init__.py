@@ -3,5 +3,8 @@
 The packages, from the bottom up (each may import only those below it, as its own docstring says, and
 ``models`` and ``config``; tests/test_layout.py holds them to it):
 
-    core ← people, calendar, plan ← progress ← inspection, scoring ← alerts ← assessment
+    core ← people, calendar, plan ← progress ← items ← inspection, scoring ← alerts ← assessment
+
+(``items``, the supervision items, sits below ``inspection``: a rectification is an item opened from an
+inspection, and the criticism notice lists the items red in its period.)
 """

@@ -13,7 +13,7 @@ from config.i18n import th
 from models.alerts import Alert, AlertDelivery, Mute
 from models.db import UnitOfWork
 from models.enums import Role
-from models.inspection import Rectification
+from models.items import ItemPart, SupervisionItem
 from models.people import Person, RoleMembership
 from models.plan import Target, Unit
 from services.alerts import recipients
@@ -133,24 +133,25 @@ async def list_alerts(telegram_user_id: int, *, uow: UnitOfWork, clock: Clock, d
         ids = [a.assignment_id for a in alerts if a.assignment_id]
         names = {st.assignment_id: st for st in await standings(s, as_of=clock.now().date(), tz=clock.tz,
                                                                  assignment_ids=ids)} if ids else {}
-        items = await _rectifications(s, [(a.details or {}).get("rectification_id") for a in alerts])
+        items = await _rectifications(s, [(a.details or {}).get("part_id") for a in alerts])
         out = []
         for a in alerts:
             if a.assignment_id in names:
                 out.append(Listed(a, names[a.assignment_id].title, names[a.assignment_id].unit_name))
-            elif (a.details or {}).get("rectification_id") in items:  # an overdue rectification item (整改)
-                out.append(Listed(a, *items[a.details["rectification_id"]]))  # type: ignore[index]
+            elif (a.details or {}).get("part_id") in items:  # a supervision item's reminder (督办件)
+                out.append(Listed(a, *items[a.details["part_id"]]))  # type: ignore[index]
         return out
 
 
 async def _rectifications(s: AsyncSession, ids: list[Any]) -> dict[int, tuple[str, str]]:
-    """Rectification item id -> (its description, shortened; its unit's name)."""
+    """Supervision item part id -> (its item's task, shortened; its unit's name)."""
     wanted = [i for i in ids if isinstance(i, int)]
     if not wanted:
         return {}
-    rows = await s.exec(select(Rectification.id, Rectification.description, Unit.name)
-                        .join(Unit, col(Unit.id) == col(Rectification.unit_id))
-                        .where(col(Rectification.id).in_(wanted)))
+    rows = await s.exec(select(ItemPart.id, SupervisionItem.task, Unit.name)
+                        .join(SupervisionItem, col(SupervisionItem.id) == col(ItemPart.item_id))
+                        .join(Unit, col(Unit.id) == col(ItemPart.unit_id))
+                        .where(col(ItemPart.id).in_(wanted)))
     return {rid: (text if len(text) <= 40 else text[:39] + "…", unit) for rid, text, unit in rows.all()}
 
 

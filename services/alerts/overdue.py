@@ -1,9 +1,12 @@
-"""Overdue rectification items in the scheduler tick: the owner first, then the unit's linked
-leaders (or the office when none), then the office — the same ladder as other alerts."""
+"""Supervision items (督办件) in the scheduler tick: the reminders services/items/reminders.py finds due become
+alerts of kind ``item``, on the ladder of other alerts — the unit's cadres, then the unit's linked leaders (or
+the office when it has none), then the office. ``due`` returns (alert, subject, stage) triples; ``recipients``
+the people each stage reaches; a subject renders itself (``Subject.block``). An alert whose reminder is no
+longer due (signed, reported, closed, a day passed) is resolved."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,79 +14,112 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from config.i18n import th
 from models.alerts import Alert
-from models.inspection import Rectification
 from models.people import Person
-from models.plan import LeaderLink, Unit
 from services.alerts import recipients as alert_people
-from services.inspection.rectify import overdue_items
+from services.items import scope
+from services.items.lights import ICON
+from services.items.pushes import short
+from services.items.reminders import Reminder
+from services.items.reminders import due as items_due
+
+KIND = "item"
+TASK_SHOWN = 120
 
 
 @dataclass(frozen=True)
 class Subject:
-    """What an overdue item's alert shows (in place of an assignment's standing)."""
+    """What an item reminder's alert shows (in place of an assignment's standing)."""
 
-    rectification_id: int
-    unit_id: int
-    unit_name: str
-    description: str
-    deadline: date
-    owner_id: int
-    owner_name: str
+    reminder: Reminder
+
+    @property
+    def unit_id(self) -> int:
+        return self.reminder.unit_id
+
+    @property
+    def unit_name(self) -> str:
+        return self.reminder.unit_name
+
+    @property
+    def deadline(self) -> date:
+        return self.reminder.deadline
+
+    def block(self, alert: Alert, person: Person) -> str:
+        """One alert's text (HTML, in the person's language, with the light's icon)."""
+        r, lang = self.reminder, person.language
+        step = "soon" if r.step.startswith("T-") else r.step.lower()
+        text = f"{ICON[r.light]} #{alert.id} " + th(
+            f"items.alert.{step}", lang, number=r.item_id, unit=r.unit_name, task=short(r.task, TASK_SHOWN),
+            deadline=r.deadline.isoformat(), left=r.step.removeprefix("T-"))
+        if r.step == "daily" and r.state == "assigned":
+            text += "\n" + th("items.alert.unsigned", lang)
+        if r.flagged:
+            text += "\n" + th("items.flagged_line", lang)
+        return text + ("\n" + th("alert.escalated", lang) if alert.stage >= 1 and r.escalates else "")
 
 
 async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowed: Callable[..., bool],
               result: Any) -> list[tuple[Alert, Subject, int]]:
-    """Alerts for items past their deadline, created or climbing the ladder as working days pass."""
+    """Alerts for the item reminders due at ``now``, created or climbing the ladder as working days pass."""
+    reminders = await items_due(session, now, cal, red_days=rules.ack_timeout_working_days)
+    keys = {r.key for r in reminders}
+    for alert in (await session.exec(select(Alert).where(Alert.kind == KIND, Alert.state != "resolved"))).all():
+        if alert.key not in keys:
+            alert.state = "resolved"  # signed, reported, closed or a day passed since
+            session.add(alert)
+            result.resolved += 1
     pending: list[tuple[Alert, Subject, int]] = []
     if not allowed(False, now, cal, rules):
         return pending
     today = now.date()
-    items = await overdue_items(session, today)
-    open_ids = {r.id for r in items}
-    for alert in (await session.exec(select(Alert).where(Alert.kind == "rectification",
-                                                        Alert.state == "open"))).all():
-        if (alert.details or {}).get("rectification_id") not in open_ids:
-            alert.state = "resolved"  # closed (or submitted) since
-            session.add(alert)
-    for item in items:
-        subject = await _subject(session, item)
-        key = f"rectification|r{item.id}|overdue|{item.deadline.isoformat()}"
-        alert = (await session.exec(select(Alert).where(Alert.key == key))).first()
+    known: dict[str, Alert] = {}
+    for start in range(0, len(reminders), 500):  # one query per 500 reminders, not one each
+        keys_now = [r.key for r in reminders[start:start + 500]]
+        known |= {a.key: a for a in (await session.exec(select(Alert).where(col(Alert.key).in_(keys_now)))).all()}
+    for r in reminders:
+        alert = known.get(r.key)
         if alert is None:
-            alert = Alert(key=key, kind="rectification", level="overdue", period=item.deadline.isoformat(),
-                          created_at=now, stage=0, stage_at=now, details={"rectification_id": item.id})
+            alert = Alert(key=r.key, kind=KIND, level=r.level, period=r.period, created_at=now, stage=r.stage,
+                          stage_at=now, details={"item_id": r.item_id, "part_id": r.part_id, "step": r.step})
             session.add(alert)
             await session.flush()
             result.created(alert.level)
-        elif alert.state == "open" and alert.stage < 2:
+        elif alert.state == "resolved":  # the same condition again (a part sent back, then late again)
+            alert.state, alert.stage, alert.stage_at = "open", r.stage, now
+            alert.acknowledged_at = alert.acknowledged_by_person_id = None
+            session.add(alert)
+        elif alert.state == "open" and r.escalates and alert.stage < 2:
             since = alert.stage_at.astimezone(now.tzinfo).date()
             if cal.workdays_between(since, today) >= rules.ack_timeout_working_days:
                 alert.stage += 1
                 alert.stage_at = now
                 session.add(alert)
                 result.escalated += 1
-        pending.append((alert, subject, alert.stage))
+        elif alert.stage < r.stage:  # a flagged part red long enough: the office is copied
+            alert.stage = r.stage
+            session.add(alert)
+        pending.append((alert, Subject(r), alert.stage))
     return pending
 
 
-async def _subject(session: AsyncSession, item: Rectification) -> Subject:
-    unit = await session.get(Unit, item.unit_id)
-    owner = await session.get(Person, item.owner_person_id)
-    return Subject(item.id or 0, item.unit_id, unit.name if unit else "?", item.description[:200], item.deadline,
-                   item.owner_person_id, owner.name if owner else "?")
-
-
 async def recipients(session: AsyncSession, alert: Alert, subject: Subject) -> list[tuple[Person, int]]:
-    owner = await session.get(Person, subject.owner_id)
-    ladder: list[list[Person]] = [[owner] if owner and owner.active and owner.telegram_user_id else [], [], []]
+    """The unit's cadres; from stage 1 its linked leaders (the office when it has none); at stage 2 the office.
+    Each unit's people are read once per transaction (a tick asks for every reminder of the unit)."""
+    cache: dict[Any, list[Person]] = session.info.setdefault("items.recipients", {})
+
+    async def once(key: Any, read: Callable[[], Awaitable[list[Person]]]) -> list[Person]:
+        if key not in cache:
+            cache[key] = await read()
+        return cache[key]
+
+    unit = subject.unit_id
+    ladder: list[list[Person]] = [await once(("cadres", unit), lambda: scope.cadres(session, unit)), [], []]
     if alert.stage >= 1:
-        ids = set((await session.exec(select(LeaderLink.leader_person_id)
-                                      .where(LeaderLink.unit_id == subject.unit_id))).all())
-        leaders = (await session.exec(select(Person).where(col(Person.id).in_(ids)))).all() if ids else []
-        ladder[1] = [p for p in leaders if p.active and p.telegram_user_id and p.unreachable_at is None]
+        ladder[1] = await once(("leaders", unit), lambda: scope.unit_leaders(session, unit))
         if not ladder[1] or alert.stage >= 2:
-            ladder[2] = await alert_people.office(session)
+            ladder[2] = await once("office", lambda: alert_people.office(session))
     out: list[tuple[Person, int]] = []
     seen: set[int] = set()
     for stage, people in enumerate(ladder):

@@ -45,11 +45,8 @@ def _values(s: Standing, lang: str) -> dict[str, object]:
 
 def block(alert: Alert, s: Any, person: Person) -> str:
     lang = person.language
-    if alert.kind == "rectification":
-        text = f"{ICON['overdue']} #{alert.id} " + th(
-            "alert.rectification", lang, number=s.rectification_id, unit=s.unit_name, description=s.description,
-            deadline=s.deadline.isoformat(), owner=s.owner_name)
-        return text + ("\n" + th("alert.escalated", lang) if alert.stage >= 1 else "")
+    if hasattr(s, "block"):  # a subject that is not an assignment's standing renders itself (a 督办件's reminder)
+        return str(s.block(alert, person))
     params = _values(s, lang or "zh")
     key = f"alert.{alert.kind}"
     if alert.kind == "pace":

@@ -4,7 +4,7 @@
 A file is stored (services/core/storage.py) before the step that records it runs; a step refused, a draft
 cancelled or abandoned leaves bytes (and maybe a row) that nothing confirmed refers to. ``collect_orphans``
 (run by the scheduler's tick) removes them once the grace period has passed: rows no report, inspection or
-rectification refers to and no draft names, and stored bytes without a row."""
+supervision item refers to and no draft names, and stored bytes without a row."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.core import ConversationState, EvidenceFile
 from models.db import UnitOfWork
-from models.inspection import EvidenceFacts, InspectionPhoto, RectificationPhoto
+from models.inspection import EvidenceFacts, InspectionPhoto
+from models.items import ItemFile
 from models.people import Person
 from models.progress import ReportAttachment
 from services.core import audit, kv
@@ -100,13 +101,13 @@ def _draft_evidence(value: Any) -> set[int]:
 
 async def collect_orphans(*, storage: Storage, grace: timedelta, uow: UnitOfWork, clock: Clock) -> int:
     """Remove evidence nothing refers to, stored longer ago than ``grace``: rows no report, inspection or
-    rectification refers to and no draft names (with their analysed facts and their bytes), and stored bytes
+    supervision item refers to and no draft names (with their analysed facts and their bytes), and stored bytes
     without a row. Audited when anything goes; returns how many files went."""
     cutoff = clock.now() - grace
     async with uow:
         s = uow.session
         referenced = select(ReportAttachment.evidence_id).union(
-            select(InspectionPhoto.evidence_id), select(RectificationPhoto.evidence_id))
+            select(InspectionPhoto.evidence_id), select(ItemFile.evidence_id))
         rows = (await s.exec(select(EvidenceFile).where(
             col(EvidenceFile.created_at) < cutoff, col(EvidenceFile.id).not_in(referenced)))).all()
         drafts = (await s.exec(select(ConversationState.state).where(

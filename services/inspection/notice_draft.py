@@ -6,8 +6,9 @@ preamble, 一、基本情况, 二、存在问题 (per unit, numbered facts), 三
 
 Facts of a period (``Findings``), per unit, units with none left out:
 - inspections in the period rated poor, or flagged ``integrity`` (claimed vs verified), one fact per visit;
-- rectification items overdue on the cut-off day (the period's last day, or today if earlier) and not
-  accepted by then;
+- supervision items red on the cut-off day (the period's last day, or today if earlier): past their deadline
+  and neither closed nor waiting for verification by then (services/items/period.py) — rectifications (整改,
+  items from an inspection) and the other 督办件 are counted apart;
 - assignments of the period's year at red or overdue pace on the cut-off day (``progress.standings``).
 Inactive units and closed targets are left out.
 """
@@ -24,13 +25,14 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 import cn2an
-from sqlmodel import col, func, or_, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.inspection import Inspection, Rectification
+from models.inspection import Inspection
 from models.plan import Assignment, Target, Unit
 from services.core.errors import DomainError
 from services.core.text import TELEGRAM_LIMIT, split_text, utf16_len
+from services.items.period import RedPart, red_on
 from services.plan.values import format_value
 from services.progress.pace import PaceStatus
 from services.progress.standings import Standing, end_of_day, standings
@@ -84,7 +86,7 @@ def cn_date(day: date) -> str:
 # ------------------------------------------------------------------------------------------- facts
 @dataclass(frozen=True)
 class Fact:
-    kind: str  # inspection / rectification / pace
+    kind: str  # inspection / rectification / item / pace
     order: tuple[int, str]  # within a unit: kind rank, then date or code
     text: str
     poor: bool = False
@@ -106,7 +108,8 @@ class Findings:
     inspections: int = 0  # visits in the period, all ratings
     poor: int = 0
     integrity: int = 0
-    overdue_items: int = 0
+    overdue_items: int = 0  # rectifications (整改) red on the cut-off day
+    red_items: int = 0  # other supervision items (督办件) red on the cut-off day
     behind: int = 0
     units: list[UnitFacts] = field(default_factory=list)
 
@@ -158,11 +161,14 @@ def _visit_fact(visit: Inspection, target: Target | None, tz: ZoneInfo, integrit
                 integrity=integrity is not None)
 
 
-def _rectification_fact(item: Rectification, cutoff: date) -> Fact:
-    late = (cutoff - item.deadline).days
-    text = (f"督查发现的问题“{_excerpt(item.description, 60)}”，整改时限为{cn_date(item.deadline)}，"
-            f"截至{cn_date(cutoff)}已逾期{late}天，仍未完成整改并通过验收。")
-    return Fact("rectification", (1, item.deadline.isoformat()), text)
+def _item_fact(item: RedPart, cutoff: date) -> Fact:
+    if item.source == "inspection":
+        text = (f"督查发现的问题“{_excerpt(item.task, 60)}”，整改时限为{cn_date(item.deadline)}，"
+                f"截至{cn_date(cutoff)}已逾期{item.days_late}天，仍未完成整改并通过验收。")
+        return Fact("rectification", (1, item.deadline.isoformat()), text)
+    text = (f"督办事项“{_excerpt(item.task, 60)}”（督办件第{item.item_id}号），办理时限为{cn_date(item.deadline)}，"
+            f"截至{cn_date(cutoff)}已逾期{item.days_late}天，仍未办结销号。")
+    return Fact("item", (1, item.deadline.isoformat()), text)
 
 
 def _pace_fact(s: Standing, cutoff: date) -> Fact:
@@ -202,12 +208,8 @@ async def gather(session: AsyncSession, period: Period, *, today: date, tz: Zone
         if visit.rating == "poor" or integrity is not None:
             per_unit.setdefault(visit.unit_id, []).append(_visit_fact(visit, target, tz, integrity))
     cutoff_at = end_of_day(cutoff, tz)
-    items = (await session.exec(select(Rectification).where(
-        col(Rectification.deadline) < cutoff, col(Rectification.created_at) <= cutoff_at,
-        or_(col(Rectification.status) != "accepted", col(Rectification.decided_at) > cutoff_at),
-    ).order_by(col(Rectification.deadline), col(Rectification.id)))).all()
-    for item in items:
-        per_unit.setdefault(item.unit_id, []).append(_rectification_fact(item, cutoff))
+    for item in await red_on(session, cutoff, cutoff_at):
+        per_unit.setdefault(item.unit_id, []).append(_item_fact(item, cutoff))
     for s in await standings(session, as_of=cutoff, tz=tz):
         if s.pace.status in (PaceStatus.RED, PaceStatus.OVERDUE) and not s.closed and s.year == period.start.year:
             per_unit.setdefault(s.unit_id, []).append(_pace_fact(s, cutoff))
@@ -220,6 +222,7 @@ async def gather(session: AsyncSession, period: Period, *, today: date, tz: Zone
         findings.poor += sum(f.poor for f in facts)
         findings.integrity += sum(f.integrity for f in facts)
         findings.overdue_items += sum(f.kind == "rectification" for f in facts)
+        findings.red_items += sum(f.kind == "item" for f in facts)
         findings.behind += sum(f.kind == "pace" for f in facts)
     return findings
 
@@ -248,6 +251,8 @@ def _overview(f: Findings) -> str:
     if f.integrity:
         first += f"，发现上报数据与现场核实不符{f.integrity}起"
     later = [f"逾期未完成整改事项{f.overdue_items}项"] if f.overdue_items else []
+    if f.red_items:
+        later.append(f"逾期未办结督办事项{f.red_items}项")
     if f.behind:
         later.append(f"进度严重滞后或逾期未完成的目标任务{f.behind}项")
     text = "　　" + first + (f"；截至{cn_date(f.cutoff)}，" + "，".join(later) if later else "")

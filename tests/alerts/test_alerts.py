@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from models.calendar import CalendarYear
-from services.alerts import actions, tick
+from services.alerts import tick
 from services.calendar.schedule import load_schedule
-from services.core.clock import FixedClock
 from tests.support.alertrig import add_target, all_alerts, at, county, outbox_rows, report, run, simulate
 
 
@@ -197,33 +196,6 @@ async def test_dedup_holds_across_a_restart(database, clock) -> None:
         assert (await run(restarted, at(date(2026, 7, 1), 10))).messages == []
     finally:
         await restarted.dispose()
-
-
-async def test_an_overdue_rectification_item_reaches_its_owner_then_climbs(database, clock) -> None:
-    from models.inspection import Inspection, Rectification
-
-    c = await county(database, clock)
-    async with database.uow() as uow:
-        inspection = Inspection(inspector_person_id=c["admin"].id, unit_id=c["unit"].id, rating="poor",
-                                visited_at=at(date(2026, 9, 1)), findings="道路未硬化")
-        uow.session.add(inspection)
-        await uow.session.flush()
-        uow.session.add(Rectification(inspection_id=inspection.id, unit_id=c["unit"].id,
-                                      owner_person_id=c["cadre"].id, opened_by_person_id=c["admin"].id,
-                                      description="硬化村道 200 米", deadline=date(2026, 9, 10),
-                                      created_at=at(date(2026, 9, 1))))
-        await uow.commit()
-    assert (await run(database, at(date(2026, 9, 10)))).messages == []  # due today, not yet overdue
-    first = await run(database, at(date(2026, 9, 11)))
-    assert [(m.person, m.kind) for m in first.messages] == [(c["cadre"].code, "rectification")]
-    assert "硬化村道 200 米" in first.messages[0].text and "2026-09-10" in first.messages[0].text
-    assert {m.person for m in (await run(database, at(date(2026, 9, 14)))).messages} == {c["leader"].code}
-    assert {m.person for m in (await run(database, at(date(2026, 9, 15)))).messages} == {c["admin"].code}
-    # /alerts lists it (the item and its unit) for the owner and the office alike.
-    for who in (c["cadre"], c["admin"]):
-        (listed,) = await actions.list_alerts(who.telegram_user_id, uow=database.read_uow(),
-                                                    clock=FixedClock(at(date(2026, 9, 15))))
-        assert (listed.alert.kind, listed.title, listed.unit) == ("rectification", "硬化村道 200 米", c["unit"].name)
 
 
 async def test_long_alerts_split_at_the_length_limit(database, clock) -> None:

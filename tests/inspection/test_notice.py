@@ -13,7 +13,8 @@ from sqlmodel import col, select
 from bot.app.persistence import DbPersistence
 from models.core import AuditLog, OutboxMessage
 from models.enums import Role
-from models.inspection import BoundGroup, Inspection, Notice, Rectification
+from models.inspection import BoundGroup, Inspection, Notice
+from models.items import ItemPart, SupervisionItem
 from models.people import RoleMembership
 from models.plan import Assignment, Target
 from models.progress import ProgressReport
@@ -75,14 +76,19 @@ async def seed(rig) -> dict:
         s.add_all([poor, false_figures, good, last_year])
         await s.flush()
 
-        def item(unit, deadline, status="open", **kw) -> Rectification:
-            return Rectification(inspection_id=poor.id, unit_id=unit.id, owner_person_id=zhang.id,
-                                 opened_by_person_id=qian.id, deadline=deadline, status=status,
-                                 created_at=at(3, 5), **kw)
+        async def item(unit, deadline, task, closed_at=None) -> None:  # a rectification: an item from the visit
+            row = SupervisionItem(source="inspection", inspection_id=poor.id, task=task, deadline=deadline,
+                                  opened_by_person_id=qian.id, created_at=at(3, 5),
+                                  state="closed" if closed_at else "open", closed_at=closed_at)
+            s.add(row)
+            await s.flush()
+            s.add(ItemPart(item_id=row.id, unit_id=unit.id, state="closed" if closed_at else "signed",
+                           assigned_at=at(3, 5), sign_due_at=at(3, 5), signed_at=at(3, 5), signed_by_person_id=zhang.id,
+                           closed_at=closed_at))
 
-        s.add_all([item(v1, date(2027, 3, 15), description="平整项目用地并开工建设"),
-                   item(v3, date(2027, 3, 10), "accepted", description="白云村已验收", decided_at=at(3, 9)),
-                   item(v3, date(2027, 4, 30), description="白云村未到期")])
+        await item(v1, date(2027, 3, 15), "平整项目用地并开工建设")
+        await item(v3, date(2027, 3, 10), "白云村已验收", closed_at=at(3, 9))
+        await item(v3, date(2027, 4, 30), "白云村未到期")
         await uow.commit()
     return {"zhao": zhao}
 
@@ -223,10 +229,13 @@ async def test_a_second_approval_press_publishes_once(bot) -> None:
     first = await admin.press(shown, approve)
     await admin.press(shown, approve)
     await admin.wait_edit(shown)
+    offer = await admin.wait_reply()  # once: 督办 for the units it named (a supervision item)
+    assert offer.buttons() == [("督办被通报单位", "it:nt:1")]
     await bot.fake.wait_confirmed(first["update_id"])
     await bot.fake.redeliver(first["update_id"])
     await admin.send_text("/notice")
     assert "没有待审批的通报草稿" in (await admin.wait_reply()).text
+    assert [m.text for m in admin.replies()].count(offer.text) == 1
     await bot.app.bot_data.delivery.settle()
     assert len(await rows(bot, OutboxMessage)) == 3 and len(group.replies()) == 2  # 1 publication + /bindgroup
     assert len(await rows(bot, AuditLog, AuditLog.action == "notice.publish")) == 1

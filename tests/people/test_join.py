@@ -33,7 +33,7 @@ async def test_cadre_joins_by_link_and_sees_their_menu(bot) -> None:
     params = await bot.fake.wait_for_request(
         "setMyCommands", lambda p: (p.get("scope") or {}).get("chat_id") == 501)
     assert [c["command"] for c in params["commands"]] == [
-        "start", "help", "me", "lang", "mytargets", "report", "history", "adjust", "rectify", "visits",
+        "start", "help", "me", "lang", "mytargets", "report", "history", "adjust", "items", "rectify", "visits",
         "score", "appeal", "cancel"]
     # The admin hears of it through the outbox.
     admin_chat = bot.fake.user(900)
