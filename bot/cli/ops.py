@@ -35,6 +35,10 @@ async def cmd_jobs_tick(args: argparse.Namespace, settings: Settings, db: Databa
     """One scheduler tick at ``--at`` (default now), exactly as the running bot would do it (``--dry-run``:
     the alerts it would send, rolled back; the weekly digest is not part of a dry run)."""
     moment = parse_at(args.at, settings, clock)
+    if not args.dry_run and moment > clock.now():
+        # Alerts written for a future instant would be resolved by the running bot's own tick at the real
+        # time, and their pushes would go out now: only a dry run may look ahead.
+        raise Refused(t("cli.tick_future", settings.locale, at=moment.isoformat(timespec="minutes")))
     if args.dry_run:
         result = await tick.tick(moment, uow=db.uow(), rules=rules(settings), dry_run=True)
         for m in result.messages:

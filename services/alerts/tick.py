@@ -135,18 +135,27 @@ def allowed(c_urgent: bool, now: datetime, cal: WorkCalendar, rules: Rules) -> b
     return c_urgent or cal.is_workday(now.date())
 
 
-async def _episode(session: AsyncSession, c: Candidate) -> Alert | None:
-    """The alert already standing for this condition (pace: any period of the same episode)."""
-    if c.kind != "pace":
-        return (await session.exec(select(Alert).where(Alert.key == c.key))).first()
-    return (
-        await session.exec(
-            select(Alert).where(
-                Alert.kind == "pace", Alert.assignment_id == c.standing.assignment_id, Alert.level == c.level,
-                Alert.state != "resolved",
+async def _episode(session: AsyncSession, c: Candidate, now: datetime) -> Alert | None:
+    """The alert already standing for this condition (pace: any period of the same episode). A condition
+    that ended and came back under the same key (a pace red again the same day, an overdue target that
+    was resolved by another tick) reopens that alert: a key is one row, never a second one."""
+    if c.kind == "pace":
+        standing = (
+            await session.exec(
+                select(Alert).where(
+                    Alert.kind == "pace", Alert.assignment_id == c.standing.assignment_id, Alert.level == c.level,
+                    Alert.state != "resolved",
+                )
             )
-        )
-    ).first()
+        ).first()
+        if standing is not None:
+            return standing
+    alert = (await session.exec(select(Alert).where(Alert.key == c.key))).first()
+    if alert is not None and alert.state == "resolved":
+        alert.state, alert.stage, alert.stage_at = "open", c.stage, now
+        alert.acknowledged_at = alert.acknowledged_by_person_id = None
+        session.add(alert)
+    return alert
 
 
 async def tick(
@@ -174,7 +183,7 @@ async def tick(
         for c in found.values():
             if not allowed(c.urgent, now, cal, rules):
                 continue
-            alert = await _episode(s, c)
+            alert = await _episode(s, c, now)
             if alert is None:
                 alert = Alert(key=c.key, kind=c.kind, level=c.level, period=c.period,
                               assignment_id=c.standing.assignment_id, created_at=now, stage=c.stage, stage_at=now,

@@ -90,10 +90,10 @@ async def test_the_digest_reaches_the_leader_in_the_running_bot(bot) -> None:
 
 async def test_the_scheduler_tick_of_the_command_line_sends_the_digest(rig, cli) -> None:
     await seed(rig)
-    sunday = await cli("jobs", "tick", "--at", "2027-03-21T09:00")
+    sunday = await cli.tick_at(rig.clock, "2027-03-21T09:00")
     assert sunday.code == 0 and await outbox_to(rig, LEADER, portfolio.DIGEST_KIND) == []
-    monday = await cli("jobs", "tick", "--at", "2027-03-22T09:00")
+    monday = await cli.tick_at(rig.clock, "2027-03-22T09:00")
     assert monday.code == 0 and "已为 1 位领导生成每周简报" in monday.out
     assert len(await outbox_to(rig, LEADER, portfolio.DIGEST_KIND)) == 1
-    again = await cli("jobs", "tick", "--at", "2027-03-22T10:00")
+    again = await cli.tick_at(rig.clock, "2027-03-22T10:00")
     assert "每周简报" not in again.out and len(await outbox_to(rig, LEADER, portfolio.DIGEST_KIND)) == 1
