@@ -90,8 +90,10 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(adjust.confirm, pattern=r"^adj:y:\d{1,18}$"))
     app.add_handler(CallbackQueryHandler(adjust.cancel, pattern=r"^adj:x$"))
 
-    # Alerts: acknowledge, details, ask for a report, /alerts, /mute.
-    app.add_handler(CallbackQueryHandler(alerts.acknowledge, pattern=r"^al:ack:\d{1,18}$"))
+    # Alerts: a push's list and Acknowledge all, acknowledge, details, ask for a report, /alerts, /mute.
+    app.add_handler(CallbackQueryHandler(alerts.list_page, pattern=r"^al:ls:\d{1,18}:\d{1,6}$"))
+    app.add_handler(CallbackQueryHandler(alerts.acknowledge_all, pattern=r"^al:aa:\d{1,18}(:\d{1,6})?$"))
+    app.add_handler(CallbackQueryHandler(alerts.acknowledge, pattern=r"^al:ack:\d{1,18}(:\d{1,18}:\d{1,6})?$"))
     app.add_handler(CallbackQueryHandler(alerts.show_details, pattern=r"^al:det:\d{1,18}$"))
     app.add_handler(CallbackQueryHandler(alerts.ask_report, pattern=r"^al:ask:\d{1,18}$"))
     app.add_handler(CommandHandler("alerts", alerts.list_alerts))

@@ -2,7 +2,8 @@
 
 Nothing is scheduled ahead: each tick looks at where every assignment stands and what was already
 said. A missed tick therefore catches up at the next one; a key (kind, assignment, level, period)
-is never sent twice to one person; a person's alerts of one tick become one message.
+is never sent twice to one person; a person's alerts of one tick become one push that fits one screen
+(services/alerts/push.py), whose full list is paged from the database (services/alerts/inbox.py).
 
 Rules (see README "Reminders and alerts"):
 - deadline reminders to the unit's cadres at T-7, T-3, T-1 working days and on the day;
@@ -29,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.alerts import Alert, AlertDelivery
 from models.db import UnitOfWork
 from services.alerts import overdue, recipients
+from services.alerts import push as alert_push
 from services.alerts import text as alert_text
 from services.calendar.workdays import WorkCalendar, read_calendar, warn_unknown_years
 from services.core import outbox
@@ -73,12 +75,24 @@ class Message:
 
 
 @dataclass
+class Push:
+    """One person's push of a tick, as it is sent (--dry-run prints these)."""
+
+    person: str
+    chat_id: int
+    alerts: int
+    text: str
+    markup: dict[str, Any]
+
+
+@dataclass
 class TickResult:
     alerts_created: int = 0
     created_by_level: dict[str, int] = field(default_factory=dict)
     escalated: int = 0
     resolved: int = 0
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # one per alert and person told
+    pushes: list[Push] = field(default_factory=list)  # one per person told
     # Alerts nobody could be told of (nobody who would hear of them has joined yet): (kind, level, key).
     unheard: list[tuple[str, str, str]] = field(default_factory=list)
     outbox_rows: int = 0
@@ -277,14 +291,20 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
     await session.flush()
     for person_id, items in per_person.items():
         person = people[person_id]
-        for chunk in alert_text.group(items, person, is_leader=person_id in above_unit):
-            row = await outbox.enqueue_to_person(session, clock, person, text=chunk.text, kind="alerts",
-                                                 parse_mode="HTML", reply_markup=chunk.markup)
-            if row is not None:
-                result.outbox_rows += 1
-                await session.flush()
-            for alert, _ in chunk.items:
-                if row is not None:
-                    records[(alert.id or 0, person_id)].outbox_id = row.id
-                result.messages.append(Message(person.code, person.telegram_user_id or 0, alert.kind, alert.level,
-                                               alert.key, alert_text.block(alert, chunk.standings[alert.id], person)))
+        leader = person_id in above_unit
+        text, whole = alert_push.build(items, person, by_unit=leader)
+        row = await outbox.enqueue_to_person(session, clock, person, text=text, kind="alerts", parse_mode="HTML")
+        push_id = 0
+        if row is not None:
+            await session.flush()
+            push_id = row.id or 0
+            row.reply_markup = alert_push.buttons(items, person, push_id, by_unit=leader, whole=whole)
+            session.add(row)
+            result.outbox_rows += 1
+            for alert, _ in items:
+                records[(alert.id or 0, person_id)].outbox_id = push_id
+        result.pushes.append(Push(person.code, person.telegram_user_id or 0, len(items), text,
+                                  alert_push.buttons(items, person, push_id, by_unit=leader, whole=whole)))
+        for alert, standing in items:
+            result.messages.append(Message(person.code, person.telegram_user_id or 0, alert.kind, alert.level,
+                                           alert.key, alert_text.block(alert, standing, person)))

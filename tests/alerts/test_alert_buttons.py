@@ -28,6 +28,7 @@ async def test_acknowledge_edits_the_message_and_stops_the_escalation(bot) -> No
     assert "生猪出栏" in message.text and "红色预警" in message.text
     assert [t for t, _ in message.buttons()] == ["✔ 确认 #1", "详情 #1", "催报 #1"]
     await leader.press_button(message, "✔ 确认 #1")
+    assert (await leader.wait_callback_answer()).get("text") == "已确认 #1。"  # the press is answered
     edited = await leader.wait_edit(message)
     assert "#1 已由 刘县长 于 2026-07-01 09:00 确认" in edited.text and edited.buttons() == []
     async with bot.db.uow() as uow:

@@ -19,11 +19,12 @@ async def test_jobs_tick_dry_run_prints_json_lines_and_writes_nothing(cli, rig) 
     await report(rig.db, a, "300", at(date(2026, 6, 30)), c["cadre"])
     dry = await cli("jobs", "tick", "--at", "2026-07-01T09:00", "--dry-run")
     assert dry.code == 0, dry.err
-    lines = [json.loads(line) for line in dry.out.strip().splitlines()]
-    assert {line["person"] for line in lines} == {c[k].code for k in ("cadre", "cadre_en", "leader", "head")}
+    lines = [json.loads(line) for line in dry.out.strip().splitlines()]  # one push per person
+    assert [line["person"] for line in lines] == [c[k].code for k in ("cadre", "cadre_en", "leader", "head")]
     first = lines[0]
-    assert set(first) == {"person", "chat_id", "kind", "level", "key", "text"}
-    assert first["kind"] == "pace" and first["level"] == "red" and "生猪出栏" in first["text"]
+    assert set(first) == {"person", "chat_id", "alerts", "text", "buttons"}
+    assert first["alerts"] == 1 and "红色预警" in first["text"] and "生猪出栏" in first["text"]
+    assert first["buttons"] == ["✔ 确认 #1", "详情 #1"] and lines[2]["buttons"] == ["✔ 确认 #1", "详情 #1", "催报 #1"]
     assert await outbox_rows(rig.db) == []
     real = await cli("jobs", "tick", "--at", "2026-07-01T09:00")
     assert real.code == 0 and "4" in real.out
