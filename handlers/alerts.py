@@ -53,9 +53,22 @@ def _plain(tr: Translator, key: str, **params: object) -> str:
 
 
 async def list_page(update: Update, context: Context) -> None:
-    """``al:ls:<push>:<page>``: a page of the push's alerts, with Acknowledge and Details for each."""
-    push_id, number = _numbers(update)
-    await _show_page(update, context, push_id, number, None)
+    """``al:ls:<push>``: the push's alerts in a new message, a page at a time, with Acknowledge and Details for
+    each; ``al:ls:<push>:<page>`` (◀ ▶) turns that message's page."""
+    push_id, *number = _numbers(update)
+    if number:
+        await _show_page(update, context, push_id, number[0], None)
+        return
+    d = deps(context)
+    _, tr = await who(update, context)
+    assert update.effective_user is not None
+    try:
+        page = await inbox.page(push_id, 0, user_id=update.effective_user.id, uow=d.db.read_uow(), clock=d.clock)
+    except DomainError as exc:
+        await reply(update, tr(exc.key, **exc.params))
+        return
+    text, markup = inbox.render(page, tr.lang, d.settings.tz)
+    await reply(update, text, reply_markup=InlineKeyboardMarkup.de_json(markup, None))
 
 
 async def acknowledge_all(update: Update, context: Context) -> None:

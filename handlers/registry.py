@@ -91,7 +91,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(adjust.cancel, pattern=r"^adj:x$"))
 
     # Alerts: a push's list and Acknowledge all, acknowledge, details, ask for a report, /alerts, /mute.
-    app.add_handler(CallbackQueryHandler(alerts.list_page, pattern=r"^al:ls:\d{1,18}:\d{1,6}$"))
+    app.add_handler(CallbackQueryHandler(alerts.list_page, pattern=r"^al:ls:\d{1,18}(:\d{1,6})?$"))
     app.add_handler(CallbackQueryHandler(alerts.acknowledge_all, pattern=r"^al:aa:\d{1,18}(:\d{1,6})?$"))
     app.add_handler(CallbackQueryHandler(alerts.acknowledge, pattern=r"^al:ack:\d{1,18}(:\d{1,18}:\d{1,6})?$"))
     app.add_handler(CallbackQueryHandler(alerts.show_details, pattern=r"^al:det:\d{1,18}$"))

@@ -1,8 +1,9 @@
 """Pushes that fit one screen: a person's new alerts of one tick become one message of at most ``LIMIT``
 characters — the counts by light and by kind, then the few worst lines (red first, then overdue, yellow and
 reminders; within a light the largest gap first: expected − effective as a share of the planned change),
-and two buttons: the full list (paged from the database, ``al:ls:<push>:<page>``) and acknowledge them all
-(``al:aa:<push>``). A leader's or the office's push is grouped by unit: one line per unit, its worst alert.
+and two buttons: the full list (a new message, paged from the database: ``al:ls:<push>[:<page>]``) and
+acknowledge them all (``al:aa:<push>``). A single alert whose full text fits is sent
+whole, with its own buttons. A leader's or the office's push is grouped by unit: one line per unit, its worst.
 
 A push is identified by its outbox row: every alert it carries has an ``AlertDelivery`` pointing at that row,
 so the list is read from the database, never from the message (services/alerts/inbox.py)."""
@@ -162,7 +163,7 @@ def buttons(items: list[tuple[Alert, Any]], person: Person, push_id: int, *, by_
 
 def markup(push_id: int, total: int, lang: str | None, *, acknowledged: bool = False) -> dict[str, Any]:
     """The push's two buttons: the full list (page 0) and acknowledge all (gone once pressed)."""
-    row = [{"text": th("push.btn_list", lang, count=total), "callback_data": f"al:ls:{push_id}:0"}]
+    row = [{"text": th("push.btn_list", lang, count=total), "callback_data": f"al:ls:{push_id}"}]
     if not acknowledged:
         row.append({"text": th("push.btn_ack_all", lang), "callback_data": f"al:aa:{push_id}"})
     return {"inline_keyboard": [row]}

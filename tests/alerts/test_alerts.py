@@ -107,7 +107,7 @@ async def test_a_persons_alerts_of_one_tick_are_one_push_that_fits_one_screen(da
     assert len([m for m in result.messages if m.person == c["cadre"].code]) == 40
     assert len(row.text) <= 600 and row.text.startswith("督办提醒：新 40 条\n🟡 黄色 40\n进度预警 40\n最需关注：")
     assert "另有 35 条" in row.text
-    assert row.reply_markup == {"inline_keyboard": [[{"text": "全部 40 条 ▸", "callback_data": f"al:ls:{row.id}:0"},
+    assert row.reply_markup == {"inline_keyboard": [[{"text": "全部 40 条 ▸", "callback_data": f"al:ls:{row.id}"},
                                                      {"text": "✔ 全部确认", "callback_data": f"al:aa:{row.id}"}]]}
     async with database.uow() as uow:  # the list is the deliveries that point at the push
         carried = (await uow.session.exec(select(AlertDelivery).where(AlertDelivery.outbox_id == row.id))).all()

@@ -143,7 +143,7 @@ async def test_a_flagged_items_daily_reminder_reaches_the_unit_and_its_leader_in
         copied = await told(bot, liu, "青山村")
         if day == 23:  # with the village's pace alert: a leader's push is grouped by unit, its list names each
             await liu.press(copied, next(d for _, d in copied.buttons() if d.startswith("al:ls:")))
-            copied = await liu.wait_edit(copied)
+            copied = await liu.wait_reply()
         assert "拆除违章搭建" in copied.text and "挂牌督办" in copied.text
     await zhang.press_button(pushed, "签收")
     await zhang.wait_reply()
