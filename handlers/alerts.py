@@ -92,8 +92,10 @@ async def acknowledge_all(update: Update, context: Context) -> None:
         await _show_page(update, context, push_id, on_page[0], toast)
         return
     await query.answer(toast)
+    if not done.count:
+        return
     when = done.at.astimezone(d.settings.tz).strftime("%Y-%m-%d %H:%M")
-    line = tr("push.acked_all_line", name=done.by, when=when, count=done.total)
+    line = tr("push.acked_all_line", name=done.by, when=when, count=done.count)
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(done.text + "\n\n" + line, parse_mode=ParseMode.HTML,
                                       reply_markup=InlineKeyboardMarkup.de_json(

@@ -50,6 +50,7 @@ from handlers import (
     score,
     start,
     survey,
+    warning,
 )
 from handlers.context import Deps
 from services.assessment import survey as survey_links
@@ -97,6 +98,10 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(alerts.show_details, pattern=r"^al:det:\d{1,18}$"))
     app.add_handler(CallbackQueryHandler(alerts.ask_report, pattern=r"^al:ask:\d{1,18}$"))
     app.add_handler(CommandHandler("alerts", alerts.list_alerts))
+    # Warning notices (预警通知单): the unit's answer, and its Submit or Cancel pressed after it ended.
+    app.add_handler(warning.conversation())
+    app.add_handler(CallbackQueryHandler(warning.confirm, pattern=r"^wn:y:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(warning.cancel, pattern=r"^wn:x$"))
     app.add_handler(CommandHandler("mute", alerts.mute))
 
     # Inspection: /inspect, /visits.

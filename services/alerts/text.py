@@ -49,10 +49,14 @@ def block(alert: Alert, s: Any, person: Person) -> str:
     key = f"alert.{alert.kind}"
     if alert.kind == "pace":
         key = f"alert.pace.{alert.level}"
+    elif alert.kind == "warning":
+        params["due"] = (alert.details or {}).get("answer_by", "")
     elif alert.kind == "deadline":
         key = "alert.deadline.today" if alert.period == "T0" else "alert.deadline"
         params["left"] = alert.period.removeprefix("T-")
     text = f"{ICON.get(alert.level, '•')} #{alert.id} " + th(key, lang, **params)
-    if alert.stage >= 1 and alert.level in ("yellow", "overdue"):
+    if alert.kind == "warning" and alert.stage >= 1:
+        text += "\n" + th("alert.warning_escalated", lang)
+    elif alert.stage >= 1 and alert.level in ("yellow", "overdue"):
         text += "\n" + th("alert.escalated", lang)
     return text

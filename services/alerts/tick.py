@@ -11,7 +11,8 @@ Rules (see README "Reminders and alerts"):
   every working day after;
 - missing report: a nudge when no report came for longer than the target's report interval;
 - pace: yellow to the cadres, red to the cadres and the linked leaders at once, one alert per
-  episode (it resolves when the pace recovers);
+  episode (it resolves when the pace recovers); a red one also becomes a warning notice the unit must
+  answer (services/alerts/warning_notices.py);
 - escalation of yellow, red and overdue alerts that nobody acknowledged within the configured
   working days: the linked leaders (联系点) and the head of the target's leading group, then the
   target office;
@@ -29,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.alerts import Alert, AlertDelivery
 from models.db import UnitOfWork
-from services.alerts import overdue, recipients
+from services.alerts import overdue, recipients, warning_notices
 from services.alerts import push as alert_push
 from services.alerts import text as alert_text
 from services.calendar.workdays import WorkCalendar, read_calendar, warn_unknown_years
@@ -46,6 +47,7 @@ class Rules:
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
     ack_timeout_working_days: int = 1
+    warning_answer_working_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ async def tick(
                 result.created(alert.level)
             pending.append((alert, c.standing, alert.stage))
         result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
+        pending += await warning_notices.due(s, now, cal, rules, allowed, list(pending), by_assignment, result)
         pending += await overdue.due(s, now, cal, rules, allowed, result)
         await _deliver(s, clock, pending, result)
         if not cal.known(today.year):
@@ -239,7 +242,8 @@ async def _escalate(session: AsyncSession, now: datetime, cal: WorkCalendar, rul
     """Unacknowledged yellow/red/overdue alerts go one step up after the configured working days."""
     rows = (
         await session.exec(
-            select(Alert).where(col(Alert.level).in_(ESCALATING), Alert.state == "open", Alert.stage < LAST_STAGE)
+            select(Alert).where(col(Alert.level).in_(ESCALATING), Alert.state == "open", Alert.stage < LAST_STAGE,
+                                Alert.kind != warning_notices.KIND)  # a warning notice climbs when unanswered
         )
     ).all()
     listed = {id(a) for a, _, _ in pending}

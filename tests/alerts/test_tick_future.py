@@ -24,7 +24,7 @@ async def test_a_real_tick_at_a_future_instant_is_refused_in_one_line(cli, rig) 
     assert english.code == 1 and "A real tick at a future instant (2027-03-22T09:01+08:00) is refused" in english.err
     assert (await cli("jobs", "tick", "--at", "2027-03-25T09:00", "--dry-run")).code == 0  # looking ahead
     now = await cli("jobs", "tick", "--at", "2027-03-22T09:00")
-    assert now.code == 0 and len(await all_alerts(rig.db)) == 1
+    assert now.code == 0 and [a.kind for a in await all_alerts(rig.db)] == ["pace", "warning"]
 
 
 async def test_a_pace_red_again_the_same_day_reopens_its_alert(database, clock) -> None:
@@ -35,13 +35,14 @@ async def test_a_pace_red_again_the_same_day_reopens_its_alert(database, clock) 
     a = await add_target(database, c, "R", planned="1000", deadline=date(2026, 12, 31))
     await report(database, a, "300", at(date(2026, 6, 30)), c["cadre"])
     first = await run(database, at(date(2026, 7, 1), 9))
-    assert {m.key for m in first.messages} == {f"pace|{a}|red|2026-07-01"}
+    assert {m.key for m in first.messages} == {f"pace|{a}|red|2026-07-01", "warning|1"}
     await report(database, a, "600", at(date(2026, 7, 1), 9, 30), c["cadre"])
     assert (await run(database, at(date(2026, 7, 1), 10))).resolved == 1
     await report(database, a, "300", at(date(2026, 7, 1), 10, 30), c["cadre"])
     again = await run(database, at(date(2026, 7, 1), 11))
-    (alert,) = await all_alerts(database)
+    alert, notice = await all_alerts(database)
     assert (alert.key, alert.state, alert.stage) == (f"pace|{a}|red|2026-07-01", "open", 1)
+    assert notice.key == "warning|1" and notice.state == "open"  # stopped when the pace recovered, open again
     assert again.alerts_created == 0 and again.messages == []
     async with database.uow() as uow:
-        assert len((await uow.session.exec(select(Alert))).all()) == 1
+        assert len((await uow.session.exec(select(Alert))).all()) == 2
