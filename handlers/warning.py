@@ -13,7 +13,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from config.i18n import Translator
 from handlers.common import button_data, message_text, reply, who
 from handlers.context import Context
-from handlers.dialogue import DialogueView
+from handlers.dialogue import DialogueView, alert
 from handlers.files import fetch, limits, size_of, too_big
 from handlers.warning_text import prompt
 from services.alerts import warning
@@ -26,7 +26,7 @@ async def _show(update: Update, context: Context, snap: Snapshot, tr: Translator
 
 
 VIEW = DialogueView(warning.DIALOGUE, _show, unexpected="warning.unexpected", cancelled="warning.cancelled",
-                    nothing_to_cancel="warning.nothing_to_cancel")
+                    nothing_to_cancel="warning.nothing_to_cancel", refuse=alert)
 
 
 async def begin(update: Update, context: Context) -> object:

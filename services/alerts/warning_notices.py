@@ -38,9 +38,11 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
     pending: list[tuple[Alert, Standing, int]] = []
     rows = (await session.exec(select(Alert, WarningNotice).join(WarningNotice, col(WarningNotice.alert_id) == col(
         Alert.id)).where(Alert.kind == KIND, Alert.state == "open"))).all()
-    origins = {n.pace_alert_id for _, n in rows if n.pace_alert_id}
-    recovered = set((await session.exec(select(Alert.id).where(col(Alert.id).in_(origins),
-                                                               Alert.state == "resolved"))).all()) if origins else set()
+    recovered = set()
+    for _, n in rows:  # the pace alerts as this tick left them (resolved a moment ago, not yet flushed)
+        pace_alert = await session.get(Alert, n.pace_alert_id) if n.pace_alert_id else None
+        if pace_alert is not None and pace_alert.state == "resolved":
+            recovered.add(pace_alert.id)
     for alert, notice in rows:
         if notice.pace_alert_id is None or notice.pace_alert_id in recovered:
             alert.state = "resolved"

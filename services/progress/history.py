@@ -18,17 +18,28 @@ from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.people.viewer import cadre_unit_ids
+from services.progress import notices
+from services.progress.notices import NoticeLine
 from services.progress.standings import Standing, standings
 
 
-async def my_targets(telegram_user_id: int, *, uow: UnitOfWork, clock: Clock) -> list[Standing]:
-    """The standings of every assignment of the person's cadre units, most urgent first."""
+@dataclass(frozen=True)
+class Mine:
+    """/mytargets: the standings, most urgent first, and each assignment's latest warning notice (预警通知单)."""
+
+    standings: list[Standing]
+    notices: dict[int, NoticeLine]
+
+
+async def my_targets(telegram_user_id: int, *, uow: UnitOfWork, clock: Clock) -> Mine:
+    """The standings of every assignment of the person's cadre units, most urgent first, with their notices."""
     async with uow:
         person = await active_person(uow.session, telegram_user_id)
         units = await cadre_unit_ids(uow.session, person)
         if not units:
             raise DomainError("report.no_units")
-        return await standings(uow.session, as_of=clock.now().date(), tz=clock.tz, unit_ids=units)
+        found = await standings(uow.session, as_of=clock.now().date(), tz=clock.tz, unit_ids=units)
+        return Mine(found, await notices.latest(uow.session, [st.assignment_id for st in found]))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """A leader's portfolio: their linked items (联系点: an investment project, a key project, an enterprise,
 a lagging village — models/plan.LeaderLink) and the line of the leading group they head (分线履职:
 the targets whose leading_group_id is that group), each assignment with its pace (services/progress)
-and its unresolved alerts. ``/portfolio`` shows it; ``weekly_digest`` pushes it to every leader once
+and its unresolved alerts and warning notice (预警通知单: open, or answered with the reason and next steps).
+``/portfolio`` shows it; ``weekly_digest`` pushes it to every leader once
 per ISO week, on Monday from 08:00 county time, through the outbox."""
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.core.text import chunks
 from services.plan.values import format_value
+from services.progress import notices
+from services.progress.notices import NoticeLine
 from services.progress.standings import Standing, standings
 
 DIGEST_KIND = "portfolio.digest"
@@ -65,6 +68,7 @@ class Portfolio:
     as_of: date
     items: list[LinkedItem] = field(default_factory=list)
     groups: list[GroupLine] = field(default_factory=list)
+    notices: dict[int, NoticeLine] = field(default_factory=dict)  # assignment id → its latest warning notice
 
     @property
     def empty(self) -> bool:
@@ -125,7 +129,8 @@ async def build(s: AsyncSession, person: Person, as_of: date, tz: ZoneInfo) -> P
                        standings=pick(group_assignments[g.id]),
                        alerts={a: alerts[a] for a in group_assignments[g.id] if a in alerts})
              for g in groups if g.id is not None]
-    return Portfolio(person_id=person.id, name=person.name, as_of=as_of, items=items, groups=lines)
+    return Portfolio(person_id=person.id, name=person.name, as_of=as_of, items=items, groups=lines,
+                     notices=await notices.latest(s, every))
 
 
 async def is_leader(s: AsyncSession, person: Person) -> bool:
@@ -144,14 +149,21 @@ async def portfolio(user_id: int, *, uow: UnitOfWork, clock: Clock) -> Portfolio
 
 
 # ---------------------------------------------------------------------------------- text
-def _standing(st: Standing, alerts: int, tr: Translator, what: str) -> str:
+def _standing(st: Standing, alerts: int, tr: Translator, what: str, p: Portfolio | None = None) -> str:
     def v(x):  # type: ignore[no-untyped-def]
         return format_value(x, st.measure, tr.lang) if x is not None else "—"
 
     return tr("pf.assignment", icon=ICON.get(st.pace.status.value, "•"), what=what, effective=v(st.effective),
               planned=v(st.planned),
               percent=f"{st.pace.percent_complete:.0f}", status=tr(f"pf.status.{st.pace.status.value}"),
-              alerts=tr("pf.alerts", count=alerts) if alerts else "")
+              alerts=tr("pf.alerts", count=alerts) if alerts else "") + _notice(st, tr, p)
+
+
+def _notice(st: Standing, tr: Translator, p: Portfolio | None) -> str:
+    """The assignment's warning notice (预警通知单), open or answered, on a line of its own."""
+    found = p.notices.get(st.assignment_id) if p is not None else None
+    text = notices.line(found, p.as_of, tr) if found is not None and p is not None else None
+    return "\n    " + text if text else ""
 
 
 def render(p: Portfolio, tr: Translator, *, digest: bool = False) -> list[str]:
@@ -168,7 +180,7 @@ def render(p: Portfolio, tr: Translator, *, digest: bool = False) -> list[str]:
             lines.append(tr("pf.no_assignments"))
         by_target = item.kind in (LinkKind.INVESTMENT_PROJECT, LinkKind.KEY_PROJECT)
         lines += [_standing(st, item.alerts.get(st.assignment_id, 0), tr,
-                            st.unit_name if by_target else tr("pf.target", title=st.title, code=st.target_code))
+                            st.unit_name if by_target else tr("pf.target", title=st.title, code=st.target_code), p)
                   for st in item.standings[:MAX_LINES]]
         if len(item.standings) > MAX_LINES:
             lines.append(tr("pf.more", count=len(item.standings) - MAX_LINES))
@@ -183,7 +195,7 @@ def render(p: Portfolio, tr: Translator, *, digest: bool = False) -> list[str]:
         if behind:
             lines.append(tr("pf.group_worst"))
             lines += [_standing(st, g.alerts.get(st.assignment_id, 0), tr,
-                                tr("pf.target_unit", title=st.title, code=st.target_code, unit=st.unit_name))
+                                tr("pf.target_unit", title=st.title, code=st.target_code, unit=st.unit_name), p)
                       for st in behind]
         elif g.standings:
             lines.append(tr("pf.group_fine"))
