@@ -86,6 +86,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("mytargets", mytargets.mytargets))
     app.add_handler(CallbackQueryHandler(mytargets.turn_page, pattern=r"^my:p:\d{1,18}$"))
     app.add_handler(CommandHandler("history", history.show_history))
+    app.add_handler(CallbackQueryHandler(history.turn_page, pattern=r"^hi:\d{1,18}:\d{1,6}$"))
     app.add_handler(CallbackQueryHandler(adjust.decide, pattern=r"^adj:(ok|no):\d{1,18}$"))
     app.add_handler(adjust.conversation())
     app.add_handler(CallbackQueryHandler(adjust.confirm, pattern=r"^adj:y:\d{1,18}$"))

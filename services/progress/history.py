@@ -64,6 +64,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class History:
+    assignment_id: int
     target_code: str
     title: str
     unit_name: str
@@ -77,9 +78,11 @@ async def _may_see_all(session: AsyncSession, person: Person) -> bool:
 
 
 async def history(
-    telegram_user_id: int, target_code: str, unit_code: str | None, *, uow: UnitOfWork
+    telegram_user_id: int, target_code: str | None, unit_code: str | None, *, uow: UnitOfWork,
+    assignment_id: int | None = None,
 ) -> History:
-    """Confirmed reports (corrections as such) and adjustments of one assignment, oldest first.
+    """Confirmed reports (corrections as such) and adjustments of one assignment, oldest first; the assignment
+    named by its target's code (and unit code), or by its id (the page buttons of /history).
 
     A cadre sees their own units' assignments; the office, leaders and inspectors any (naming the
     unit when a target is split onto several)."""
@@ -90,8 +93,11 @@ async def history(
             select(Assignment, Target, Unit)
             .join(Target, col(Target.id) == col(Assignment.target_id))
             .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-            .where(func.lower(Target.code) == target_code.strip().lower())
         )
+        if assignment_id is not None:
+            query = query.where(Assignment.id == assignment_id)
+        else:
+            query = query.where(func.lower(Target.code) == (target_code or "").strip().lower())
         if unit_code:
             query = query.where(func.lower(Unit.code) == unit_code.strip().lower())
         if not await _may_see_all(s, person):
@@ -104,7 +110,7 @@ async def history(
                               units=", ".join(u.code for _, _, u in rows[:20]))
         assignment, target, unit = rows[0]
         entries = await _entries(s, assignment)
-        return History(target.code, target.title, unit.name, target.measure, entries)
+        return History(assignment.id or 0, target.code, target.title, unit.name, target.measure, entries)
 
 
 async def _entries(s: AsyncSession, assignment: Assignment) -> list[Entry]:
