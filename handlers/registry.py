@@ -158,6 +158,9 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(ranking.pressed, pattern=r"^rk:\d{1,18}$"))
     app.add_handler(CommandHandler("score", score.score))
     app.add_handler(CommandHandler("portfolio", portfolio.portfolio))
+    app.add_handler(CallbackQueryHandler(portfolio.portfolio, pattern=r"^pf:pg$"))
+    app.add_handler(CallbackQueryHandler(portfolio.turn_page, pattern=r"^pf:pg:\d{1,4}$"))
+    app.add_handler(CallbackQueryHandler(portfolio.acknowledge_all, pattern=r"^pf:ack:\d{1,18}$"))
 
     # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram
     # stops its spinner); a registered person's message nobody understood. New messages only: a live location

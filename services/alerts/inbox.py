@@ -152,13 +152,20 @@ class AllAcknowledged:
 
 
 async def acknowledge_all(push_id: int, *, user_id: int, update_id: int | None, uow: UnitOfWork,
-                          clock: Clock) -> AllAcknowledged:
-    """Acknowledge every open alert of the push (a warning notice is answered, not acknowledged); audited."""
+                          clock: Clock, every: bool = False) -> AllAcknowledged:
+    """Acknowledge every open alert of the push (``every``: every alert the person was ever told of and that is
+    still open — the weekly digest's button); a warning notice is answered, not acknowledged. Audited."""
     async with uow:
         s = uow.session
         person = await active_person(s, user_id)
-        alerts, _ = await _delivered(s, push_id, person)
         pushed = await s.get(OutboxMessage, push_id)
+        if every:
+            if pushed is None or pushed.person_id != person.id:
+                raise DomainError("push.unknown")
+            alerts = list((await s.exec(select(Alert).join(AlertDelivery, col(AlertDelivery.alert_id) == col(
+                Alert.id)).where(AlertDelivery.person_id == person.id, Alert.state == "open"))).all())
+        else:
+            alerts, _ = await _delivered(s, push_id, person)
         await updates.claim(s, update_id, clock)
         n = 0
         for alert in alerts:
