@@ -37,7 +37,7 @@ async def test_a_pace_red_again_the_same_day_reopens_its_alert(database, clock) 
     first = await run(database, at(date(2026, 7, 1), 9))
     assert {m.key for m in first.messages} == {f"pace|{a}|red|2026-07-01", "warning|1"}
     await report(database, a, "600", at(date(2026, 7, 1), 9, 30), c["cadre"])
-    assert (await run(database, at(date(2026, 7, 1), 10))).resolved == 1
+    assert (await run(database, at(date(2026, 7, 1), 10))).resolved == 2  # the pace alert and its notice
     await report(database, a, "300", at(date(2026, 7, 1), 10, 30), c["cadre"])
     again = await run(database, at(date(2026, 7, 1), 11))
     alert, notice = await all_alerts(database)
