@@ -126,7 +126,7 @@ class Push:
 
 def single_buttons(alert: Alert, lang: str | None, *, leader: bool) -> list[dict[str, str]]:
     """The buttons of one alert: Acknowledge (a warning notice: Answer, for the unit), Details (an item's card for
-    an item's reminder), and for a leader or the office Ask for a report."""
+    an item's reminder), and for a leader or the office Ask for a report and 督办 (open a supervision item)."""
     d = alert.details or {}
     row = []
     if alert.kind == "warning":
@@ -140,6 +140,7 @@ def single_buttons(alert: Alert, lang: str | None, *, leader: bool) -> list[dict
         row.append({"text": th("alert.btn_details", lang, id=alert.id), "callback_data": f"al:det:{alert.id}"})
     if leader and alert.assignment_id:
         row.append({"text": th("alert.btn_ask", lang, id=alert.id), "callback_data": f"al:ask:{alert.id}"})
+        row.append({"text": th("alert.btn_item", lang, id=alert.id), "callback_data": f"it:al:{alert.id}"})
     return row
 
 

@@ -26,7 +26,7 @@ async def test_acknowledge_edits_the_message_and_stops_the_escalation(bot) -> No
     leader = bot.fake.user(400)
     (message,) = leader.replies()
     assert "生猪出栏" in message.text and "红色预警" in message.text
-    assert [t for t, _ in message.buttons()] == ["✔ 确认 #1", "详情 #1", "催报 #1"]
+    assert [t for t, _ in message.buttons()] == ["✔ 确认 #1", "详情 #1", "催报 #1", "督办 #1"]
     await leader.press_button(message, "✔ 确认 #1")
     assert (await leader.wait_callback_answer()).get("text") == "已确认 #1。"  # the press is answered
     edited = await leader.wait_edit(message)

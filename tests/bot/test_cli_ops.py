@@ -27,7 +27,7 @@ async def test_jobs_tick_dry_run_prints_json_lines_and_writes_nothing(cli, rig) 
     assert cadre["alerts"] == 2 and "🔴 红色 2" in cadre["text"] and "预警通知单 生猪出栏" in cadre["text"]
     assert cadre["buttons"] == ["全部 2 条 ▸", "✔ 全部确认"] and len(cadre["text"]) <= 600
     assert leader["alerts"] == 1 and "红色预警" in leader["text"] and "生猪出栏" in leader["text"]
-    assert leader["buttons"] == ["✔ 确认 #1", "详情 #1", "催报 #1"]
+    assert leader["buttons"] == ["✔ 确认 #1", "详情 #1", "催报 #1", "督办 #1"]
     assert await outbox_rows(rig.db) == []
     real = await cli("jobs", "tick", "--at", "2026-07-01T09:00")
     assert real.code == 0 and "4" in real.out
