@@ -117,13 +117,6 @@ def counts(alerts: list[Alert], lang: str | None) -> list[str]:
     return [levels, kinds]
 
 
-@dataclass
-class Push:
-    text: str
-    markup: dict[str, Any]
-    alerts: list[Alert]
-
-
 def single_buttons(alert: Alert, lang: str | None, *, leader: bool) -> list[dict[str, str]]:
     """The buttons of one alert: Acknowledge (a warning notice: Answer, for the unit), Details (an item's card for
     an item's reminder), and for a leader or the office Ask for a report and 督办 (open a supervision item)."""

@@ -151,26 +151,34 @@ def allowed(c_urgent: bool, now: datetime, cal: WorkCalendar, rules: Rules) -> b
     return c_urgent or cal.is_workday(now.date())
 
 
-async def _episode(session: AsyncSession, c: Candidate, now: datetime) -> Alert | None:
+@dataclass
+class Raised:
+    """The alerts already raised that the tick's conditions may continue, read in a few queries (not one each)."""
+
+    by_key: dict[str, Alert]
+    open_pace: dict[tuple[int, str], Alert]  # (assignment, level) -> its pace alert not resolved
+
+
+async def _known(session: AsyncSession, found: dict[str, Candidate]) -> Raised:
+    keys = list(found)
+    by_key: dict[str, Alert] = {}
+    for start in range(0, len(keys), 500):
+        rows = await session.exec(select(Alert).where(col(Alert.key).in_(keys[start:start + 500])))
+        by_key |= {a.key: a for a in rows.all()}
+    rows2 = await session.exec(select(Alert).where(Alert.kind == "pace", Alert.state != "resolved"))
+    return Raised(by_key, {(a.assignment_id or 0, a.level): a for a in rows2.all()})
+
+
+def _episode(known: Raised, c: Candidate, now: datetime) -> Alert | None:
     """The alert already standing for this condition (pace: any period of the same episode). A condition
     that ended and came back under the same key (a pace red again the same day, an overdue target that
     was resolved by another tick) reopens that alert: a key is one row, never a second one."""
-    if c.kind == "pace":
-        standing = (
-            await session.exec(
-                select(Alert).where(
-                    Alert.kind == "pace", Alert.assignment_id == c.standing.assignment_id, Alert.level == c.level,
-                    Alert.state != "resolved",
-                )
-            )
-        ).first()
-        if standing is not None:
-            return standing
-    alert = (await session.exec(select(Alert).where(Alert.key == c.key))).first()
+    if c.kind == "pace" and (c.standing.assignment_id, c.level) in known.open_pace:
+        return known.open_pace[(c.standing.assignment_id, c.level)]
+    alert = known.by_key.get(c.key)
     if alert is not None and alert.state == "resolved":
         alert.state, alert.stage, alert.stage_at = "open", c.stage, now
         alert.acknowledged_at = alert.acknowledged_by_person_id = None
-        session.add(alert)
     return alert
 
 
@@ -196,18 +204,19 @@ async def tick(
         by_assignment = {st.assignment_id: st for st in current}
         result.resolved = await _resolve(s, clock, found, by_assignment)
         pending: list[tuple[Alert, Standing, int]] = []
+        known = await _known(s, found)
         for c in found.values():
             if not allowed(c.urgent, now, cal, rules):
                 continue
-            alert = await _episode(s, c, now)
+            alert = _episode(known, c, now)
             if alert is None:
                 alert = Alert(key=c.key, kind=c.kind, level=c.level, period=c.period,
                               assignment_id=c.standing.assignment_id, created_at=now, stage=c.stage, stage_at=now,
                               details=alert_text.details(c.standing))
-                s.add(alert)
-                await s.flush()
                 result.created(alert.level)
+            s.add(alert)
             pending.append((alert, c.standing, alert.stage))
+        await s.flush()  # the new alerts' ids, in one flush
         result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
         pending += await warning_notices.due(s, now, cal, rules, allowed, list(pending), by_assignment, result)
         pending += await overdue.due(s, now, cal, rules, allowed, result)
@@ -271,10 +280,15 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
     above_unit: set[int] = set()  # people told as leaders or office: they get "ask the unit"
     people = {}
     records: dict[tuple[int, int], AlertDelivery] = {}
+    already: dict[int, set[int]] = {}
+    ids = [alert.id for alert, _, _ in pending]
+    for start in range(0, len(ids), 500):  # who was told of what: one query per 500 alerts, not one each
+        rows = await session.exec(select(AlertDelivery.alert_id, AlertDelivery.person_id).where(
+            col(AlertDelivery.alert_id).in_(ids[start:start + 500])))
+        for alert_id, person_id in rows.all():
+            already.setdefault(alert_id, set()).add(person_id)
     for alert, standing, _ in pending:
-        told = set(
-            (await session.exec(select(AlertDelivery.person_id).where(AlertDelivery.alert_id == alert.id))).all()
-        )
+        told = already.setdefault(alert.id or 0, set())
         if isinstance(standing, overdue.Subject):
             reached = await overdue.recipients(session, alert, standing)
         else:

@@ -71,20 +71,22 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
             alert.state, alert.stage, alert.stage_at = "open", 0, now
             session.add(alert)
     clock = FixedClock(now, now.tzinfo)  # type: ignore[arg-type]
-    for pace_alert, standing in reds:
-        if pace_alert.id in have:
-            continue
-        answer_by = cal.add_workdays(today, rules.warning_answer_working_days)
-        alert = Alert(key=f"{KIND}|{pace_alert.id}", kind=KIND, level="red", period=pace_alert.period,
-                      assignment_id=standing.assignment_id, created_at=now, stage=0, stage_at=now,
-                      details={**alert_text.details(standing), "answer_by": answer_by.isoformat()})
-        session.add(alert)
-        await session.flush()
-        notice = WarningNotice(alert_id=alert.id or 0, pace_alert_id=pace_alert.id,
-                               assignment_id=standing.assignment_id, unit_id=standing.unit_id, created_at=now,
-                               answer_by=answer_by)
-        session.add(notice)
-        await session.flush()
+    answer_by = cal.add_workdays(today, rules.warning_answer_working_days)
+    fresh = [(pace_alert, standing, Alert(
+        key=f"{KIND}|{pace_alert.id}", kind=KIND, level="red", period=pace_alert.period,
+        assignment_id=standing.assignment_id, created_at=now, stage=0, stage_at=now,
+        details={**alert_text.details(standing), "answer_by": answer_by.isoformat()}))
+        for pace_alert, standing in reds if pace_alert.id not in have]
+    if not fresh:
+        return pending
+    session.add_all([alert for _, _, alert in fresh])
+    await session.flush()  # one flush for the tick's new notices, not one each
+    notices = [WarningNotice(alert_id=alert.id or 0, pace_alert_id=pace_alert.id, assignment_id=standing.assignment_id,
+                             unit_id=standing.unit_id, created_at=now, answer_by=answer_by)
+               for pace_alert, standing, alert in fresh]
+    session.add_all(notices)
+    await session.flush()
+    for (pace_alert, standing, alert), notice in zip(fresh, notices, strict=True):
         audit.record(session, clock, actor="scheduler", action="warning.issue", entity="warning_notice",
                      key=str(notice.id), after={"alert": alert.id, "pace_alert": pace_alert.id,
                                                 "unit": standing.unit_code, "target": standing.target_code,
