@@ -142,6 +142,7 @@ class MethodsMixin(BotSettingsMixin, _Base):
         )
         self.sent.append(sent)
         self.messages[(sent.chat_id, sent.message_id)] = sent
+        self._emit("sent", sent)
         return copy.deepcopy(msg)
 
     def _photo_sizes(self, rec: FakeFile) -> list[dict]:
@@ -233,6 +234,7 @@ class MethodsMixin(BotSettingsMixin, _Base):
         if _inline(markup):
             sent.message["reply_markup"] = markup
         sent.message["edit_date"] = self._now()
+        self._emit("edited", sent)
         return copy.deepcopy(sent.message)
 
     # ------------------------------------------------------------------ methods
@@ -268,7 +270,9 @@ class MethodsMixin(BotSettingsMixin, _Base):
         async with self._cond:
             if offset > 0:
                 self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
-                self.confirmed_offset = max(self.confirmed_offset, offset)
+                if offset > self.confirmed_offset:
+                    self.confirmed_offset = offset
+                    self._emit("confirmed", offset)
             self._cond.notify_all()
             while True:
                 if self.emulate_conflict and generation != self._poll_generation:
@@ -356,6 +360,7 @@ class MethodsMixin(BotSettingsMixin, _Base):
         if len(str(p.get("text") or "")) > 200:
             raise FakeApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self.callback_answers[query_id] = p
+        self._emit("answer", p)
         return True
 
     def _m_getFile(self, p: dict) -> dict:
@@ -378,6 +383,7 @@ class MethodsMixin(BotSettingsMixin, _Base):
         if sent is not None and not sent.deleted:
             sent.deleted = True
             self._bump_seq()
+            self._emit("deleted", sent)
         elif self.user_messages.pop(key, None) is None:
             raise FakeApiError(400, "Bad Request: message to delete not found")
         return True

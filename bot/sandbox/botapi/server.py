@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +46,7 @@ from bot.sandbox.botapi.chats import (
 )
 from bot.sandbox.botapi.faults import Fault, FaultsMixin
 from bot.sandbox.botapi.methods import MethodsMixin
+from bot.sandbox.botapi.running import run_application
 
 __all__ = [
     "FakeApiError",
@@ -116,19 +117,27 @@ class FakeBotAPI(FaultsMixin, MethodsMixin):
         self._closing = asyncio.Event()
         self._poll_generation = 0
         self._runner: web.AppRunner | None = None
+        # the sandbox (bot/sandbox/) dates messages by its movable clock, keeps a journal and feeds its web chat
+        self.clock_now: Callable[[], float] = time.time
+        self.listeners: list[Callable[[str, Any], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self._closing.clear()
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        self.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"
+
+    def add_routes(self, app: web.Application) -> None:
+        """Serve the Bot API (``/bot<token>/<method>``, ``/file/bot<token>/<path>``) on ``app``; whoever serves
+        ``app`` sets ``url`` (the sandbox: its own web server)."""
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
 
     async def stop(self) -> None:
         self._closing.set()  # releases long polls and injected delays at once
@@ -302,6 +311,7 @@ class FakeBotAPI(FaultsMixin, MethodsMixin):
         path = f"{kind}s/file_{self._counter}.{ext}"
         rec = FakeFile(file_id, f"U{self._counter}", path, data, file_name, mime_type)
         self.files[file_id] = rec
+        self._emit("file", rec)
         return rec
 
     async def _enqueue(self, kind: str, payload: dict) -> dict:
@@ -309,12 +319,19 @@ class FakeBotAPI(FaultsMixin, MethodsMixin):
         self._next_update_id += 1
         self.updates.append(update)
         self.pending_updates.append(update)
+        self._emit("update", update)
         await self._notify()
         return update
 
-    @staticmethod
-    def _now() -> int:
-        return int(time.time())
+    def _now(self) -> int:
+        return int(self.clock_now())
+
+    def _emit(self, event: str, subject: Any) -> None:
+        """Tell the listeners: ``sent``, ``edited``, ``deleted`` (a :class:`SentMessage`), ``file`` (a
+        :class:`FakeFile`), ``update`` (an update dict), ``confirmed`` (the offset), ``answer`` (the params of
+        answerCallbackQuery)."""
+        for listener in self.listeners:
+            listener(event, subject)
 
     @staticmethod
     def _error(status: int, description: str, parameters: dict | None = None) -> web.Response:
@@ -373,21 +390,3 @@ class FakeBotAPI(FaultsMixin, MethodsMixin):
             if rec.file_path == path:
                 return web.Response(body=rec.data, content_type="application/octet-stream")
         return self._error(404, "Not Found")
-
-
-@contextlib.asynccontextmanager
-async def run_application(
-    app: Any, *, poll_interval: float = 0.0, timeout: int = 1, **polling_kwargs: Any
-) -> AsyncIterator[Any]:
-    """initialize/start/start_polling a PTB Application; stop everything cleanly on exit."""
-    await app.initialize()
-    try:
-        await app.start()
-        await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout, **polling_kwargs)
-        yield app
-    finally:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
