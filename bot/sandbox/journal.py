@@ -31,6 +31,7 @@ class Journal:
         self.files = folder / "files"
         self.path = folder / "journal.jsonl"
         self.order: dict[tuple[int, int], int] = {}
+        self.last_time = 0.0  # the sandbox clock's timestamp at the newest line (a restart resumes from there)
         self._fake: FakeBotAPI | None = None
         self._out: Any = None
 
@@ -51,6 +52,7 @@ class Journal:
                     break
                 lines += 1
                 counters = line.get("k", counters)
+                self.last_time = max(self.last_time, counters.get("time", 0.0))
                 kind = line["e"]
                 if kind == "msg":
                     m = line["m"]
@@ -126,7 +128,8 @@ class Journal:
         else:
             return
         # counters as they stand after this change (the update's id is already counted)
-        line["k"] = {"seq": fake._seq, "counter": fake._counter, "next_update": fake._next_update_id}
+        line["k"] = {"seq": fake._seq, "counter": fake._counter, "next_update": fake._next_update_id,
+                     "time": fake.clock_now()}
         self._out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
         self._out.flush()
 

@@ -32,9 +32,16 @@ async def serve(sandbox: Sandbox, stop_event: asyncio.Event, say: Callable[[str,
             say("", {"line": f"  {name}={value}"})
         if sandbox.needs_demo:
             say("sandbox.cli.building", {})
-            await sandbox.build_demo()
-            say("sandbox.cli.built", sandbox.state.notes.get("counts", {"people": 0, "reports": 0,
-                                                                        "inspections": 0}))
+            building = asyncio.create_task(sandbox.build_demo())
+            stopping = asyncio.create_task(stop_event.wait())
+            await asyncio.wait({building, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not building.done():  # stopped meanwhile: the half-built county is built again next time
+                building.cancel()
+                await asyncio.gather(building, return_exceptions=True)
+                return
+            stopping.cancel()
+            building.result()
+            say("sandbox.cli.built", sandbox.state.notes["counts"])
         await stop_event.wait()
     finally:
         await sandbox.stop()

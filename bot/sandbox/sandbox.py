@@ -86,7 +86,8 @@ class Sandbox:
 
     def __init__(self, paths: Paths, *, host: str = "127.0.0.1", port: int = 8090, at: datetime | None = None,
                  fresh: bool = False, database_url: str | None = None, locale: str = "zh",
-                 tz: ZoneInfo | None = None, make_app: Callable[[Sandbox], web.Application],
+                 tz: ZoneInfo | None = None, tick_interval: float = 60.0,
+                 make_app: Callable[[Sandbox], web.Application],
                  demo: Callable[[Sandbox], Awaitable[None]] | None = None) -> None:
         """``make_app``: the web chat's application (bot/sandbox/web.py); ``demo``: builds the demo county
         on first start (bot/sandbox/demo.py; None: an empty county). bot/sandbox/run.py wires them."""
@@ -95,6 +96,7 @@ class Sandbox:
         self.locale = locale
         self.tz = tz or ZoneInfo("Asia/Shanghai")
         self.make_app, self.demo = make_app, demo
+        self.tick_interval = tick_interval
         self.state = State()
         self.fake = FakeBotAPI(TOKEN, USERNAME, 100000001, bot_first_name="督办 Duban (sandbox)")
         self.journal = Journal(paths.botapi)
@@ -109,19 +111,20 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        if self.fresh:
+        if self.fresh or State.load(self.paths.state).demo == "building":  # an interrupted first start too
             self.paths.wipe()
         self.paths.data.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.state = State.load(self.paths.state)
+        self.journal.restore(self.fake)
         if self.at is not None:
             start = self.at if self.at.tzinfo else self.at.replace(tzinfo=self.tz)
-        elif self.state.clock_at:
-            start = datetime.fromisoformat(self.state.clock_at)  # the clock stood still while we were away
+        elif self.state.clock_at:  # the clock stood still while the sandbox was away (a kill: since its last act)
+            start = max(datetime.fromisoformat(self.state.clock_at),
+                        datetime.fromtimestamp(self.journal.last_time, self.tz))
         else:
             start = datetime.now(self.tz)
         self.clock = MovableClock.starting_at(start, self.tz)
         self.fake.clock_now = self.clock.timestamp
-        self.journal.restore(self.fake)
         self.journal.attach(self.fake)
         app = self.make_app(self)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -137,12 +140,20 @@ class Sandbox:
             bot_api_base_url=f"{self.fake.url}/bot", bot_api_file_url=f"{self.fake.url}/file/bot",
             locale=self.locale, survey_secret=self.state.survey_secret, per_chat_interval=0.0,
             delivery_interval=0.2, user_rate=0.0, stranger_reply_interval=0.0, admin_ids=[], _env_file=None,
+            tick_interval=0.0,  # the repeating tick starts once the demo county is complete (schedule_ticks)
         )
         self.db = Database(self.database_url)
         await upgrade(self.db.engine)
         self.app = build_application(self.settings, self.db, self.clock, bot_username=USERNAME, county="sandbox")
         await start_polling(self.app, poll_timeout=10)
+        if not self.needs_demo:
+            self.schedule_ticks()
         self.save()
+
+    def schedule_ticks(self) -> None:
+        """The scheduler's repeating tick (every ``tick_interval`` real seconds, at the movable clock's time)."""
+        assert self.app is not None and self.settings is not None
+        jobs.schedule(self.app, self.settings.model_copy(update={"tick_interval": self.tick_interval}))
 
     @property
     def needs_demo(self) -> bool:
@@ -152,6 +163,7 @@ class Sandbox:
         """The demo county, on first start (or after an interrupted first start: begun again with --fresh)."""
         assert self.demo is not None
         await self.demo(self)
+        self.schedule_ticks()
         self.save()
 
     async def stop(self) -> None:

@@ -137,12 +137,27 @@ async function refreshChat() {
     $("who-name").textContent = chat.person.name;
     $("who-role").textContent = `${S[`role_${chat.person.role}`] || chat.person.role} · ${chat.person.unit || ""}`;
     $("who-lang").value = chat.person.lang;
+    renderHint(chat.person);
     renderMessages(chat.messages);
     renderKeyboard(chat.messages);
   } finally {
     const again = refreshing.again;
     refreshing = null;
     if (again) refreshChat();
+  }
+}
+
+function renderHint(person) {
+  // a member of the public comes in by a unit's survey link (the office prints them: duban survey links)
+  const links = (state.notes && state.notes.survey_links) || [];
+  $("hint").hidden = person.role !== "public" || !links.length;
+  const box = $("survey-links");
+  box.replaceChildren();
+  for (const item of links) {
+    const a = document.createElement("a");
+    a.textContent = item.unit;
+    linkTo(a, item.url);
+    box.append(a);
   }
 }
 
