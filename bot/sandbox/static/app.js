@@ -122,6 +122,11 @@ async function openChat(id) {
   if (person && person.lang !== lang) await setLanguage(person.lang);
   $("empty").hidden = true;
   $("conversation").hidden = false;
+  if ($("conversation").dataset.person !== String(current)) {  // nothing of the previous person stays clickable
+    $("messages").replaceChildren();
+    $("keyboard").replaceChildren();
+    $("location").hidden = true;
+  }
   renderPeople();
   await refreshChat();
   $("text").focus();
@@ -140,6 +145,7 @@ async function refreshChat() {
     renderHint(chat.person);
     renderMessages(chat.messages);
     renderKeyboard(chat.messages);
+    $("conversation").dataset.person = String(chat.person.id);
   } finally {
     const again = refreshing.again;
     refreshing = null;
