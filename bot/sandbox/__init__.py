@@ -2,5 +2,5 @@
 the real bot polling it, a web chat to play every role (``web.py``, ``static/``), a demo county (``demo*.py``)
 and a clock that can be moved (``clock.py``).
 
-May import: bot.app, bot.serve.
+May import: bot.app.
 """
