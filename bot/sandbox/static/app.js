@@ -143,8 +143,9 @@ async function refreshChat() {
     $("who-role").textContent = `${S[`role_${chat.person.role}`] || chat.person.role} · ${chat.person.unit || ""}`;
     $("who-lang").value = chat.person.lang;
     renderHint(chat.person);
-    renderMessages(chat.messages);
+    const stick = renderMessages(chat.messages);
     renderKeyboard(chat.messages);
+    if (stick) $("messages").scrollTop = $("messages").scrollHeight;  // after the keyboard took its room
     $("conversation").dataset.person = String(chat.person.id);
   } finally {
     const again = refreshing.again;
@@ -248,8 +249,9 @@ function renderMessages(messages) {
     div.append(meta);
     box.append(div);
   }
-  if (atBottom || !box.dataset.seen || box.dataset.seen !== String(current)) box.scrollTop = box.scrollHeight;
+  const stick = atBottom || box.dataset.seen !== String(current);
   box.dataset.seen = String(current);
+  return stick;
 }
 
 function inlineKeyboard(m) {
@@ -366,7 +368,9 @@ function wire() {
     $("location").hidden = true;
   });
   $("who-lang").addEventListener("change", async () => {
-    await post(`/api/people/${current}/lang`, { lang: $("who-lang").value });
+    // the person's Telegram language, and for a registered person the bot's own setting, as they would do it
+    const person = await post(`/api/people/${current}/lang`, { lang: $("who-lang").value });
+    if (person.role !== "public") await sendText(`/lang ${person.lang}`);
     await loadState();
     await setLanguage($("who-lang").value);
     refreshChat();
