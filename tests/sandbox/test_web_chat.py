@@ -137,4 +137,13 @@ async def test_report_visit_push_acknowledgement_and_reminder_in_the_browser(dem
         await expect(page.locator("#messages > .msg.bot", has_text="未报送进度")).to_have_count(len(reminders) + 1)
         shown = await page.locator("#now").get_attribute("datetime")
         assert shown is not None and datetime.fromisoformat(shown) - now >= timedelta(days=7)
+
+        # a member of the public opens a village's survey link (a deep link) and answers
+        await page.click("#new-public")
+        await expect(page.locator("#hint")).to_be_visible()
+        await chat.mark()
+        await page.locator("#survey-links a", has_text="红星村").click()
+        await expect(chat.says("红星村 · 2026年度群众满意度测评")).to_be_visible()
+        await chat.press("基本满意")
+        await expect(page.locator("#messages > .msg.bot").last).to_contain_text("基本满意")
         assert problems == []
