@@ -261,7 +261,7 @@ async def load(session: AsyncSession, year: int, cutoff: date, tz: ZoneInfo) -> 
 
     for uid, answer, count in (await conn.execute(
         select(SurveyResponse.unit_id, SurveyResponse.answer, func.count())
-        .where(SurveyResponse.year == year)
+        .where(SurveyResponse.year == year, SurveyResponse.excluded == "")  # not the refused (issue #15)
         .group_by(col(SurveyResponse.unit_id), col(SurveyResponse.answer))
     )).all():
         data.survey[uid][answer] = int(count)
