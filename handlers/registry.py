@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from handlers import (
+    accountability,
     adjust,
     alerts,
     appeal,
@@ -150,6 +151,8 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(ranking.pressed, pattern=r"^rk:\d{1,18}$"))
     app.add_handler(CommandHandler("score", score.score))
     app.add_handler(CommandHandler("portfolio", portfolio.portfolio))
+    app.add_handler(CommandHandler("accountability", accountability.accountability, PRIVATE))
+    app.add_handler(CommandHandler("outcome", accountability.outcome, PRIVATE))
 
     # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram
     # stops its spinner); a registered person's message nobody understood. New messages only: a live location

@@ -9,19 +9,11 @@ the unrounded value (scores show 2 decimals)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from config.i18n import t
 from models.db import UnitOfWork
@@ -29,16 +21,11 @@ from services.assessment import appeal_records as appeals
 from services.assessment import rounds
 from services.assessment.appeal_records import AppealView
 from services.assessment.rounds import Results
+from services.assessment.sheets import Sheet as _Sheet
+from services.assessment.sheets import sheet_name as _sheet_name
 from services.core import cells
 from services.core.clock import Clock
 from services.scoring.results import UnitResult
-
-SCORE_FORMAT = "0.00"
-VALUE_FORMAT = "#,##0.####"
-PERCENT_FORMAT = "0.00%"
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_BOTTOM_FILL = PatternFill("solid", fgColor="F8CBAD")
-_BAD = re.compile(r"[\[\]\*\?/\\:]")
 
 
 @dataclass(frozen=True)
@@ -48,57 +35,6 @@ class Exported:
     units: int
     classes: int
     path: Path
-
-
-def _sheet_name(text: str, taken: set[str]) -> str:
-    name = _BAD.sub("_", text)[:31] or "_"
-    base, n = name, 2
-    while name in taken:
-        suffix = f"~{n}"
-        name, n = base[: 31 - len(suffix)] + suffix, n + 1
-    taken.add(name)
-    return name
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    return value
-
-
-class _Sheet:
-    """A sheet with a bold frozen header, typed cells, column widths and an autofilter."""
-
-    def __init__(self, ws: Worksheet, lang: str, columns: list[tuple[str, int, str]]) -> None:
-        self.ws, self.columns, self.rows = ws, columns, 1
-        cells.append(ws, [t(f"exp.col.{key}", lang) for key, _, _ in columns])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-            cell.fill = _HEADER_FILL
-            cell.alignment = Alignment(vertical="center", wrap_text=True)
-        for c, (_, width, _) in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(c)].width = width
-        ws.freeze_panes = "A2"
-
-    def add(self, values: Iterable[Any], *, highlight: bool = False) -> None:
-        self.rows += 1
-        for c, (value, (_, _, kind)) in enumerate(zip(values, self.columns, strict=True), start=1):
-            if value is None or value == "":
-                continue
-            cell = cells.put(self.ws, self.rows, c, _cell(value))
-            if kind == "score":
-                cell.number_format = SCORE_FORMAT
-            elif kind == "value":
-                cell.number_format = VALUE_FORMAT
-            elif kind == "percent":
-                cell.number_format = PERCENT_FORMAT
-            if highlight:
-                cell.fill = _BOTTOM_FILL
-
-    def finish(self) -> None:
-        self.ws.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{max(self.rows, 1)}"
 
 
 def _yes(flag: bool, lang: str) -> str:

@@ -5,16 +5,13 @@ head (组长) of each leading group of the year's targets."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import col, select
 
 from models.inspection import Notice
 from models.people import Person
 from models.plan import LeadingGroup
-
-if TYPE_CHECKING:
-    from services.scoring.load import ScoringData
 
 
 def notice_year(period: str) -> int | None:
@@ -23,7 +20,9 @@ def notice_year(period: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-async def load_context(conn: Any, year: int, data: ScoringData) -> None:
+async def load_context(conn: Any, year: int, data: Any) -> None:
+    """Fill ``data.criticised`` and ``data.heads`` (``data``: services/scoring/load.py's ScoringData, which
+    imports this module)."""
     codes = {u.code: uid for uid, u in data.units.items()}
     for period, units in (await conn.execute(
         select(Notice.period, Notice.units).where(Notice.status == "published",
