@@ -51,6 +51,7 @@ from handlers import (
     score,
     start,
     survey,
+    surveysession,
 )
 from handlers.context import Deps
 from services.assessment import survey as survey_links
@@ -153,6 +154,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("portfolio", portfolio.portfolio))
     app.add_handler(CommandHandler("accountability", accountability.accountability, PRIVATE))
     app.add_handler(CommandHandler("outcome", accountability.outcome, PRIVATE))
+    app.add_handler(CommandHandler("surveysession", surveysession.open_session, PRIVATE))
 
     # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram
     # stops its spinner); a registered person's message nobody understood. New messages only: a live location

@@ -18,11 +18,13 @@ from openpyxl import Workbook
 from config.i18n import t
 from models.db import UnitOfWork
 from services.assessment import appeal_records as appeals
-from services.assessment import rounds
+from services.assessment import export_more as more
+from services.assessment import rounds, survey_sessions
 from services.assessment.appeal_records import AppealView
 from services.assessment.rounds import Results
 from services.assessment.sheets import Sheet as _Sheet
 from services.assessment.sheets import sheet_name as _sheet_name
+from services.assessment.survey_sessions import SessionCount
 from services.core import cells
 from services.core.clock import Clock
 from services.scoring.results import UnitResult
@@ -45,7 +47,8 @@ def _grade(u: UnitResult, lang: str) -> str:
     return t(f"grade.{u.grade}", lang)
 
 
-def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: ZoneInfo) -> Exported:
+def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: ZoneInfo,
+          sessions: list[SessionCount] | None = None) -> Exported:
     county = res.county
     wb = Workbook()
     taken: set[str] = set()
@@ -78,14 +81,16 @@ def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: Zo
         ("w_completion", 9, "score"), ("w_peer", 9, "score"), ("w_inspection", 9, "score"), ("bonus", 8, "score"),
         ("deduction", 8, "score"), ("correction", 8, "score"), ("survey_rate", 10, "percent"),
         ("total", 10, "score"), ("grade", 8, "text"), ("vetoed", 8, "text"), ("veto_reasons", 14, "text"),
-        ("bottom", 10, "text"), ("failed_targets", 30, "text")])
+        ("bottom", 10, "text"), ("failed_targets", 30, "text"), ("caps", 24, "text")])
     for u in units:
         sheet.add([u.unit_class, u.rank, u.class_size, u.unit_code, u.unit_name, u.completion, u.peer, u.inspection,
                    u.weights.get("completion"), u.weights.get("peer"), u.weights.get("inspection"), u.bonus,
                    u.deduction, u.correction, u.survey.rate, u.total, _grade(u, lang), _yes(u.vetoed, lang),
                    ", ".join(t(f"exp.veto.{r}", lang) for r in u.veto_reasons), _yes(u.bottom, lang),
-                   ", ".join(u.failed_targets)], highlight=u.bottom)
+                   ", ".join(u.failed_targets), ", ".join(t(f"exp.cap.{c}", lang) for c in u.caps)],
+                  highlight=u.bottom)
     sheet.finish()
+    more.categories(wb, taken, units, lang)
 
     sheet = _Sheet(wb.create_sheet(_sheet_name(t("exp.sheet.lines", lang), taken)), lang, [
         ("unit_code", 12, "text"), ("unit_name", 20, "text"), ("target_code", 12, "text"),
@@ -133,11 +138,13 @@ def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: Zo
 
     sheet = _Sheet(wb.create_sheet(_sheet_name(t("exp.sheet.groups", lang), taken)), lang, [
         ("group_code", 10, "text"), ("group_name", 28, "text"), ("group_complete", 10, "text"),
-        ("failing", 60, "text")])
+        ("failing", 60, "text"), ("group_head", 16, "text")])
     for g in county.groups:
         sheet.add([g.code, g.name, t("exp.group_rewarded", lang) if g.complete else t("exp.group_withheld", lang),
-                   "; ".join(f"{target}/{unit}" for target, unit in g.failing)])
+                   "; ".join(f"{target}/{unit}" for target, unit in g.failing),
+                   f"{g.head_name}（{g.head_code}）" if g.head_code else ""])
     sheet.finish()
+    more.sessions(wb, taken, sessions or [], lang, tz)
 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -150,4 +157,5 @@ async def export(path: Path, year: int | None, *, uow: UnitOfWork, clock: Clock,
     a live preview while the round is open. ``uow`` is used twice, one read after the other."""
     res = await rounds.results(year, uow=uow, clock=clock, tz=tz)
     filed = await appeals.appeals(res.year, uow=uow)
-    return write(path, res, filed, lang, tz or clock.tz)
+    sessions = await survey_sessions.counts(res.year, uow=uow)
+    return write(path, res, filed, lang, tz or clock.tz, sessions)

@@ -15,7 +15,8 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.LEADER: ("portfolio", "alerts", "newitem", "items", "mute", "visits", "history", "ranking", "score"),
     Role.CADRE: ("mytargets", "report", "history", "adjust", "items", "rectify", "visits", "score", "appeal",
                  "cancel"),
-    Role.INSPECTOR: ("inspect", "visits", "items", "rectify", "rectify_new", "history", "assess", "cancel"),
+    Role.INSPECTOR: ("inspect", "visits", "items", "rectify", "rectify_new", "history", "assess", "surveysession",
+                     "cancel"),
     Role.ASSESSOR: ("assess", "cancel"),
 }
 # What an unregistered user sees in the menu.
