@@ -27,6 +27,7 @@ from services.assessment.sheets import sheet_name as _sheet_name
 from services.assessment.survey_sessions import SessionCount
 from services.core import cells
 from services.core.clock import Clock
+from services.progress.economy import Economy, economy
 from services.scoring.results import UnitResult
 
 
@@ -48,7 +49,7 @@ def _grade(u: UnitResult, lang: str) -> str:
 
 
 def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: ZoneInfo,
-          sessions: list[SessionCount] | None = None) -> Exported:
+          sessions: list[SessionCount] | None = None, eco: Economy | None = None) -> Exported:
     county = res.county
     wb = Workbook()
     taken: set[str] = set()
@@ -145,6 +146,8 @@ def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: Zo
                    f"{g.head_name}（{g.head_code}）" if g.head_code else ""])
     sheet.finish()
     more.sessions(wb, taken, sessions or [], lang, tz)
+    if eco is not None:
+        more.economy_sheet(wb, taken, eco, lang)
 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -158,4 +161,6 @@ async def export(path: Path, year: int | None, *, uow: UnitOfWork, clock: Clock,
     res = await rounds.results(year, uow=uow, clock=clock, tz=tz)
     filed = await appeals.appeals(res.year, uow=uow)
     sessions = await survey_sessions.counts(res.year, uow=uow)
-    return write(path, res, filed, lang, tz or clock.tz, sessions)
+    async with uow:  # the economic focus as of the cut-off (or today, before it)
+        eco = await economy(uow.session, res.year, min(res.county.cutoff, clock.now().date()), tz or clock.tz)
+    return write(path, res, filed, lang, tz or clock.tz, sessions, eco)

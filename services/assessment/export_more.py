@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from config.i18n import t
 from services.assessment.sheets import Sheet, sheet_name
 from services.assessment.survey_sessions import OWN_UNIT, SessionCount
+from services.progress.economy import Economy
 from services.scoring.results import UnitResult
 
 
@@ -40,4 +41,24 @@ def sessions(wb: Workbook, taken: set[str], rows: list[SessionCount], lang: str,
         c = r.counts
         sheet.add([r.unit_code, r.unit_name, f"#{r.session}" if r.session else t("exp.own_link", lang), r.inspector,
                    window, c.get("satisfied", 0), c.get("basic", 0), c.get("unsatisfied", 0), c.get(OWN_UNIT, 0)])
+    sheet.finish()
+
+
+def economy_sheet(wb: Workbook, taken: set[str], e: Economy, lang: str) -> None:
+    """The county's economic focus (services/progress/economy.py): categories, investment targets, pillar
+    industries, key projects."""
+    sheet = Sheet(wb.create_sheet(sheet_name(t("exp.sheet.economy", lang), taken)), lang, [
+        ("eco_section", 14, "text"), ("eco_name", 28, "text"), ("measure", 8, "text"), ("eco_targets", 8, "int"),
+        ("eco_assignments", 8, "int"), ("eco_done", 8, "int"), ("eco_planned", 14, "value"),
+        ("eco_effective", 14, "value"), ("eco_stage", 12, "text")])
+    for section, rows in (("eco.categories", e.categories), ("eco.investment", e.investment),
+                          ("eco.pillars", e.pillars)):
+        for x in rows:
+            name = category_name(x.key, lang) if section == "eco.categories" else (
+                f"{x.label} ({x.key})" if section == "eco.investment" else x.key)
+            sheet.add([t(section, lang), name, x.measure, len(x.targets), x.assignments, x.done, x.planned,
+                       x.effective, ""])
+    for p in e.key_projects:
+        sheet.add([t("eco.projects", lang), f"{p.title} ({p.code})", p.measure, 1, p.units, None, p.planned,
+                   p.effective, t(f"pf.status.{p.stage}", lang)])
     sheet.finish()
