@@ -15,6 +15,9 @@ Decisions (documented in the README section of the feature):
   (which names the answer) is the only link between an account and an answer; it goes when the comment
   comes, and the scheduler's tick removes those left after the window (``purge_comments``).
 - Nothing about respondents is ever shown: the replies name the unit and year only.
+- Issue #15 (services/assessment/survey_sessions.py): a token may also be an inspection group's session's,
+  answerable only within its window, its answers carrying the session; an account registered in the
+  surveyed unit is refused (``survey.own_unit``), the refusal counted apart and never in the rate.
 """
 
 from __future__ import annotations
