@@ -81,11 +81,12 @@ get 良好 (a capped unit does not take a place of the quota).
 
 **7. Flags.** *Bottom* (排名后三位, leadership review): with ``bottom_count`` = k (the class's rules, 3
 when absent), the last k ranks of a class of at least 2k units, the last 1 of a smaller class of 2 or more,
-none in a class of one (k = 3: the last 3 of 6 or more, the last 1 of 2–5; k = 0: none). *Failed targets* (the unit's leaders explain):
-codes of its targets with ratio < 1. *Leading groups* (分线履职): a group owning year-Y targets is
-complete (rewarded) when every assignment of those targets in the round is complete; otherwise its
-honours are withheld and ``failing`` names the (target code, unit code) pairs not complete; ``head_code`` /
-``head_name`` name its head (组长), who answers for it (services/assessment/accountability.py).
+none in a class of one (k = 3: the last 3 of 6 or more, the last 1 of 2–5; k = 0: none). *Failed targets*
+(the unit's leaders explain): codes of its targets with ratio < 1. *Leading groups* (分线履职): a group
+owning year-Y targets is complete (rewarded) when every assignment of those targets in the round is
+complete; otherwise its honours are withheld and ``failing`` names the (target code, unit code) pairs not
+complete; ``head_code`` / ``head_name`` name its head (组长), who answers for it
+(services/assessment/accountability.py).
 
 Display: ``display`` rounds half-up to 2 decimals ("—" for None).
 

@@ -18,7 +18,7 @@ from services.assessment import survey
 from tests.support.factories import add_person
 from tests.support.results_rig import CADRE_V, seed
 
-INSPECTOR, RESIDENT_A, RESIDENT_B, RESIDENT_C, NARROW = 700, 9_100_001, 9_100_002, 9_100_003, 710
+INSPECTOR, RESIDENT_A, RESIDENT_B, RESIDENT_C, NARROW, OWN_EN = 700, 9_100_001, 9_100_002, 9_100_003, 710, 720
 
 
 async def said(user, text: str):
@@ -60,6 +60,10 @@ async def test_a_session_counts_its_own_answers_within_its_window(bot, cli, tmp_
         await resident.send_text("/start s_" + session_token)
         await resident.press_button(await said(resident, "群众满意度测评"), choice)
         await said(resident, "评价已记录")
+    await add_person(bot.db, bot.clock, name="Ann", unit=county.units["V1"], telegram_user_id=OWN_EN, language="en")
+    ann = bot.fake.user(OWN_EN, "Ann", language_code="en")
+    await ann.send_text("/start s_" + session_token)
+    await said(ann, "You are registered in 红星村 and cannot rate your own unit")
     sun = bot.fake.user(CADRE_V, "孙六")
     await sun.send_text("/start s_" + session_token)
     await said(sun, "您登记在红星村，不能为本单位评价")
@@ -73,6 +77,13 @@ async def test_a_session_counts_its_own_answers_within_its_window(bot, cli, tmp_
     await c.press_button(await said(c, "satisfaction"), "Basically satisfied")
     await said(c, "recorded")
 
+    # The inspector, now in English, opens a second session (another unit, the default 2 hours).
+    await zhou.send_text("/lang en")
+    await zhou.wait_reply()
+    await zhou.send_text("/surveysession T1")
+    second = await said(zhou, "Survey session #2 for <b>城关镇</b> (T1) is open until")
+    assert "2027-03-22 11:00" in second.text  # 09:00 + 2 hours
+
     # After the window the session's link is over.
     bot.clock.advance(timedelta(hours=2, minutes=1))
     late = bot.fake.user(9_100_004, "Late", language_code="en")
@@ -83,7 +94,7 @@ async def test_a_session_counts_its_own_answers_within_its_window(bot, cli, tmp_
         rows = (await uow.session.exec(select(SurveyResponse).where(
             SurveyResponse.unit_id == county.units["V1"].id))).all()
         assert sorted((r.session_id or 0, r.answer, r.excluded) for r in rows) == [
-            (0, "basic", ""), (1, "", "own_unit"), (1, "satisfied", ""), (1, "unsatisfied", "")]
+            (0, "basic", ""), (1, "", "own_unit"), (1, "", "own_unit"), (1, "satisfied", ""), (1, "unsatisfied", "")]
         actions = {a.action for a in (await uow.session.exec(select(AuditLog))).all()}
         assert {"survey.session", "survey.refused", "survey.answer"} <= actions
 
@@ -92,6 +103,7 @@ async def test_a_session_counts_its_own_answers_within_its_window(bot, cli, tmp_
     wb = load_workbook(out)
     sessions = [r for r in wb["测评场次"].iter_rows(values_only=True)][1:]
     assert [(r[0], r[2], r[3], r[5], r[6], r[7], r[8]) for r in sessions] == [
-        ("V1", "单位自有二维码", None, 0, 1, 0, 0), ("V1", "#1", "巡察员周", 1, 0, 1, 1)]
+        ("T1", "#2", "巡察员周", 0, 0, 0, 0), ("V1", "单位自有二维码", None, 0, 1, 0, 0),
+        ("V1", "#1", "巡察员周", 1, 0, 1, 2)]
     stats = {r[0]: r for r in wb["互评与满意度"].iter_rows(values_only=True)}
     assert stats["V1"][6] == 3  # three answers count: the refused cadre's does not

@@ -48,6 +48,7 @@ from models.inspection import Inspection, Notice
 from models.plan import LeaderLink, LeadingGroup
 from models.progress import ProgressReport
 from services.assessment import rounds
+from services.assessment.export import export
 from services.scoring.rules import DEFAULT_RULES_PATH, load_rules
 from tests.support.factories import add_person
 from tests.support.scoringrig import Scene, at
@@ -179,3 +180,14 @@ async def test_one_county_year_end_with_categories_caps_flags_and_accountability
     assert groups[1][4] == "刘县长（L2）"
     cats = {(r[1], r[3]): r[4] for r in wb["分类完成"].iter_rows(values_only=True)}
     assert cats[("A", "产业培育")] == 120 and cats[("C", "项目")] == 90
+    # The economic focus as of the cut-off: industry TI 120 + 100 + 100 + 80 + 60 + 40 = 500 of 600; the key
+    # project TP (王县长) 100 + 100 + 90 + 100 + 50 + 30 = 470 of 600 on six units.
+    # (The command line's clock is the machine's, before 2027: the service with the county's clock, 2028-01-16.)
+    await export(results, 2027, uow=bot.db.read_uow(), clock=bot.clock, lang="zh")
+    wb = load_workbook(results)
+    eco = {(r[0], r[1]): r for r in wb["经济工作重点"].iter_rows(values_only=True)}
+    assert eco[("【按类别】", "产业培育")][6:8] == (600, 500)
+    assert eco[("【重点项目进展】", "TP目标 (TP)")][4:8] == (6, None, 600, 470)
+
+    preview = await cli("assess", "preview", "2027")
+    assert "组长：刘县长（L2）向常委会说明" in preview.out and "不得评优" in preview.out
