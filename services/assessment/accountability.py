@@ -29,7 +29,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.alerts import Alert, AlertDelivery
-from models.assessment import AccountabilityOutcome
+from models.assessment import AccountabilityOutcome, AssessmentRound
 from models.db import UnitOfWork
 from models.enums import Role
 from models.inspection import Inspection
@@ -210,7 +210,7 @@ async def _admin(s: AsyncSession, user_id: int) -> Person:
     return person
 
 
-async def _round(s: AsyncSession, year: int | None):  # type: ignore[no-untyped-def]
+async def _round(s: AsyncSession, year: int | None) -> AssessmentRound:
     return await (rounds.get_round(s, year) if year is not None else rounds.latest_round(s))
 
 
