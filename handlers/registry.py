@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from handlers import (
+    accountability,
     adjust,
     alerts,
     appeal,
@@ -50,6 +51,7 @@ from handlers import (
     score,
     start,
     survey,
+    surveysession,
     warning,
 )
 from handlers.context import Deps
@@ -161,6 +163,9 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(portfolio.portfolio, pattern=r"^pf:pg$"))
     app.add_handler(CallbackQueryHandler(portfolio.turn_page, pattern=r"^pf:pg:\d{1,4}$"))
     app.add_handler(CallbackQueryHandler(portfolio.acknowledge_all, pattern=r"^pf:ack:\d{1,18}$"))
+    app.add_handler(CommandHandler("accountability", accountability.accountability, PRIVATE))
+    app.add_handler(CommandHandler("outcome", accountability.outcome, PRIVATE))
+    app.add_handler(CommandHandler("surveysession", surveysession.open_session, PRIVATE))
 
     # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram
     # stops its spinner); a registered person's message nobody understood. New messages only: a live location
