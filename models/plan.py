@@ -62,6 +62,8 @@ class Target(SQLModel, table=True):
     leading_group_id: int | None = fk_column("leading_groups.id")
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     closed: bool = False
+    # Continuous (连续考核): last year's target this one continues (the targets sheet's ``continues``).
+    continues_id: int | None = fk_column("targets.id")
 
 
 class Assignment(SQLModel, table=True):
