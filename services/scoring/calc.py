@@ -8,6 +8,7 @@ from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
+from services.progress.pace import holds_line
 from services.scoring.load import AssignmentRow, ItemRow, ScoringData, TargetRow, UnitRow
 from services.scoring.results import AssignmentLine, CountyResult, GroupResult, ItemLine, SurveyStats, UnitResult
 from services.scoring.rules import ClassRules, Rules
@@ -27,7 +28,7 @@ def ratio_of(direction: str, baseline: Decimal, planned: Decimal, value: Decimal
     sign = ONE if direction != "lower" else -ONE
     planned_change = sign * (planned - baseline)
     if planned_change <= 0:
-        held = sign * (value - planned) >= 0
+        held = holds_line(direction, planned, value)
         return (ONE if held else ZERO), ("planned_equals_baseline" if planned_change == 0 else "plan_behind_baseline")
     return sign * (value - baseline) / planned_change, ""
 

@@ -27,6 +27,8 @@ def _add(table: str, column: str, kind: sa.types.TypeEngine, fk: str | None = No
     copy of targets, inspections or progress_reports with foreign keys on would cascade to assignments,
     photos and attachments. SQLite takes the foreign key inline (ALTER TABLE ... ADD COLUMN ... REFERENCES)."""
     bind = op.get_bind()
+    if column in {c['name'] for c in sa.inspect(bind).get_columns(table)}:
+        return  # kept by a downgrade on SQLite (see there)
     if fk and bind.dialect.name == 'sqlite':
         ref_table, ref_column = fk.split('.')
         op.execute(f'ALTER TABLE {table} ADD COLUMN {column} INTEGER REFERENCES {ref_table} ({ref_column}) '
@@ -63,16 +65,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drops the columns. On SQLite that copies the three tables (batch mode): take a backup first, since
-    dropping the old copies with foreign keys on cascades (run it with PRAGMA foreign_keys=OFF)."""
-    sqlite = op.get_bind().dialect.name == 'sqlite'
+    """Drops the columns on PostgreSQL. SQLite cannot drop a column in a foreign key in place, and a batch copy of
+    these tables is refused or cascades (supervision items, photos and attachments reference them): there the
+    columns stay, unused by the older code, and an upgrade again finds them in place."""
+    if op.get_bind().dialect.name == 'sqlite':
+        return
     for table, columns in (('targets', ('continues_id',)),
                            ('inspections', ('confirmed_at', 'confirmed_by_person_id', 'confirmation')),
                            ('progress_reports', ('reviewed_at', 'reviewed_by_person_id', 'review'))):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column in columns:
-                if column.endswith('_id'):
-                    batch_op.drop_index(batch_op.f(f'ix_{table}_{column}'))
-                    if not sqlite:
-                        batch_op.drop_constraint(f'fk_{table}_{column}', type_='foreignkey')
-                batch_op.drop_column(column)
+        for column in columns:
+            if column.endswith('_id'):
+                op.drop_index(op.f(f'ix_{table}_{column}'), table_name=table)
+                op.drop_constraint(f'fk_{table}_{column}', table, type_='foreignkey')
+            op.drop_column(table, column)
