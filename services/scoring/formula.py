@@ -114,7 +114,7 @@ def display(value: Decimal | None) -> str:
 
 async def compute(session: AsyncSession, year: int, rules: Rules, cutoff: date, tz: ZoneInfo) -> CountyResult:
     """Every unit's score, rank and grade for year ``year`` as of the end of ``cutoff`` (county time)."""
-    data = await load(session, year, cutoff, tz)
+    data = await load(session, year, cutoff, tz, milestones=rules.weighs_milestones)
     return await asyncio.to_thread(calculate, data, year=year, rules=rules, cutoff=cutoff)
 
 
