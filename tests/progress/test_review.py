@@ -73,7 +73,7 @@ async def test_the_office_accepts_new_evidence_beyond_the_finding(bot) -> None:
 
     zhao, liu = bot.fake.user(100, "赵主任"), bot.fake.user(101, "Office Liu")
     asked = await office(bot, zhao, "rv")
-    assert "张三（青山村）报送 招商引资到位资金（T1）累计完成 800 万元，超过现场核实值 300 万元" in asked.text
+    assert "张三（青山村）报送 <b>招商引资到位资金</b>（T1）累计完成 800 万元，超过现场核实值 300 万元" in asked.text
     await zhao.press_button(asked, "📎 查看佐证（1）")
     shown = await zhao.wait_reply(lambda m: m.method == "sendPhoto")
     assert bot.fake.files[shown.file_id].data == PHOTO  # the unit's own photo
