@@ -168,6 +168,7 @@ SHEETS: tuple[Sheet, ...] = (
         _c("report_interval_days", "报送周期天数", Kind.INT, default=7,
            minimum=Decimal(1), maximum=Decimal(366)),
         _c("description", "说明", max_length=4000, default="", width=30),
+        _c("continues", "延续上年目标", Kind.CODE),  # 连续考核: last year's target code (services/plan/chain.py)
     )),
     Sheet("assignments", "任务分解", (
         _c("target_code", "目标编码", Kind.CODE, required=True),

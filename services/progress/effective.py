@@ -27,7 +27,7 @@ tests/progress/test_effective.py check that both agree on every case).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -36,7 +36,7 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.inspection import Inspection
-from models.plan import Target
+from models.plan import Assignment, Target
 from models.progress import ProgressReport
 
 # The flags that hold a visit's verified value for an admin's confirmation.
@@ -59,7 +59,8 @@ class Effective:
     claimed_at: datetime | None
     verified: Verification | None  # the standing verification
     unverified_claim: bool  # the claim is beyond the standing verified value: shown, not counted
-    source: str | None = None  # where the value comes from: "report", "inspection", "evidence" or None
+    source: str | None = None  # where the value comes from: "report", "inspection", "evidence", "carried" or None
+    carried: Decimal | None = None  # continuous: the effective value of last year's target it continues
 
     @property
     def from_verification(self) -> bool:
@@ -90,6 +91,17 @@ def effective_of(direction: str, claimed: Decimal | None, claimed_at: datetime |
     if better(direction, claimed, verified.value):
         return Effective(verified.value, verified.at, claimed, claimed_at, verified, True, verified.source)
     return Effective(claimed, claimed_at, claimed, claimed_at, verified, False, "report")
+
+
+def with_carried(e: Effective, carried: Effective | None) -> Effective:
+    """Continuous targets continuing last year's (连续考核): values are cumulative, so with nothing reported or
+    verified on this year's assignment the effective value of last year's (the same unit's) carries; a report of
+    this year (the new cumulative total) counts as usual. The carried value is kept for display either way."""
+    if carried is None or carried.value is None:
+        return e
+    if e.value is None:
+        return replace(carried, source="carried", carried=carried.value)
+    return replace(e, carried=carried.value)
 
 
 def holds(flags: Iterable[dict] | None) -> bool:
@@ -144,12 +156,32 @@ async def read_effective(
         if report.assignment_id in zero and report.confirmed_at < zero[report.assignment_id]:
             continue
         acceptances[report.assignment_id] = Verification(report.value, report.reviewed_at, "evidence")
+    carried = await carried_from(session, {aid: t for aid, t in assignments.items() if t.continues_id}, until, tz)
     out = {}
     for aid, target in assignments.items():
         report = reports.get(aid)
-        out[aid] = effective_of(target.direction, report.value if report else None,
-                                report.confirmed_at if report else None, inspections.get(aid), acceptances.get(aid))
+        out[aid] = with_carried(effective_of(target.direction, report.value if report else None,
+                                             report.confirmed_at if report else None, inspections.get(aid),
+                                             acceptances.get(aid)), carried.get(aid))
     return out
+
+
+async def carried_from(session: AsyncSession, continuing: dict[int, Target], until: datetime,
+                       tz: ZoneInfo) -> dict[int, Effective]:
+    """For assignments of continuing targets: the effective value of the same unit's assignment of last year's
+    target (itself carried from the year before, if that one continues another)."""
+    if not continuing:
+        return {}
+    units = dict((await session.exec(select(Assignment.id, Assignment.unit_id)
+                                     .where(col(Assignment.id).in_(list(continuing))))).all())
+    previous = (await session.exec(
+        select(Assignment, Target).join(Target, col(Target.id) == col(Assignment.target_id))
+        .where(col(Assignment.target_id).in_({t.continues_id for t in continuing.values()})))).all()
+    by_key = {(a.target_id, a.unit_id): (a.id, t) for a, t in previous}
+    pairs = {aid: by_key[(t.continues_id, units[aid])] for aid, t in continuing.items()
+             if (t.continues_id, units.get(aid)) in by_key}
+    values = await read_effective(session, {pid: t for pid, t in pairs.values() if pid is not None}, until, tz)
+    return {aid: values[pid] for aid, (pid, _) in pairs.items() if pid in values}
 
 
 async def _latest_reports(session: AsyncSession, ids: list[int], until: datetime) -> dict[int, ProgressReport]:

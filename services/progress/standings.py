@@ -169,7 +169,7 @@ async def standings(
             pace=pace(plan, e.value, as_of), verified=e.verified.value if e.verified else None,
             verified_source=e.verified.source if e.verified else None,
             verified_at=e.verified.at if e.verified else None, unverified_claim=e.unverified_claim,
-            held_visits=held.get(a.id, 0), mode=target.mode,
+            held_visits=held.get(a.id, 0), mode=target.mode, carried=e.carried,
         ))
     out.sort(key=lambda s: s.urgency)
     return out

@@ -26,13 +26,14 @@ from sqlalchemy import Numeric, String, and_, case, func, or_, select, type_coer
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import aliased
 from sqlmodel import col
+from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.assessment import AssessmentItem, PeerScore, SurveyResponse
 from models.inspection import Inspection
 from models.plan import Assignment, LeadingGroup, Target, Unit
 from models.progress import ProgressReport, TargetAdjustment
-from services.progress.effective import Effective, Verification, effective_of
+from services.progress.effective import Effective, Verification, carried_from, effective_of, with_carried
 from services.progress.pace import parse_milestones
 from services.progress.standings import end_of_day
 
@@ -91,6 +92,7 @@ class ScoringData:
     undo: dict[int, Decimal] = field(default_factory=dict)  # assignment -> planned value as of the cut-off
     undo_deadline: dict[int, date | None] = field(default_factory=dict)  # assignment -> deadline as of the cut-off
     raw_at: dict[date, list[Any]] = field(default_factory=dict)  # the main query's rows at the end of a past day
+    carried: dict[int, Effective] = field(default_factory=dict)  # continuous: last year's target's effective value
     scores: dict[tuple[int, str], list[Decimal]] = field(default_factory=lambda: defaultdict(list))
     survey: dict[int, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     items: dict[int, list[ItemRow]] = field(default_factory=lambda: defaultdict(list))
@@ -244,19 +246,19 @@ async def rows_of(conn: Any, query: Any) -> list[Any]:
     return rows
 
 
-def _effective(row: Any, direction: str) -> Effective:
-    """services/progress/effective.py's rule on one row of the main query."""
+def _effective(row: Any, direction: str, carried: dict[int, Effective]) -> Effective:
+    """services/progress/effective.py's rule on one row of the main query (with what a continuous target carries)."""
     dec = _decimal
     visit = Verification(dec(row[8]), row[9], "inspection") if row[8] is not None else None  # type: ignore[arg-type]
     acc = Verification(dec(row[10]), row[11], "evidence") if row[10] is not None else None  # type: ignore[arg-type]
-    return effective_of(direction, dec(row[6]), row[7], visit, acc)
+    return with_carried(effective_of(direction, dec(row[6]), row[7], visit, acc), carried.get(row[0]))
 
 
 def prepare(data: ScoringData) -> ScoringData:
     """The main query's rows as ``AssignmentRow`` values (exact decimals, the effective value at the cut-off and,
     for a deadline before it, at the deadline; each milestone's when weighed), each plan and deadline as they
     stood on the cut-off day. Pure CPU, no I/O: formula.calculate runs it in a worker thread."""
-    dec, undo, targets = _decimal, data.undo, data.targets
+    dec, undo, targets, carried = _decimal, data.undo, data.targets, data.carried
     at_days = {day: {r[0]: r for r in rows} for day, rows in data.raw_at.items()}
     with paused_gc():
         rows = []
@@ -264,11 +266,11 @@ def prepare(data: ScoringData) -> ScoringData:
             direction = targets[r[2]].direction
             deadline = _deadline_of(r, data.undo_deadline, targets)
             then = at_days.get(deadline, {}).get(r[0]) if deadline is not None else None
-            marks = tuple((day, pct, _effective(at_days[day][r[0]], direction))
+            marks = tuple((day, pct, _effective(at_days[day][r[0]], direction, carried))
                           for day, pct in parse_milestones(r[13]) if day in at_days and r[0] in at_days[day])
             rows.append(AssignmentRow(r[0], r[1], r[2], dec(r[3]), dec(r[4]), dec(r[5]),  # type: ignore[arg-type]
-                                      _effective(r, direction), deadline,
-                                      _effective(then, direction) if then is not None else None, marks))
+                                      _effective(r, direction, carried), deadline,
+                                      _effective(then, direction, carried) if then is not None else None, marks))
     data.assignments = [a._replace(planned=undo[a.id]) if a.id in undo else a for a in rows] if undo else rows
     data.raw, data.raw_at = [], {}
     return data
@@ -334,6 +336,11 @@ async def load(
             data.undo[aid] = Decimal(old)
         elif name == "deadline":  # "" was the target's own deadline
             data.undo_deadline[aid] = date.fromisoformat(old) if old else None
+    found = {t.id: t for t in (await session.exec(
+        orm_select(Target).where(Target.year == year, col(Target.continues_id).is_not(None)))).all()}
+    if found:  # a few targets: their assignments' predecessors read with the same rule as every view
+        rows = {r[0]: r[2] for r in data.raw if r[2] in found}
+        data.carried = await carried_from(session, {aid: found[tid] for aid, tid in rows.items()}, until, tz)
     for day in sorted(_past_days(data.raw, data.undo_deadline, data.targets, cutoff, milestones)):
         data.raw_at[day] = await rows_of(conn, assignments_query(year, end_of_day(day, tz), year_start,
                                                                  conn.dialect.name))
