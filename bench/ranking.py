@@ -83,7 +83,8 @@ GROUP BY a.unit_id ORDER BY c DESC
 }
 
 # The same completion score C as services/scoring computes, in one statement: zero-base targets count
-# reports from the year's start only, a later inspection's lower verified value wins, lower is better
+# reports and visits from the year's start only, the latest visit's verified value wins when it is worse for
+# the unit in the target's direction (issue #15; no visit of the seed is held, no evidence accepted), lower is better
 # reversed, planned == baseline all or nothing, capped at 1.2. Used to cross-check the C values too.
 # Each database gets the faster form (correlated subqueries on SQLite, hash aggregates on PostgreSQL).
 _LINES = {
@@ -93,7 +94,7 @@ _LINES = {
          CAST(pr.value AS REAL) AS claimed,
          (SELECT CAST(i.verified_value AS REAL) FROM inspections i
           WHERE i.assignment_id = a.id AND i.verified_value IS NOT NULL AND i.visited_at <= :until
-            AND i.visited_at > pr.confirmed_at
+            AND (t.mode <> 'zero_base' OR i.visited_at >= :year_start)
           ORDER BY i.visited_at DESC, i.id DESC LIMIT 1) AS verified
   FROM assignments a
   JOIN targets t ON t.id = a.target_id
@@ -106,7 +107,7 @@ _LINES = {
     "postgresql": """
   SELECT a.unit_id AS unit_id, a.weight AS w, a.baseline_value AS b, a.planned_value AS p,
          CASE WHEN t.direction = 'lower' THEN -1.0 ELSE 1.0 END AS s, pr.value AS claimed,
-         CASE WHEN v.visited_at > pr.confirmed_at THEN v.verified_value END AS verified
+         CASE WHEN t.mode <> 'zero_base' OR v.visited_at >= :year_start THEN v.verified_value END AS verified
   FROM assignments a
   JOIN targets t ON t.id = a.target_id
   JOIN units u ON u.id = a.unit_id
@@ -123,7 +124,8 @@ _LINES = {
 _EQUIV = """
 WITH lines AS ({lines}
 ), valued AS (
-  SELECT unit_id, w, b, p, s, CASE WHEN verified < claimed THEN verified ELSE claimed END AS v FROM lines
+  SELECT unit_id, w, b, p, s, CASE WHEN verified IS NULL THEN claimed WHEN claimed IS NULL THEN verified
+                                   WHEN s * (verified - claimed) < 0 THEN verified ELSE claimed END AS v FROM lines
 )
 SELECT unit_id, 100.0 * SUM(w * CASE
          WHEN v IS NULL THEN 0
