@@ -5,6 +5,7 @@ evidence was flagged off site waits for an admin's confirmation before it counts
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlmodel import col, select
 
@@ -95,7 +96,7 @@ async def test_the_office_accepts_new_evidence_beyond_the_finding(bot) -> None:
                                           .order_by(col(AuditLog.id)))).all()
         (claim,) = (await uow.session.exec(select(ProgressReport).where(ProgressReport.review.is_not(None)))).all()
     assert [e.action for e in entries] == ["progress.review_request", "progress.review_accept"]
-    assert (claim.review, str(claim.value)) == ("accepted", "800")
+    assert (claim.review, claim.value) == ("accepted", Decimal(800))
 
 
 async def test_a_rejected_claim_leaves_the_finding_standing(bot) -> None:
