@@ -27,9 +27,9 @@ tests/progress/test_effective.py check that both agree on every case).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, or_, select
@@ -44,15 +44,14 @@ HOLDING_FLAGS = frozenset({"off_site", "exif_off_site", "reused_exact", "reused_
 COUNTING_CONFIRMATION = (None, "confirmed")
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(NamedTuple):
     value: Decimal
     at: datetime
     source: str  # "inspection" | "evidence" (the office accepted the unit's new evidence)
 
 
-@dataclass(frozen=True)
-class Effective:
+class Effective(NamedTuple):  # a tuple: the score builds 20,000 of them per snapshot
+
     value: Decimal | None  # what counts; None: nothing reported or verified
     at: datetime | None  # when the counted value was reported or verified
     claimed: Decimal | None  # the counted report's value
@@ -100,8 +99,8 @@ def with_carried(e: Effective, carried: Effective | None) -> Effective:
     if carried is None or carried.value is None:
         return e
     if e.value is None:
-        return replace(carried, source="carried", carried=carried.value)
-    return replace(e, carried=carried.value)
+        return carried._replace(source="carried", carried=carried.value)
+    return e._replace(carried=carried.value)
 
 
 def holds(flags: Iterable[dict] | None) -> bool:

@@ -267,7 +267,8 @@ def prepare(data: ScoringData) -> ScoringData:
             deadline = _deadline_of(r, data.undo_deadline, targets)
             then = at_days.get(deadline, {}).get(r[0]) if deadline is not None else None
             marks = tuple((day, pct, _effective(at_days[day][r[0]], direction, carried))
-                          for day, pct in parse_milestones(r[13]) if day in at_days and r[0] in at_days[day])
+                          for day, pct in parse_milestones(r[13]) if day in at_days and r[0] in at_days[day]
+                          ) if at_days and r[13] else ()
             rows.append(AssignmentRow(r[0], r[1], r[2], dec(r[3]), dec(r[4]), dec(r[5]),  # type: ignore[arg-type]
                                       _effective(r, direction, carried), deadline,
                                       _effective(then, direction, carried) if then is not None else None, marks))
