@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Document, Message, PhotoSize
+from telegram import Document, Message, PhotoSize, Update
 
 from handlers.common import deps
 from handlers.context import Context
@@ -53,3 +53,20 @@ async def fetch(message: Message, context: Context, data: bytes | None = None) -
         telegram_file_unique_id=media.file_unique_id, kind="document" if document else "photo",
         mime_type=(document.mime_type or "application/octet-stream") if document else "image/jpeg",
         file_name=document.file_name if document else None)
+
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto takes up to 10 MB; larger images go as documents
+
+
+async def send_stored(update: Update, context: Context, found: list[tuple[str, str]]) -> None:
+    """Reply with stored evidence files ((storage key, MIME type) each): images as photos, the rest as documents."""
+    d, message = deps(context), update.effective_message
+    assert message is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()  # the files take a moment
+    for key, mime in found:
+        data = await asyncio.to_thread(d.storage.get, key)
+        if mime.startswith("image/") and len(data) <= MAX_PHOTO_BYTES:
+            await message.reply_photo(data)
+        else:
+            await message.reply_document(data, filename=f"{key.rsplit('/', 1)[-1][:12]}.{mime.rsplit('/', 1)[-1]}")

@@ -22,16 +22,19 @@ ICON = {"overdue": "⛔", "red": "🔴", "yellow": "🟡", "on_track": "🟢", "
 
 def _item(s: Standing, tr: Translator, notice: str | None) -> str:
     effective = format_value(s.effective, s.measure, tr.lang) if s.effective is not None else tr("report.none_yet")
-    if s.claimed is not None and s.effective is not None and s.claimed != s.effective:
+    if s.unverified_claim and s.claimed is not None:  # claimed, not verified: shown, not counted
         effective = tr("mytargets.claimed", effective=effective, claimed=format_value(s.claimed, s.measure, tr.lang))
+    if s.carried is not None:
+        effective += tr("mytargets.carried", carried=format_value(s.carried, s.measure, tr.lang))
     days = tr("mytargets.days_left", days=s.pace.days_left) if s.pace.days_left >= 0 else tr(
         "mytargets.days_over", days=-s.pace.days_left)
+    held = "\n" + tr("mytargets.held", count=s.held_visits) if s.held_visits else ""
     return tr(
         "mytargets.item", icon=ICON.get(s.pace.status.value, "•"), title=s.title, code=s.target_code,
         unit=s.unit_name, planned=format_value(s.planned, s.measure, tr.lang), effective=effective,
         percent=f"{s.pace.percent_complete:.0f}", deadline=s.deadline.isoformat(), days=days,
         pace=tr(f"pace.{s.pace.status.value}"),
-    ) + ("\n" + notice if notice else "")
+    ) + held + ("\n" + notice if notice else "")
 
 
 def render(mine: Mine, page: int, tr: Translator, today: date) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -48,6 +48,7 @@ from handlers import (
     portfolio,
     ranking,
     report,
+    review,
     score,
     start,
     survey,
@@ -81,6 +82,12 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("me", help.me))
     app.add_handler(CommandHandler("lang", lang.lang))
     app.add_handler(CommandHandler("invite", invite.invite))
+
+    # The office's verdicts on evidence (issue #15): before the dialogues, so an admin in one can still press them.
+    app.add_handler(CallbackQueryHandler(review.decide_report, pattern=r"^rv:(ok|no):\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(review.report_files, pattern=r"^rv:files:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(review.decide_visit, pattern=r"^vh:(ok|no):\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(review.visit_files, pattern=r"^vh:files:\d{1,18}$"))
 
     # Progress: /report, /mytargets, /history, /adjust (the office's decision first).
     app.add_handler(report.conversation())

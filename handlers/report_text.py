@@ -73,4 +73,6 @@ def confirmed(s: Snapshot, tr: Translator) -> str:
     if s.other_reporter is not None:
         text += "\n" + tr("report.other_meanwhile", name=s.other_reporter,
                           value=_v(s.other_value, s.measure, tr))
+    if s.notice:
+        text += "\n" + tr(s.notice, **s.notice_params)
     return text

@@ -32,6 +32,11 @@ class Inspection(SQLModel, table=True):
     rating: str = Field(max_length=16)  # good / acceptable / poor
     flags: list[dict[str, Any]] | None = json_column()  # [{"kind": "off_site", "params": {...}}, ...]
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # A verified value from a visit whose evidence is flagged off site or re-used counts only once an admin
+    # confirms it (services/inspection/holds.py): None (counts), pending, confirmed (counts), rejected.
+    confirmation: str | None = Field(default=None, max_length=16)
+    confirmed_by_person_id: int | None = fk_column("people.id")
+    confirmed_at: datetime | None = timestamp_column(nullable=True)
 
 
 class InspectionPhoto(SQLModel, table=True):

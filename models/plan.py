@@ -63,6 +63,8 @@ class Target(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     closed: bool = False
     pillar: str = Field(default="", max_length=64)  # the pillar industry it serves (支柱产业), if any
+    # Continuous (连续考核): last year's target this one continues (the targets sheet's ``continues``).
+    continues_id: int | None = fk_column("targets.id")
 
 
 class Assignment(SQLModel, table=True):

@@ -26,6 +26,11 @@ class ProgressReport(SQLModel, table=True):
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     supersedes_id: int | None = fk_column("progress_reports.id")
     correction_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The office's review of a report beyond a standing verified value (services/progress/review.py):
+    # None (no review needed), pending, accepted (the value counts as verified from reviewed_at), rejected.
+    review: str | None = Field(default=None, max_length=16)
+    reviewed_by_person_id: int | None = fk_column("people.id")
+    reviewed_at: datetime | None = timestamp_column(nullable=True)
 
 
 class ReportAttachment(SQLModel, table=True):

@@ -98,13 +98,16 @@ def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: Zo
         ("target_title", 28, "text"), ("mode", 8, "text"), ("measure", 8, "text"), ("baseline", 12, "value"),
         ("planned", 12, "value"), ("claimed", 12, "value"), ("value", 12, "value"), ("verified", 8, "text"),
         ("ratio", 10, "percent"), ("weight", 8, "value"), ("points", 10, "score"), ("complete", 8, "text"),
-        ("note", 20, "text")])
+        ("note", 20, "text"), ("deadline", 11, "text"), ("on_time_value", 12, "value"), ("reached_on", 11, "text"),
+        ("on_time", 8, "text"), ("milestones_missed", 8, "text")])
     for u in units:
         for a in u.lines:
             sheet.add([u.unit_code, u.unit_name, a.target_code, a.target_title, t(f"exp.mode.{a.mode}", lang),
                        a.measure, a.baseline, a.planned, a.claimed, a.value, _yes(a.verified, lang), a.ratio,
                        a.weight, a.points, _yes(a.complete, lang),
-                       t(f"score.note.{a.note}", lang) if a.note else ""])
+                       t(f"score.note.{a.note}", lang) if a.note else "", a.deadline, a.on_time_value,
+                       a.reached_on or "", _yes(a.complete and not a.late, lang),
+                       f"{a.milestones_missed}/{a.milestones_due}" if a.milestones_due else ""])
     sheet.finish()
 
     sheet = _Sheet(wb.create_sheet(_sheet_name(t("exp.sheet.stats", lang), taken)), lang, [

@@ -27,6 +27,7 @@ from services.core.clock import Clock
 from services.core.conversations import ConvRef
 from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DomainError
+from services.inspection import holds
 from services.inspection.evidence import plausible_location
 from services.inspection.flags import claimed_value, site_of, visit_flags
 from services.inspection.scope import UnitChoice, in_scope, inspector_scope, unit_choices, units_in_scope
@@ -345,6 +346,7 @@ async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: Uni
                             "claimed": claimed, "verified": verified, "rating": d["rating"], "photos": len(photos),
                             "flags": [f["kind"] for f in flags]})
         d["inspection_id"] = inspection.id
+        await holds.request(s, clock, inspection)  # flagged off site or re-used: the office confirms the value
         return await DIALOGUE.move(turn, Step.DONE)
     return await DIALOGUE.confirm(serial, conv, update_id, uow, clock, at=(Step.CONFIRM,), work=write,
                                   already="inspect.already_confirmed")

@@ -13,6 +13,7 @@ from config.i18n import normalise_language, t
 from models.db import UnitOfWork
 from services.core.clock import Clock
 from services.plan.apply import Applier
+from services.plan.chain import carry_baselines
 from services.plan.checks import ClassWeights, warnings
 from services.plan.prune import prune as prune_missing
 from services.plan.spec import SHEET_BY_KEY, SHEETS, Problem
@@ -84,6 +85,7 @@ async def _import(plan: ParsedPlan, uow: UnitOfWork, clock: Clock, actor: str, d
     problems = plan.problems + validate(plan, existing)
     if problems:
         return ImportReport(problems=_sorted(problems), dry_run=dry_run, prune=prune)
+    carry_baselines(plan, existing)  # continuous targets continuing last year's (services/plan/chain.py)
     warned = _sorted(warnings(plan, existing, class_weights))
     applier = Applier(uow.session, clock, actor, plan, existing, prune=prune, write=not dry_run)
     await applier.run()

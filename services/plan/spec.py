@@ -169,6 +169,7 @@ SHEETS: tuple[Sheet, ...] = (
            minimum=Decimal(1), maximum=Decimal(366)),
         _c("description", "说明", max_length=4000, default="", width=30),
         _c("pillar", "支柱产业", max_length=64, default="", width=14),
+        _c("continues", "延续上年目标", Kind.CODE),  # 连续考核: last year's target code (services/plan/chain.py)
     )),
     Sheet("assignments", "任务分解", (
         _c("target_code", "目标编码", Kind.CODE, required=True),

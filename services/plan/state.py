@@ -78,11 +78,12 @@ REFERENCES = {
     "unit_code": ("unit_id", "units"),
     "leading_group_code": ("leading_group_id", "groups"),
     "head_code": ("head_person_id", "people"),
+    "continues": ("continues_id", "targets"),
 }
 FIELDS: dict[str, tuple[str, ...]] = {
     "units": ("name", "kind", "class", "parent_code", "latitude", "longitude", "radius_m"),
     "targets": ("year", "title", "category", "measure", "direction", "mode", "deadline",
-                "leading_group_code", "report_interval_days", "description", "pillar"),
+                "leading_group_code", "report_interval_days", "description", "pillar", "continues"),
     "assignments": ("planned_value", "baseline_value", "weight", "deadline", "milestones",
                     "site_latitude", "site_longitude", "site_radius_m"),
     "people": ("name", "unit_code", "phone"),
@@ -92,7 +93,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 
 def snapshot(sheet: str, obj: Any, ex: Existing) -> dict[str, Any]:
     """A table row as the workbook columns of ``sheet`` (references as codes)."""
-    codes = {"units": ex.unit_codes, "groups": ex.group_codes, "people": ex.person_codes}
+    codes = {"units": ex.unit_codes, "groups": ex.group_codes, "people": ex.person_codes, "targets": ex.target_codes}
     result: dict[str, Any] = {}
     for key in FIELDS[sheet]:
         if key in REFERENCES:

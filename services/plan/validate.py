@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from models.enums import CHINESE_NAMES, LinkKind, Role, UnitKind
+from services.plan import chain
 from services.plan.spec import Problem
 from services.plan.state import Existing
 from services.plan.workbook import ParsedPlan, Row
@@ -61,7 +62,7 @@ class Validator:
         self.references("groups", "head_code", self.person_codes, "plan.ref.unknown_person")
         self.references("links", "leader_code", self.person_codes, "plan.ref.unknown_person")
         self.links()
-        return self.problems
+        return self.problems + chain.check(self.plan, self.ex)
 
     def duplicates(self, sheet: str) -> None:
         seen: dict[tuple[str, ...], list[Row]] = defaultdict(list)
@@ -186,6 +187,7 @@ def referenced(plan: ParsedPlan) -> dict[str, set[str]]:
     collect("assignments", "target_code", "targets")
     collect("people", "unit_code", "units")
     collect("targets", "leading_group_code", "groups")
+    collect("targets", "continues", "targets")
     collect("groups", "head_code", "people")
     collect("links", "leader_code", "people")
     collect("links", "target_code", "targets")

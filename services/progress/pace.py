@@ -16,18 +16,20 @@ Status, in this order of precedence:
    better), whatever the date.
 2. ``NOT_STARTED`` — ``as_of`` is before Jan 1 of the plan year.
 3. ``OVERDUE`` — ``as_of`` is after the deadline and the plan is not reached.
-4. Maintain targets (planned == baseline, e.g. "zero accidents": baseline 0, plan 0, lower is
-   better; or a plan on the wrong side of the baseline): there is no way to measure progress
-   along, so the target is ``DONE`` while the effective value holds the plan (step 1) and ``RED``
-   as soon as it does not. ``ratio`` is None.
+4. Maintain targets ("hold the line": planned == baseline, e.g. "zero accidents": baseline 0,
+   plan 0, lower is better; or a plan on the wrong side of the baseline): there is no way to
+   measure progress along, so the target is ``DONE`` while a reported (or verified) effective
+   value holds the plan (step 1, ``holds_line``) and ``RED`` as soon as it does not. Never
+   reported is *not* done (the score counts it 0 too, the same ``holds_line``): ``NOT_STARTED``
+   until the deadline, ``OVERDUE`` after it. ``ratio`` is None.
 5. ``NOT_STARTED`` — the plan expects nothing yet (expected == baseline: on Jan 1 itself, or
    before a first milestone of 0%): no judgement can be made. ``ratio`` is None.
 6. ``ON_TRACK`` when ratio ≥ yellow (0.9), ``YELLOW`` when red (0.7) ≤ ratio < yellow, ``RED``
    below. The ratio is rounded half-up to 4 places first, and the thresholds compare with that
    rounded ratio (so the status always agrees with the ratio shown).
 
-No report yet (``effective`` None) counts as the baseline. Expected values are rounded half-up
-to 4 decimal places (a value's precision in its measure).
+No report yet (``effective`` None) counts as the baseline, and never as reaching the plan. Expected
+values are rounded half-up to 4 decimal places (a value's precision in its measure).
 """
 
 from __future__ import annotations
@@ -119,6 +121,14 @@ def expected_percent(plan: PacePlan, as_of: date) -> Decimal:
     return _HUNDRED  # pragma: no cover - as_of < deadline always falls in a segment
 
 
+def holds_line(direction: str, planned: Decimal, value: Decimal | None) -> bool:
+    """Whether a value reaches (holds) the plan: at least the plan, at most for "lower is better". Nothing
+    reported (None) never does. The one rule of "done" for pace and of a hold-the-line target's score."""
+    if value is None:
+        return False
+    return value <= planned if str(direction) == "lower" else value >= planned
+
+
 def expected_value(plan: PacePlan, as_of: date) -> Decimal:
     """The value expected by ``as_of``: baseline + (planned − baseline) × percent / 100, 4 places.
 
@@ -158,7 +168,7 @@ def pace(
     expected_change = sign * (expected - plan.baseline)
     gap = abs(gap) if not (gap := sign * (expected - value)) else gap  # never "-0"
     days_left = (plan.deadline - as_of).days
-    done = sign * (value - plan.planned) >= 0
+    done = holds_line(str(plan.direction), plan.planned, effective)
 
     if planned_change > 0:
         percent = max(progress / planned_change * _HUNDRED, Decimal(0)).quantize(PERCENT_PLACES, ROUND_HALF_UP)
@@ -175,7 +185,7 @@ def pace(
     elif as_of > plan.deadline:
         status = PaceStatus.OVERDUE
     elif planned_change <= 0:
-        status = PaceStatus.RED
+        status = PaceStatus.NOT_STARTED if effective is None else PaceStatus.RED
     elif ratio is None:
         status = PaceStatus.NOT_STARTED
     elif ratio >= yellow:

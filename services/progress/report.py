@@ -29,7 +29,9 @@ from services.core.errors import DialogueEnded, DomainError
 from services.core.files import FileLimits, IncomingFile, check_room, record_file
 from services.people.viewer import cadre_unit_ids
 from services.plan.rows import assignment_rows
-from services.plan.values import ValueParseError, parse_value
+from services.plan.values import ValueParseError, format_value, parse_value
+from services.progress import review
+from services.progress.effective import read_effective
 from services.progress.standings import latest_reports
 
 FAR_ABOVE_PLAN = Decimal("1.5")
@@ -297,11 +299,20 @@ async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: Uni
                      before={"value": latest.value, "report": latest.id} if latest else None,
                      after={"value": value, "report": report.id, "note": d.get("note") or "", "files": len(files),
                             "reason": d.get("correction_reason")})
+        # Beyond a standing verified value: kept, shown as "claimed, not verified", and the office is asked.
+        standing = (await read_effective(s, {assignment_id: target}, clock.now(), clock.tz))[assignment_id]
+        notice: dict[str, Any] = {}
+        if standing.unverified_claim and standing.claimed == value and standing.verified is not None:
+            await review.request(s, clock, report, standing)
+            review.record_request(s, clock, f"person:{person.code}", report, standing, target, unit)
+            notice = {"notice": "report.review_pending",
+                      "notice_params": {"verified": format_value(standing.verified.value, target.measure,
+                                                                 person.language or "")}}
         meanwhile = latest is not None and latest.id != d.get("last_seen_report_id")
         other = latest if meanwhile and latest.reporter_person_id != person.id else None  # type: ignore[union-attr]
         other_name = (await s.get(Person, other.reporter_person_id)).name if other else None  # type: ignore[union-attr]
         d["report_id"] = report.id
         return await DIALOGUE.move(turn, Step.DONE, other_value=other.value if other else None,
-                                   other_reporter=other_name)
+                                   other_reporter=other_name, **notice)
     return await DIALOGUE.confirm(serial, conv, update_id, uow, clock, at=(Step.CONFIRM,), work=write,
                                   already="report.already_confirmed")

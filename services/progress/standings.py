@@ -1,9 +1,8 @@
 """Where each assignment stands: claimed and effective value, expected value and pace, as of a date.
 
-The one place that computes the effective value (domain.md): the latest confirmed report's value,
-unless a later inspection verified a lower one. Inspections arrive with the inspection feature; they
-plug in at ``_verified_after``. Everything else (/mytargets, history, alerts, notices, scores) calls
-``standings``.
+The effective value is services/progress/effective.py's rule (the inspector's finding binds; zero-base
+counts only the year's results). Everything else (/mytargets, history, alerts, notices, exports) calls
+``standings``; the year-end score reads the same rule set-based (services/scoring/load.py).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from models.inspection import Inspection
 from models.people import Person
 from models.plan import Assignment, Target, Unit
 from models.progress import ProgressReport, TargetAdjustment
+from services.progress.effective import read_effective
 from services.progress.pace import Pace, PacePlan, pace, parse_milestones
 
 URGENCY = {"overdue": 0, "red": 1, "yellow": 2, "not_started": 3, "on_track": 4, "done": 5}
@@ -48,6 +48,13 @@ class Standing:
     last_report_at: datetime | None
     last_reporter: str | None
     pace: Pace
+    verified: Decimal | None = None  # the standing verified value (an inspection's, or accepted evidence)
+    verified_source: str | None = None  # "inspection" / "evidence"
+    verified_at: datetime | None = None
+    unverified_claim: bool = False  # claimed beyond the verified value: shown as "claimed, not verified"
+    held_visits: int = 0  # visits whose verified value waits for an admin's confirmation (flagged evidence)
+    mode: str = "continuous"
+    carried: Decimal | None = None  # continuous: the value carried from last year's target (shown with it)
 
     @property
     def urgency(self) -> tuple[int, int, str]:
@@ -72,24 +79,16 @@ async def latest_reports(
     return {report.assignment_id: report for report in rows}
 
 
-async def _verified_after(
-    session: AsyncSession, reports: dict[int, ProgressReport], until: datetime | None
-) -> dict[int, Decimal]:
-    """For each reported assignment, the value verified by its latest inspection (visited by ``until``,
-    with a verified value) that was visited after the report's confirmation."""
-    if not reports:
+async def held_visits(session: AsyncSession, ids: list[int], until: datetime) -> dict[int, int]:
+    """How many visits of each assignment wait for an admin's confirmation of their verified value."""
+    if not ids:
         return {}
-    query = select(Inspection).where(
-        col(Inspection.assignment_id).in_(list(reports)), col(Inspection.verified_value).is_not(None)
-    )
-    if until is not None:
-        query = query.where(Inspection.visited_at <= until)
-    out: dict[int, Decimal] = {}
-    for inspection in (await session.exec(query.order_by(col(Inspection.visited_at), col(Inspection.id)))).all():
-        assert inspection.assignment_id is not None and inspection.verified_value is not None
-        if inspection.visited_at > reports[inspection.assignment_id].confirmed_at:
-            out[inspection.assignment_id] = inspection.verified_value  # later rows win: the latest visit
-    return out
+    rows = (await session.exec(
+        select(Inspection.assignment_id, func.count()).where(
+            col(Inspection.assignment_id).in_(ids), Inspection.confirmation == "pending",
+            Inspection.visited_at <= until)
+        .group_by(col(Inspection.assignment_id)))).all()
+    return {aid: int(n) for aid, n in rows if aid is not None}
 
 
 async def plan_as_of(
@@ -138,8 +137,9 @@ async def standings(
     rows = (await session.exec(query)).all()
     until = end_of_day(as_of, tz)
     ids = [a.id for a, _, _ in rows if a.id is not None]
+    effective = await read_effective(session, {a.id: t for a, t, _ in rows if a.id is not None}, until, tz)
     reports = await latest_reports(session, ids, until)
-    verified = await _verified_after(session, reports, until)
+    held = await held_visits(session, ids, until)
     plans = await plan_as_of(session, [a for a, _, _ in rows], as_of)
     reporters = {
         p.id: p.name
@@ -154,9 +154,9 @@ async def standings(
         assert a.id is not None
         planned, deadline_override = plans[a.id]
         deadline = deadline_override or target.deadline
-        report = reports.get(a.id)
-        claimed = report.value if report else None
-        effective = min(claimed, verified[a.id]) if claimed is not None and a.id in verified else claimed
+        report, e = reports.get(a.id), effective[a.id]
+        if report is not None and report.confirmed_at != e.claimed_at:  # zero-base: not last year's report
+            report = None
         plan = PacePlan(year=target.year, baseline=a.baseline_value, planned=planned, deadline=deadline,
                         milestones=parse_milestones(a.milestones), direction=target.direction)
         out.append(Standing(
@@ -164,10 +164,12 @@ async def standings(
             direction=target.direction, closed=target.closed, unit_id=unit.id or 0, unit_code=unit.code,
             unit_name=unit.name, target_id=target.id or 0, year=target.year,
             report_interval_days=target.report_interval_days, leading_group_id=target.leading_group_id,
-            planned=planned, baseline=a.baseline_value, deadline=deadline, claimed=claimed, effective=effective,
-            last_report_at=report.confirmed_at if report else None,
-            last_reporter=reporters.get(report.reporter_person_id) if report else None,
-            pace=pace(plan, effective, as_of),
+            planned=planned, baseline=a.baseline_value, deadline=deadline, claimed=e.claimed, effective=e.value,
+            last_report_at=e.claimed_at, last_reporter=reporters.get(report.reporter_person_id) if report else None,
+            pace=pace(plan, e.value, as_of), verified=e.verified.value if e.verified else None,
+            verified_source=e.verified.source if e.verified else None,
+            verified_at=e.verified.at if e.verified else None, unverified_claim=e.unverified_claim,
+            held_visits=held.get(a.id, 0), mode=target.mode, carried=e.carried,
         ))
     out.sort(key=lambda s: s.urgency)
     return out

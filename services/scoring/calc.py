@@ -4,10 +4,13 @@ Pure functions; the caller sets the decimal context."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+from services.progress.effective import Effective, better
+from services.progress.pace import PacePlan, expected_value, holds_line
 from services.scoring.load import AssignmentRow, ItemRow, ScoringData, TargetRow, UnitRow
 from services.scoring.results import AssignmentLine, CountyResult, GroupResult, ItemLine, SurveyStats, UnitResult
 from services.scoring.rules import ClassRules, Rules, category_groups
@@ -27,7 +30,7 @@ def ratio_of(direction: str, baseline: Decimal, planned: Decimal, value: Decimal
     sign = ONE if direction != "lower" else -ONE
     planned_change = sign * (planned - baseline)
     if planned_change <= 0:
-        held = sign * (value - planned) >= 0
+        held = holds_line(direction, planned, value)
         return (ONE if held else ZERO), ("planned_equals_baseline" if planned_change == 0 else "plan_behind_baseline")
     return sign * (value - baseline) / planned_change, ""
 
@@ -40,17 +43,60 @@ def _build(cls: type[T], fields: dict[str, Any]) -> T:
     return obj
 
 
-def line_of(row: AssignmentRow, target: TargetRow, cap: Decimal) -> AssignmentLine:
-    claimed, verified = row.claimed, row.verified
-    lowered = claimed is not None and verified is not None and verified < claimed
-    value = verified if lowered else claimed
-    ratio, note = ratio_of(target.direction, row.baseline, row.planned, value)
-    points = row.weight * (ZERO if ratio <= 0 else (ratio if ratio < cap else cap))
+def _stood(direction: str, then: Effective | None, now: Effective) -> Decimal | None:
+    """The value as it stood on a past day: its effective value then, unless the one at the cut-off is worse
+    (a later inspection or correction found less than was claimed by then)."""
+    if then is None:
+        return now.value
+    if then.value is None or now.value is None:
+        return then.value
+    return now.value if better(direction, then.value, now.value) else then.value
+
+
+def _milestones(row: AssignmentRow, target: TargetRow, year: int, deadline: date | None) -> tuple[int, int]:
+    """(due, missed): milestones weighed, before the deadline, whose expected value was not reached on their day."""
+    if not row.milestones or deadline is None:
+        return 0, 0
+    plan = PacePlan(year=year, baseline=row.baseline, planned=row.planned, deadline=deadline,
+                    milestones=tuple((day, pct) for day, pct, _ in row.milestones), direction=target.direction)
+    due = [(day, then) for day, _, then in row.milestones if day < deadline]
+    missed = sum(1 for day, then in due
+                 if not holds_line(target.direction, expected_value(plan, day), _stood(target.direction, then,
+                                                                                        row.effective)))
+    return len(due), missed
+
+
+def _day(at: datetime | None, tz: ZoneInfo | None) -> str | None:
+    return at.astimezone(tz).date().isoformat() if at is not None else None
+
+
+def line_of(row: AssignmentRow, target: TargetRow, rules: ClassRules, year: int = 0,
+            tz: ZoneInfo | None = None) -> AssignmentLine:
+    cap, now, direction = rules.completion_cap, row.effective, target.direction
+    ratio, note = ratio_of(direction, row.baseline, row.planned, now.value)
+    on_time_value = on_time_ratio = None
+    complete, late, reached = ratio >= 1, False, now.at if ratio >= 1 else None
+    if row.on_time is not None:  # the deadline is before the cut-off: scored on the value at the deadline
+        on_time_value = _stood(direction, row.on_time, now)
+        on_time_ratio, on_time_note = ratio_of(direction, row.baseline, row.planned, on_time_value)
+        late = on_time_ratio < 1 <= ratio
+        complete = on_time_ratio >= 1
+        reached = (row.on_time.at if on_time_value == row.on_time.value else now.at) if complete else reached
+        if ratio > on_time_ratio:
+            ratio = on_time_ratio + rules.late_credit * (ratio - on_time_ratio)
+        else:
+            ratio, note = on_time_ratio, on_time_note
+    due, missed = _milestones(row, target, year, row.deadline) if rules.milestone_weight > 0 else (0, 0)
+    factor = ONE - rules.milestone_weight * missed / due if due else ONE
+    points = row.weight * (ZERO if ratio <= 0 else (ratio if ratio < cap else cap)) * factor
     return _build(AssignmentLine, {
         "assignment_id": row.id, "target_code": target.code, "target_title": target.title,
-        "measure": target.measure, "mode": target.mode, "direction": target.direction, "baseline": row.baseline,
-        "planned": row.planned, "value": value, "ratio": ratio, "weight": row.weight, "points": points,
-        "complete": ratio >= 1, "note": note, "claimed": claimed, "verified": lowered,
+        "measure": target.measure, "mode": target.mode, "direction": direction, "baseline": row.baseline,
+        "planned": row.planned, "value": now.value, "ratio": ratio, "weight": row.weight, "points": points,
+        "complete": complete, "note": note, "claimed": now.claimed, "verified": now.unverified_claim,
+        "deadline": row.deadline.isoformat() if row.deadline else "", "on_time_value": on_time_value,
+        "on_time_ratio": on_time_ratio, "reached_on": _day(reached, tz), "late": late, "milestones_due": due,
+        "milestones_missed": missed,
         "category": target.category,
     })
 
@@ -147,8 +193,8 @@ def _sum(items: list[ItemRow], kind: str) -> Decimal:
 
 
 def _score_unit(unit: UnitRow, rows: list[AssignmentRow], data: ScoringData, rules: ClassRules) -> dict:
-    cap, targets = rules.completion_cap, data.targets
-    lines = [line_of(r, targets[r.target_id], cap) for r in rows]
+    targets = data.targets
+    lines = [line_of(r, targets[r.target_id], rules, data.year, data.tz) for r in rows]
     lines.sort(key=lambda x: (x.target_code, x.assignment_id))
     categories: dict[str, Decimal] = {}
     category_weights: dict[str, Decimal] = {}

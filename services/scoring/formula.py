@@ -7,30 +7,48 @@ digits); nothing is rounded until it is displayed, except where a rule says so.
 **Who is in the round of year Y.** Every *active* unit with at least one assignment of a target whose
 ``year`` is Y. Units are ranked within their class (``unit_class``); the class picks the rules.
 
-**1. Ratio of an assignment** (the effective value, domain.md, services/progress/standings.py):
+**1. Ratio of an assignment** (the effective value, domain.md, services/progress/effective.py: one rule for
+every view and the score):
 
 * *Effective value* = the value of the latest confirmed report counted (the highest report id, so a
-  correction wins over what it supersedes), unless an inspection with a verified value, visited
-  after that report's confirmation, verified a lower value: then the verified value of the latest
-  such inspection, if lower. The claimed value is kept beside it (``claimed``; ``verified`` is true
-  when the inspection's value counted). Only reports confirmed and visits made by the end of the
-  cut-off day (county time) count.
+  correction wins over what it supersedes), unless a *standing verified value* is worse for the unit in
+  the target's direction (lower for "higher is better", higher for "lower is better"): then that. The
+  standing verified value is the latest of: an inspection's verified value (a visit whose evidence was
+  flagged off site or re-used counts only once an admin confirmed it, from then), and the office's
+  acceptance of the unit's new evidence for a report (that report's value, from the acceptance). It
+  stands until a later inspection or acceptance: a report beyond it is kept (``claimed``) and does not
+  count (``verified`` is true). With no report counted, the standing verified value; with neither, None.
+  Only reports confirmed, visits made and decisions taken by the end of the cut-off day (county time)
+  count.
 * *Continuous* targets (连续考核): reports of any date count (a report made in December of Y−1 on a
   target of year Y counts), so the plan and the value carry across years; baseline = the
-  assignment's baseline.
-* *Zero-base* targets (零基考核): only reports confirmed on or after Jan 1 of Y (county time) count;
-  earlier reports are ignored, so only this year's results count; baseline = the assignment's
-  baseline (the count restarts at the year's start).
+  assignment's baseline. A target that continues last year's (``continues``): with nothing reported
+  or verified on it yet, the effective value of the same unit's assignment of last year's target
+  carries (values are cumulative).
+* *Zero-base* targets (零基考核): only reports confirmed, visits made and evidence of reports made on or
+  after Jan 1 of Y (county time) count; earlier ones are ignored, so only this year's results count
+  (in every view, not only here); baseline = the assignment's baseline.
 * *Planned value*: the assignment's plan as it stood on the cut-off day (an approved adjustment that
   applies from a later day is undone, as services/progress.plan_as_of does).
 * ``ratio = (value − baseline) / (planned − baseline)``; for a "lower is better" target both
   differences are reversed: ``(baseline − value) / (baseline − planned)``. The ratio is not rounded.
-* planned == baseline (a "hold the line" target, e.g. zero accidents): ratio 1 when the value is at
-  least as good as the plan, else 0; note ``planned_equals_baseline``. A plan on the wrong side of
-  the baseline is treated the same way, note ``plan_behind_baseline``.
-* No report counted: value None, ratio 0, note ``no_report`` (whatever the target).
-* ``points = weight × min(max(ratio, 0), cap)`` (cap = ``completion_cap``, e.g. 1.2);
-  an assignment is *complete* when ratio ≥ 1.
+* planned == baseline (a "hold the line" target, e.g. zero accidents): ratio 1 when a value counted
+  is at least as good as the plan, else 0 (progress.pace.holds_line, the same rule /mytargets uses);
+  note ``planned_equals_baseline``. A plan on the wrong side of the baseline is treated the same way,
+  note ``plan_behind_baseline``.
+* No value counted: value None, ratio 0, note ``no_report`` (whatever the target, hold-the-line too).
+* *Deadlines* (按期完成): when the assignment's deadline (as it stood on the cut-off day) is before the
+  cut-off, it is scored on its value at the deadline: the effective value at the end of the deadline
+  day, or the one at the cut-off if that is worse (a later inspection found less than was claimed).
+  ``ratio = r_d + late_credit × (r_c − r_d)`` when the ratio at the cut-off ``r_c`` is above the
+  on-time ratio ``r_d``, else ``r_d``; *complete* means ``r_d ≥ 1`` (on time); ``reached_on`` is the
+  day the counted value reaching the plan was reported or verified, ``late`` when it came after the
+  deadline.
+* *Milestones*: with ``milestone_weight`` m > 0, each milestone before the deadline and the cut-off
+  whose expected value (progress.pace.expected_value) the value on its day (as above) did not reach is
+  missed; points are multiplied by ``1 − m × missed / due``.
+* ``points = weight × min(max(ratio, 0), cap)`` (× the milestone factor) (cap = ``completion_cap``,
+  e.g. 1.2).
 
 **2. Components.**
 
@@ -129,7 +147,7 @@ def display(value: Decimal | None) -> str:
 
 async def compute(session: AsyncSession, year: int, rules: Rules, cutoff: date, tz: ZoneInfo) -> CountyResult:
     """Every unit's score, rank and grade for year ``year`` as of the end of ``cutoff`` (county time)."""
-    data = await load(session, year, cutoff, tz)
+    data = await load(session, year, cutoff, tz, milestones=rules.weighs_milestones)
     return await asyncio.to_thread(calculate, data, year=year, rules=rules, cutoff=cutoff)
 
 

@@ -33,6 +33,14 @@ class AssignmentLine:
     claimed: Decimal | None = None  # the latest report's value at the cut-off (None: no report counted)
     verified: bool = False  # value is an inspection's verified value, lower than claimed
     category: str = ""  # the target's category (industry / project_acquisition / ... / other)
+    verified: bool = False  # the claim is beyond the standing verified value: the verified value counts
+    deadline: str = ""  # ISO day, as it stood on the cut-off day
+    on_time_value: Decimal | None = None  # the effective value as it stood at the deadline (deadline < cut-off)
+    on_time_ratio: Decimal | None = None  # its ratio
+    reached_on: str | None = None  # ISO day the counted value reaching the plan was reported or verified
+    late: bool = False  # the plan was reached only after the deadline
+    milestones_due: int = 0  # milestones weighed (their day before the cut-off and the deadline)
+    milestones_missed: int = 0
 
 
 @dataclass(frozen=True)
@@ -149,7 +157,8 @@ def from_json(data: dict[str, Any]) -> UnitResult:
         return AssignmentLine(**{**d, "baseline": Decimal(d["baseline"]), "planned": Decimal(d["planned"]),
                                  "value": _dec(d["value"]), "ratio": _dec(d["ratio"]),
                                  "weight": Decimal(d["weight"]), "points": Decimal(d["points"]),
-                                 "claimed": _dec(d.get("claimed"))})
+                                 "claimed": _dec(d.get("claimed")), "on_time_value": _dec(d.get("on_time_value")),
+                                 "on_time_ratio": _dec(d.get("on_time_ratio"))})
 
     def item(d: dict[str, Any]) -> ItemLine:
         return ItemLine(**{**d, "points": _dec(d["points"])})

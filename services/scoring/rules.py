@@ -82,6 +82,10 @@ class ClassRules(BaseModel):
     survey_threshold: Decimal = Field(ge=0, le=1)
     survey_min_answers: int = Field(ge=1)
     peer_sample_size: int = Field(ge=1)
+    # Deadlines (按期完成, issue #15): the share of the part reached after the deadline that still counts, and
+    # the share of an assignment's points its missed milestones may cost. Both 0 when the file leaves them out.
+    late_credit: Decimal = Field(default=Decimal(0), ge=0, le=1)
+    milestone_weight: Decimal = Field(default=Decimal(0), ge=0, le=1)
     # ---- Issue #15 sections 4-6 (every key optional: a round's rules written before them mean the same) ----
     # Completion per category, then weighted (empty: one completion over every assignment, as before).
     category_weights: dict[str, Decimal] = Field(default_factory=dict)
@@ -128,6 +132,11 @@ class Rules:
 
     def for_class(self, unit_class: str) -> ClassRules:
         return self.classes.get(unit_class, self.default)
+
+    @property
+    def weighs_milestones(self) -> bool:
+        """Whether any class's missed milestones cost points (the score then reads the values at milestones)."""
+        return any(r.milestone_weight > 0 for r in (self.default, *self.classes.values()))
 
 
 class RulesError(Exception):

@@ -94,9 +94,23 @@ def _line(a: AssignmentLine, tr: Translator) -> str:
     notes = [tr(f"score.note.{a.note}")] if a.note else []
     if a.verified and a.claimed is not None:
         notes.append(tr("res.verified", claimed=v(a.claimed)))
+    notes += timing(a, tr)
     return tr("res.assignment", code=a.target_code, title=a.target_title, value=v(a.value), planned=v(a.planned),
               ratio=percent(a.ratio), points=_d(a.points), weight=_d(a.weight), mark="✅" if a.complete else "▫️",
               note=tr("res.notes", notes="；".join(notes) if tr.lang == "zh" else "; ".join(notes)) if notes else "")
+
+
+def timing(a: AssignmentLine, tr: Translator) -> list[str]:
+    """按期完成: "reached on …, deadline …" (or not reached by the deadline), and milestones missed."""
+    out = []
+    if a.reached_on and a.deadline:
+        out.append(tr("res.reached_late" if a.late else "res.reached_on", date=a.reached_on, deadline=a.deadline))
+    elif a.on_time_ratio is not None and a.deadline:
+        out.append(tr("res.not_reached", deadline=a.deadline, value="—" if a.on_time_value is None
+                      else format_value(a.on_time_value, a.measure, tr.lang)))
+    if a.milestones_missed:
+        out.append(tr("res.milestones_missed", missed=a.milestones_missed, due=a.milestones_due))
+    return out
 
 
 def _item(i: ItemLine, tr: Translator) -> str:

@@ -77,6 +77,12 @@ async def test_the_command_line_exports_the_published_results_in_english(rig, cl
     ranking = _table(wb["Ranking-乡镇"])
     assert [(r["Rank"], r["Unit code"], r["Total"]) for r in ranking] == [(1, "T1", 100), (2, "T2", 65),
                                                                           (3, "T3", 20)]
+    lines = {(r["Unit code"], r["Target code"]): r for r in _table(wb["Assignments"])}
+    tb = lines[("T1", "TB")]  # due 30 June, 90 of 100 reported on 1 March: not reached on time
+    assert (tb["Deadline"], tb["Value at the deadline"], tb["Reached on"], tb["On time"]) == ("2027-06-30", 90, None,
+                                                                                              None)
+    ta = lines[("T1", "TA")]  # 1,100 of 1,000 reported on 1 March, due 31 December
+    assert (ta["Deadline"], ta["Reached on"], ta["On time"]) == ("2027-12-31", "2027-03-01", "yes")
     (appeal,) = _table(wb["Appeals"])
     assert (appeal["Unit code"], appeal["Status"], appeal["Appellant"]) == ("T2", "pending", "Li Wei")
     (group,) = _table(wb["Leading groups"])

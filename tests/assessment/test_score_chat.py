@@ -34,8 +34,11 @@ async def test_a_cadre_sees_their_units_whole_breakdown_and_not_another_unit(bot
     text = shown.text
     assert "（公示中）" in text and "<b>城关镇</b>（T1，乡镇）" in text and "类别内排名 <b>1/3</b>" in text
     assert "✅ TA 招商引资到位资金：1,100 万元 / 1,000 万元，完成 110.00%，得分 1.10/1.00" in text
-    assert ("▫️ TB 重点项目完成投资：80 万元 / 100 万元，完成 80.00%，得分 0.80/1.00（上报90 万元，按督查核实值计）"
-            in text)
+    assert ("✅ TA 招商引资到位资金：1,100 万元 / 1,000 万元，完成 110.00%，得分 1.10/1.00"
+            "（2027-03-01 完成，截止 2027-12-31，按期完成）") in text
+    # TB is due 30 June; the visit of 3 March verified 80 against the claim of 90 (issue #15: reached on, deadline)
+    assert ("▫️ TB 重点项目完成投资：80 万元 / 100 万元，完成 80.00%，得分 0.80/1.00（上报90 万元，按督查核实值计；"
+            "截止 2027-06-30 完成 80 万元，未按期完成）" in text)
     assert "群众满意度：暂无答卷" in text and "未完成的目标（责任领导须作说明）：TB" in text
     await zhang.send_text("/score T2")
     await said(zhang, "抱歉，您不能查看 T2 的考核得分")

@@ -202,15 +202,19 @@ async def test_integrity_flag_and_the_effective_value_afterwards(bot) -> None:
     assert kinds(row) == ["integrity"] and row.claimed_value == Decimal(500)
     cadre = bot.fake.user(200)
     await cadre.send_text("/mytargets")
-    assert "完成 300 万元（上报 500 万元，以核实值为准）（30%）" in (await cadre.wait_reply()).text
+    assert "完成 300 万元（上报 500 万元，未经核实，不计入；以核实值为准）（30%）" in (await cadre.wait_reply()).text
     bot.clock.advance(timedelta(hours=1))
-    await report(bot, "T1", "450", 200)  # a report after the visit counts again
+    await report(bot, "T1", "450", 200)  # a later report beyond the verified value: claimed, not verified
     await cadre.send_text("/mytargets")
-    assert "完成 450 万元（45%）" in (await cadre.wait_reply()).text
+    assert "完成 300 万元（上报 450 万元，未经核实，不计入；以核实值为准）（30%）" in (await cadre.wait_reply()).text
+    await report(bot, "T1", "250", 200)  # worse than the verified value: counts at once
+    await cadre.send_text("/mytargets")
+    assert "完成 250 万元（25%）" in (await cadre.wait_reply()).text
 
 
 async def test_effective_value_rule(database, clock) -> None:
-    """The latest inspection after the latest report, visited by the day asked about, with a value."""
+    """The latest inspection visited by the day asked about, with a value, stands (issue #15: also over the
+    report it preceded): claimed 500; verified 100 (−2 h) → 100 on its own; then 400, 350 → 350; +30 h: 10."""
     rig = Rig(fake=None, db=database, clock=clock, settings=None)  # type: ignore[arg-type]
     await seed(rig)
     async with database.uow() as uow:
@@ -223,7 +227,7 @@ async def test_effective_value_rule(database, clock) -> None:
                               visited_at=clock.now() + timedelta(hours=hours), rating="poor",
                               verified_value=Decimal(verified) if verified else None)
 
-        s.add(inspection(-2, "100"))  # before the report: ignored
+        s.add(inspection(-2, "100"))  # before the report: it stands until a later visit
         await uow.commit()
     await report(rig, "T1", "500", 200)  # confirmed at +0 h
     async with database.uow() as uow:
@@ -237,7 +241,7 @@ async def test_effective_value_rule(database, clock) -> None:
                                       tz=clock.tz, assignment_ids=[a.id])
             return item.claimed, item.effective
 
-    assert await effective(0) == (Decimal(500), Decimal(350))  # the latest visit by today with a value
+    assert await effective(0) == (Decimal(500), Decimal(350))  # the latest visit by today with a value stands
     assert await effective(2) == (Decimal(500), Decimal(10))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlmodel import select
@@ -117,6 +117,32 @@ async def test_the_office_reads_any_history_naming_the_unit_when_needed(bot) -> 
     assert "V1, V2" in (await admin.wait_reply()).text
     await admin.send_text("/history T1 V2")
     assert "绿水村" in (await admin.wait_reply()).text
+
+
+async def test_a_zero_base_target_shows_only_this_years_results(bot) -> None:
+    """Issue #15 §3: T1 is zero-base (2027, 0 → 1,000 万元): a report of 900 made in December 2026 is last year's
+    result. On 2027-03-22 /mytargets shows nothing reached this year (red: about 219 expected), not "on track,
+    90 %"; a 2027 report of 300 then counts (30 %)."""
+    await seed(bot)
+    await _report_at(bot, "T1", "900", 200, datetime(2026, 12, 20, 10, tzinfo=bot.clock.tz))
+    cadre = bot.fake.user(200)
+    await cadre.send_text("/mytargets")
+    text = (await cadre.wait_reply()).text
+    assert "完成 尚无（0%）" in text and "900" not in text and "红色预警" in text
+    await _report(bot, "T1", "300", 200)
+    await cadre.send_text("/mytargets")
+    assert "完成 300 万元（30%）" in (await cadre.wait_reply()).text
+
+
+async def _report_at(rig, code: str, value: str, who: int, when: datetime) -> None:
+    async with rig.db.uow() as uow:
+        s = uow.session
+        target = (await s.exec(select(Target).where(Target.code == code))).one()
+        assignment = (await s.exec(select(Assignment).where(Assignment.target_id == target.id))).first()
+        person = (await s.exec(select(Person).where(Person.telegram_user_id == who))).one()
+        s.add(ProgressReport(assignment_id=assignment.id, reporter_person_id=person.id, value=Decimal(value),
+                             confirmed_at=when))
+        await uow.commit()
 
 
 async def test_history_pages_back_to_the_oldest_report(bot) -> None:

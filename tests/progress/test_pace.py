@@ -189,11 +189,16 @@ def test_direction_may_be_the_model_enum() -> None:
 
 
 def test_keep_at_zero_target() -> None:
+    """Hold the line (issue #15): a report of 0 holds it (done); never reported is not done (the score counts it 0
+    too): not started until the deadline, overdue after it."""
     zero = PacePlan(year=2027, baseline=D(0), planned=D(0), deadline=YEAR_END, direction="lower")
-    held = pace(zero, None, JUL_2)
+    held = pace(zero, D(0), JUL_2)
     assert held == Pace(status=PaceStatus.DONE, expected=D(0), ratio=None, percent_complete=D(100), gap=D(0),
                         days_left=182)
     assert str(held.gap) == "0"
+    silent = pace(zero, None, JUL_2)
+    assert (silent.status, silent.percent_complete) == (PaceStatus.NOT_STARTED, D(0))
+    assert pace(zero, None, date(2028, 1, 1)).status is PaceStatus.OVERDUE
     broken = pace(zero, D(1), JUL_2)
     assert (broken.status, broken.ratio, broken.percent_complete, broken.gap) == (PaceStatus.RED, None, D(0), D(1))
     assert pace(zero, D(1), date(2028, 1, 1)).status is PaceStatus.OVERDUE
@@ -203,7 +208,7 @@ def test_keep_at_zero_target() -> None:
 def test_maintain_a_level_target() -> None:
     keep = PacePlan(year=2027, baseline=D(50), planned=D(50), deadline=YEAR_END)
     assert pace(keep, D(50), JUL_2).status is PaceStatus.DONE
-    assert pace(keep, None, JUL_2).status is PaceStatus.DONE
+    assert pace(keep, None, JUL_2).status is PaceStatus.NOT_STARTED  # never reported: not done
     slipped = pace(keep, D(49), JUL_2)
     assert (slipped.status, slipped.ratio, slipped.gap, slipped.expected) == (PaceStatus.RED, None, D(1), D(50))
 

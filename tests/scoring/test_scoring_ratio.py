@@ -133,13 +133,17 @@ async def test_no_report_scores_zero_with_a_note(database: Database, clock: Fixe
 
 
 async def test_verified_value_below_the_claim_wins(database: Database, clock: FixedClock) -> None:
+    """The verified value counts whenever it is worse for the unit (issue #15), whichever came first:
+    V1 claimed 80, verified 60 later → 60 (0.6); V2 verified 50, claimed 80 later → 50 (0.5, the claim is
+    "not verified"); V3 verified 95 above the claim 80 → 80 (0.8); V4 verified 10 after the cut-off → 80 (0.8).
+    C = 100 × (0.6 + 0.5 + 0.8 + 0.8) / 4 = 67.5."""
     s = Scene(database, clock)
     u = await s.unit("U1")
     below = await s.assign(await s.target("V1"), u, planned=100)
     await s.report(below, 80, at("2027-06-01 10:00"))
     await s.inspect(below, 60, at("2027-07-01 10:00"))  # visited after the report: 60 counts
     earlier = await s.assign(await s.target("V2"), u, planned=100)
-    await s.inspect(earlier, 50, at("2027-05-01 10:00"))  # before the report: the report stands
+    await s.inspect(earlier, 50, at("2027-05-01 10:00"))  # before the report: the finding still binds
     await s.report(earlier, 80, at("2027-06-01 10:00"))
     above = await s.assign(await s.target("V3"), u, planned=100)
     await s.report(above, 80, at("2027-06-01 10:00"))
@@ -152,22 +156,27 @@ async def test_verified_value_below_the_claim_wins(database: Database, clock: Fi
     lines = {line.target_code: line for line in result.lines}
     assert (lines["V1"].value, lines["V1"].claimed, lines["V1"].verified) == (D(60), D(80), True)
     assert lines["V1"].ratio == D("0.6")  # 60 / 100
-    assert (lines["V2"].value, lines["V2"].verified) == (D(80), False)
+    assert (lines["V2"].value, lines["V2"].claimed, lines["V2"].verified) == (D(50), D(80), True)
     assert (lines["V3"].value, lines["V3"].verified) == (D(80), False)
     assert lines["V4"].value == D(80)
-    assert result.completion == D(75)  # 100 × (0.6 + 0.8 + 0.8 + 0.8) / 4
+    assert result.completion == D("67.5")  # 100 × (0.6 + 0.5 + 0.8 + 0.8) / 4
 
 
-async def test_a_later_report_after_the_visit_counts_again(database: Database, clock: FixedClock) -> None:
+async def test_a_later_report_beyond_the_verified_value_does_not_count(database: Database, clock: FixedClock) -> None:
+    """Issue #15's case: claimed 80, verified 60, re-sent 85 after the visit → still 60 (claimed, not verified);
+    a correction down to 55 (worse than the finding) counts at once: 55."""
     s = Scene(database, clock)
     u = await s.unit("U1")
     a = await s.assign(await s.target("V1"), u, planned=100)
     await s.report(a, 80, at("2027-06-01 10:00"))
     await s.inspect(a, 60, at("2027-07-01 10:00"))
-    await s.report(a, 85, at("2027-08-01 10:00"))  # a newer report after the visit: it is the value
+    await s.report(a, 85, at("2027-08-01 10:00"))  # a newer report after the visit: claimed, not verified
     line = by_code(await s.compute())["U1"].lines[0]
-    assert (line.value, line.verified) == (D(85), False)
+    assert (line.value, line.claimed, line.verified, line.complete) == (D(60), D(85), True, False)
     assert by_code(await s.compute(cutoff=date(2027, 7, 15)))["U1"].lines[0].value == D(60)
+    await s.report(a, 55, at("2027-09-01 10:00"))
+    line = by_code(await s.compute())["U1"].lines[0]
+    assert (line.value, line.verified, line.ratio) == (D(55), False, D("0.55"))
 
 
 async def test_plan_as_it_stood_on_the_cutoff(database: Database, clock: FixedClock) -> None:

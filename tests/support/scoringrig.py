@@ -85,15 +85,16 @@ class Scene:
         return await self._add(LeadingGroup(code=code, name=f"{code}领导小组"))
 
     async def target(self, code: str, *, year: int = 2027, mode: str = "continuous", direction: str = "higher",
-                     group: LeadingGroup | None = None, category: str = "other") -> Target:
+                     group: LeadingGroup | None = None, category: str = "other",
+                     deadline: date | None = None) -> Target:
         return await self._add(Target(code=code, year=year, title=f"{code}目标", category=category, measure="个",
-                                      direction=direction, mode=mode, deadline=date(year, 12, 31),
+                                      direction=direction, mode=mode, deadline=deadline or date(year, 12, 31),
                                       leading_group_id=group.id if group else None))
 
     async def assign(self, target: Target, unit: Unit, planned: str | int, baseline: str | int = 0,
-                     weight: str | int = 1) -> Assignment:
+                     weight: str | int = 1, milestones: list[list[str]] | None = None) -> Assignment:
         return await self._add(Assignment(target_id=target.id, unit_id=unit.id, planned_value=D(planned),
-                                          baseline_value=D(baseline), weight=D(weight)))
+                                          baseline_value=D(baseline), weight=D(weight), milestones=milestones))
 
     async def simple(self, unit: Unit, value: str | int | None, planned: str | int = 100, weight: str | int = 1,
                      code: str | None = None, **target_kw: Any) -> Assignment:
@@ -108,10 +109,22 @@ class Scene:
         return await self._add(ProgressReport(assignment_id=a.id, reporter_person_id=await self.person(),
                                               value=D(value), confirmed_at=when))
 
-    async def inspect(self, a: Assignment, verified: str | int, when: datetime) -> Inspection:
+    async def inspect(self, a: Assignment, verified: str | int, when: datetime, confirmation: str | None = None,
+                      confirmed_at: datetime | None = None) -> Inspection:
+        """A visit; ``confirmation`` "pending" for a visit whose evidence was flagged off site or re-used
+        (then "confirmed" or "rejected" by an admin at ``confirmed_at``)."""
         return await self._add(Inspection(inspector_person_id=await self.person(), unit_id=a.unit_id,
                                           assignment_id=a.id, visited_at=when, verified_value=D(verified),
-                                          rating="poor"))
+                                          rating="poor", confirmation=confirmation, confirmed_at=confirmed_at))
+
+    async def accept(self, report: ProgressReport, when: datetime, decision: str = "accepted") -> None:
+        """The office's decision on the report's new evidence at ``when``."""
+        async with self.db.uow() as uow:
+            row = await uow.session.get(ProgressReport, report.id)
+            assert row is not None
+            row.review, row.reviewed_at = decision, when
+            uow.session.add(row)
+            await uow.commit()
 
     async def scores(self, unit: Unit, kind: str, scores: list[str | int | None]) -> None:
         people = [Person(code=f"SP{next(_seq):05d}", name="评分人", created_at=self.clock.now()) for _ in scores]
