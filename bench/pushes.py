@@ -100,13 +100,20 @@ async def measure(url: str, args: argparse.Namespace, folder: Path) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        if args.database_url:
-            url, name = await _fresh_postgres(args.database_url)
-            print(f"PostgreSQL ({name})")
-        else:
-            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        if not args.database_url:
             print("SQLite")
-        await measure(url, args, Path(tmp))
+            await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", args, Path(tmp))
+            return
+        url, name = await _fresh_postgres(args.database_url)
+        print(f"PostgreSQL ({name})")
+        try:
+            await measure(url, args, Path(tmp))
+        finally:
+            base = make_url(args.database_url)
+            conn = await asyncpg.connect(user=base.username, password=base.password, host=base.host,
+                                         port=base.port or 5432, database=base.database or "postgres")
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await conn.close()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -10,8 +10,10 @@ from sqlmodel import select
 
 from models.alerts import Alert, WarningNotice
 from models.core import AuditLog
+from models.people import Person
 from tests.support.alertrig import add_target, at, county, report, run
-from tests.support.itemrig import PNG
+from tests.support.factories import add_person, add_unit
+from tests.support.itemrig import PNG, forge
 
 
 async def _said(bot, user, needle: str):
@@ -108,3 +110,48 @@ async def test_a_notice_stops_when_the_pace_recovers(database, clock) -> None:
         assert {a.kind: a.state for a in (await uow.session.exec(select(Alert))).all()} == {
             "pace": "resolved", "warning": "resolved"}
     assert [m for m in (await run(database, at(date(2026, 7, 8)))).messages if m.kind == "warning"] == []
+
+
+async def test_a_notice_answered_in_english_and_bad_input_changes_nothing(bot) -> None:
+    """李四 (English) answers from the single notice's button: a document that is not an image is refused at the
+    photo step, /skip goes on without one; the linked leader (English too) is told in English. A cadre of another
+    unit cannot answer it."""
+    c = await county(bot.db, bot.clock)
+    a = await add_target(bot.db, c, "A", planned="1000", deadline=date(2026, 12, 31), title="村道硬化")
+    await report(bot.db, a, "300", at(date(2026, 6, 30)), c["cadre"])
+    async with bot.db.uow() as uow:
+        leader = await uow.session.get(Person, c["leader"].id)
+        leader.language = "en"
+        uow.session.add(leader)
+        await uow.commit()
+    bot.clock.set(at(date(2026, 7, 1)))
+    await run(bot.db, at(date(2026, 7, 1)))
+    li, liu = bot.fake.user(201), bot.fake.user(400)
+    push = await _said(bot, li, "Duban: 2 new alerts")
+    assert "#2 warning notice 村道硬化 (青山村): answer by 2026-07-06" in push.text
+    await li.press_button(push, "All 2 ▸")
+    listed = await li.wait_reply()
+    await li.press_button(listed, "📝 Answer #2")
+    assert "Why is the unit behind?" in (await li.wait_reply()).text
+    await li.send_text("Two weeks of rain")
+    assert "next steps" in (await li.wait_reply()).text
+    await li.send_text("Two more crews until the end of July")
+    assert "one photo" in (await li.wait_reply()).text
+    await li.send_document(b"%PDF-1.4 not a photo", "plan.pdf", "application/pdf")
+    assert "Only a photo is taken here" in (await li.wait_reply()).text
+    await li.send_text("/skip")
+    summary = await li.wait_reply()
+    assert "Reason: Two weeks of rain" in summary.text and "Photos: 0" in summary.text
+    await li.press(summary, next(d for _, d in summary.buttons() if d.startswith("wn:y:")))
+    assert "Your answer to warning notice #2 is sent" in (await li.wait_reply()).text
+    told = await _said(bot, liu, "Warning notice #2 answered")
+    assert "Reason: Two weeks of rain" in told.text and "with 1 photo" not in told.text
+    other = await add_unit(bot.db, bot.clock, code="V9", name="别村")
+    await add_person(bot.db, bot.clock, name="外人", unit=other, telegram_user_id=290)
+    stranger = bot.fake.user(290)
+    await forge(bot, 290, "别人的通知", "答复", "wn:ans:2")
+    await stranger.press_button(await stranger.wait_reply(lambda m: m.text == "别人的通知"), "答复")
+    assert "只有责任单位的干部" in (await stranger.wait_callback_answer()).get("text", "")
+    async with bot.db.uow() as uow:
+        (notice,) = (await uow.session.exec(select(WarningNotice))).all()
+        assert notice.answered_by_person_id == c["cadre_en"].id and notice.evidence_id is None
