@@ -20,6 +20,7 @@ from services.dashboard import access
 from services.people.person import deactivate
 from tests.support.dashrig import client, dashboard_bot, get, seed, sign_in
 
+
 def init_data(bot_token: str, user_id: int, auth_date: int, **extra: str) -> str:
     """initData signed as Telegram signs it
     (https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app)."""
