@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from PIL import Image
 
+import config
 from config.i18n import catalogue, normalise_language, t
 from handlers.context import Deps
 from models.people import Person
@@ -31,6 +32,9 @@ from services.dashboard.scope import Forbidden, View, view_of
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+# The CJK font we ship for charts (config/fonts, OFL): the page's last fallback, fetched by a browser only
+# when no font of its own has the characters (phones and desktops in China have them).
+FONT = Path(config.__file__).resolve().parent / "fonts" / "NotoSansSC-Regular-subset.ttf"
 COOKIE = "duban_session"
 THUMB = 320  # pixels, the longer side of a thumbnail
 Lookup = Callable[[str | None], "Deps | None"]
@@ -59,6 +63,7 @@ class Dashboard:
         r.add_get("/dashboard/", self.page)
         r.add_get("/dashboard/login", self.login)
         r.add_static("/dashboard/static/", STATIC, append_version=False)
+        r.add_get("/dashboard/font/cjk.ttf", self.font)
         r.add_post("/api/v1/session/telegram", self.telegram)
         r.add_post("/api/v1/session/logout", self.logout)
         api: list[tuple[str, str, Callable[..., Awaitable[Any]]]] = [
@@ -86,6 +91,10 @@ class Dashboard:
         response.headers["Content-Security-Policy"] = _csp(deps.settings)
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    async def font(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(FONT, headers={"Cache-Control": "public, max-age=604800",
+                                               "Content-Type": "font/ttf"})
 
     def _set_cookie(self, response: web.StreamResponse, deps: Deps, token: str) -> None:
         secure = bool(deps.settings.public_url and deps.settings.public_url.startswith("https://"))
