@@ -71,7 +71,7 @@ class Dashboard:
             ("GET", "/api/v1/units/{code}", self.unit), ("GET", "/api/v1/assignments/{id:\\d+}", self.assignment),
             ("GET", "/api/v1/map", self.map), ("GET", "/api/v1/alerts", self.alerts),
             ("POST", "/api/v1/alerts/{id:\\d+}/ack", self.ack), ("GET", "/api/v1/items", self.items),
-            ("POST", "/api/v1/items/parts/{id:\\d+}/verify", self.verify)]
+            ("POST", "/api/v1/items/parts/{id:\\d+}/verify", self.verify), ("GET", "/api/v1/ranking", self.ranking)]
         for method, path, fn in api:
             r.add_route(method, path, self._api(fn))
         r.add_get("/api/v1/evidence/{id:\\d+}", self._signed(self.evidence))
@@ -213,6 +213,9 @@ class Dashboard:
         done = await actions.verify(person, int(request.match_info["id"]), uow=deps.db.uow(), clock=deps.clock)
         deps.delivery.wake()
         return done
+
+    async def ranking(self, request: web.Request, deps: Deps, person: Person, view: View) -> dict[str, Any]:
+        return await actions.ranking(person, uow=deps.db.read_uow(), clock=deps.clock)
 
     async def evidence(self, request: web.Request, deps: Deps, person: Person, view: View) -> web.StreamResponse:
         ref = await detail.evidence(view, int(request.match_info["id"]), uow=deps.db.read_uow())

@@ -10,6 +10,7 @@ from typing import Any
 from models.db import UnitOfWork
 from models.people import Person
 from services.alerts import actions as alert_actions
+from services.assessment import results as assessment_results
 from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.dashboard.scope import Forbidden
@@ -73,3 +74,14 @@ async def verify(person: Person, part_id: int, *, uow: UnitOfWork, clock: Clock)
     view, already = await lifecycle.approve(part_id, None, user_id=_joined(person), update_id=None, uow=uow,
                                             clock=clock)
     return {"item": view.id, "state": view.state, "already": already}
+
+
+async def ranking(person: Person, *, uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
+    """The ranking as /ranking shows it (services/assessment/results.py): admins the live round too, leaders
+    the published one; everyone else a refusal (DomainError)."""
+    view = await assessment_results.ranking(_joined(person), None, uow=uow, clock=clock)
+    return {"year": view.year, "status": view.status, "live": view.live,
+            "classes": [{"class": name, "units": [
+                {"rank": u.rank, "code": u.unit_code, "name": u.unit_name, "total": format(round(u.total, 2), "f"),
+                 "grade": u.grade, "vetoed": u.vetoed, "bottom": u.bottom} for u in units]}
+                for name, units in view.classes.items()]}

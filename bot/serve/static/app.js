@@ -56,7 +56,7 @@ function setTab(tab) {
   state.tab = tab;
   for (const b of document.querySelectorAll("nav button")) b.classList.toggle("active", b.dataset.tab === tab);
   for (const s of document.querySelectorAll("section.tab")) s.hidden = s.id !== tab;
-  const load = { board: loadBoard, map: loadMap, alerts: loadAlerts, items: loadItems }[tab];
+  const load = { board: loadBoard, map: loadMap, alerts: loadAlerts, items: loadItems, ranking: loadRanking }[tab];
   load().catch(fail);
 }
 
@@ -175,6 +175,27 @@ async function loadItems() {
     }))) : [el("li", {}, tr("dash.no_items"))]));
 }
 
+async function loadRanking() {
+  const node = $("rankview");
+  let r;
+  try {
+    r = await api("/api/v1/ranking");
+  } catch (error) {
+    node.replaceChildren(el("p", {}, error.message));
+    return;
+  }
+  node.replaceChildren(el("h2", {}, tr("dash.ranking_head", { year: r.year })),
+    r.live ? el("p", {}, tr("dash.ranking_live")) : "",
+    r.classes.map((c) => {
+      const top = Math.max(1, ...c.units.map((u) => Number(u.total)));
+      return el("div", {}, el("h3", {}, c.class), el("table", { class: "ranking" },
+        el("tbody", {}, c.units.map((u) => el("tr", { class: u.bottom ? "bottom" : "" },
+          el("td", {}, String(u.rank)), el("td", { class: "unit" }, u.name), el("td", {}, u.total),
+          el("td", { class: "barcell" }, el("span", { class: `bar${u.vetoed ? " vetoed" : ""}`,
+            style: `width:${(100 * Number(u.total)) / top}%` })))))));
+    }));
+}
+
 // ------------------------------------------------------------------ start
 async function start() {
   try {
@@ -188,7 +209,8 @@ async function start() {
   document.title = tr("dash.title");
   $("title").textContent = tr("dash.title");
   $("who").textContent = state.me.name;
-  for (const tab of ["board", "map", "alerts", "items"]) $(`tab-${tab}`).textContent = tr(`dash.tab.${tab}`);
+  for (const tab of ["board", "map", "alerts", "items", "ranking"]) $(`tab-${tab}`).textContent = tr(`dash.tab.${tab}`);
+  $("tab-ranking").hidden = !state.me.roles.some((r) => r === "admin" || r === "leader");
   $("by").options[0].textContent = tr("dash.by_category");
   $("by").options[1].textContent = tr("dash.by_target");
   $("close").textContent = tr("dash.close");
