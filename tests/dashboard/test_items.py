@@ -21,7 +21,8 @@ async def test_the_opener_verifies_a_reported_item_and_others_cannot(rig) -> Non
             s = uow.session
             await lifecycle.open_item(s, rig.clock, await s.get(Person, c["liu"].id), source="instruction",
                                       unit_ids=[c["v1"].id], deadline=rig.clock.now().date() + timedelta(days=10),
-                                      task="修缮村委会屋顶", flagged=False, photos=[], sign_hours=8, cal=WorkCalendar({}))
+                                      task="修缮村委会屋顶", flagged=False, photos=[], sign_hours=8,
+                                      cal=WorkCalendar({}))
             await uow.commit()
         await told(rig, zhang, "新的督办件")
         await lifecycle.sign(1, user_id=200, update_id=None, uow=rig.db.uow(), clock=rig.clock)
