@@ -175,7 +175,8 @@ class Dashboard:
 
     def _api(self, fn: Callable[..., Awaitable[Any]]) -> Callable[[web.Request], Awaitable[Any]]:
         async def json_fn(request: web.Request, deps: Deps, person: Person, view: View) -> web.Response:
-            response = web.json_response(await fn(request, deps, person, view))
+            answer = await fn(request, deps, person, view)
+            response = answer if isinstance(answer, web.Response) else web.json_response(answer)
             response.headers["Cache-Control"] = "no-store"
             return response
         return self._signed(json_fn)
@@ -185,8 +186,11 @@ class Dashboard:
         return {"name": view.name, "code": view.code, "lang": view.lang, "roles": sorted(view.roles),
                 "county": deps.county, "map_tiles": deps.settings.map_tiles, "strings": strings}
 
-    async def board(self, request: web.Request, deps: Deps, person: Person, view: View) -> dict[str, Any]:
-        return await board.board(view, by=request.query.get("by", "category"), uow=deps.db.read_uow(), clock=deps.clock)
+    async def board(self, request: web.Request, deps: Deps, person: Person, view: View) -> web.Response:
+        data = await board.board(view, by=request.query.get("by", "category"), uow=deps.db.read_uow(), clock=deps.clock)
+        response = web.json_response(data)
+        response.enable_compression()  # gzip when the browser accepts it: a county's board is ~0.5 MB of JSON
+        return response
 
     async def unit(self, request: web.Request, deps: Deps, person: Person, view: View) -> dict[str, Any]:
         return await detail.unit_detail(view, request.match_info["code"], uow=deps.db.read_uow(), clock=deps.clock)

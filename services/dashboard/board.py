@@ -5,13 +5,21 @@ urgent of the cell's assignments; each row counts its red, yellow and green assi
 supervision items (督办件).
 
 Lights: overdue and red are red, yellow is yellow, on track and done are green, not started is grey.
+
+The county's standings behind the board and the map are read once for everyone and kept for ``TTL`` (a
+minute, by the clock) per database: a county of 1,000 units and 20,000 assignments takes seconds to read
+through ``standings`` (bench/dashboard.py), and every viewer filters the same standings by their own scope.
+Requests while it is being read wait for that read instead of starting another. The drill-down
+(services/dashboard/detail.py) always reads afresh.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, func, select
@@ -30,6 +38,7 @@ LIGHT = {"overdue": "red", "red": "red", "yellow": "yellow", "on_track": "green"
          "not_started": "grey"}
 LIGHTS = ("red", "yellow", "green", "grey")
 OPEN_PARTS = ("assigned", "signed", "reported")
+TTL = timedelta(minutes=1)
 
 
 def light_of(status: str) -> str:
@@ -43,27 +52,61 @@ def most_urgent(found: list[Standing]) -> Standing:
 
 @dataclass(frozen=True)
 class Seen:
-    """The standings a person may see as of a date, with their targets' categories and units."""
+    """The county's standings as of a date, with the targets' categories, the units and their open items."""
 
     as_of: date
     standings: list[Standing]
     categories: dict[int, str]  # target id -> category
     units: dict[int, Unit]
+    items: dict[int, int]  # unit id -> open supervision item parts
+    targets: dict[int, tuple[str, str]]  # target id -> (code, title)
+    rows: dict[str, list[tuple[int, str, dict[str, Any]]]] = field(default_factory=dict)  # by ``by``: ``_rows``
 
 
-async def seen(s: AsyncSession, view: View, as_of: date, clock: Clock, unit_ids: list[int] | None = None) -> Seen:
-    wanted = unit_ids if unit_ids is not None else None if view.everything else sorted(view.units)
-    found = await standings(s, as_of=as_of, tz=clock.tz, unit_ids=wanted)
-    targets = dict((await s.exec(select(Target.id, Target.category))).all())
-    query = select(Unit).where(Unit.active == True)  # noqa: E712
-    if wanted is not None:
-        query = query.where(col(Unit.id).in_(wanted or [-1]))
-    units = {u.id: u for u in (await s.exec(query)).all() if u.id is not None}
-    parents = {u.parent_id for u in units.values() if u.parent_id and u.parent_id not in units}
-    if parents:
-        units |= {u.id: u for u in (await s.exec(select(Unit).where(col(Unit.id).in_(parents)))).all()
-                  if u.id is not None}
-    return Seen(as_of, found, targets, units)  # type: ignore[arg-type]
+async def _read(s: AsyncSession, as_of: date, clock: Clock) -> Seen:
+    found = await standings(s, as_of=as_of, tz=clock.tz)
+    targets = (await s.exec(select(Target.id, Target.category, Target.code, Target.title))).all()
+    units = {u.id: u for u in (await s.exec(select(Unit))).all() if u.id is not None}
+    return Seen(as_of, found, {i: c for i, c, _, _ in targets}, units, await open_items(s, None),  # type: ignore[arg-type]
+                {i: (code, title) for i, _, code, title in targets})
+
+
+# Per database (the engine: dropped with it), by date: when the county was read and what, or the future of
+# a read in progress. Filled on first use.
+_county: weakref.WeakKeyDictionary[Any, dict[date, tuple[datetime, Seen] | asyncio.Future]] = (
+    weakref.WeakKeyDictionary())
+
+
+async def county(s: AsyncSession, as_of: date, clock: Clock) -> Seen:
+    """The county as of ``as_of``, read less than ``TTL`` ago (see the module docstring)."""
+    cache = _county.setdefault(s.bind, {})
+    now = clock.now()
+    found = cache.get(as_of)
+    if isinstance(found, asyncio.Future) and found.get_loop() is asyncio.get_running_loop():
+        try:
+            return await asyncio.shield(found)
+        except Exception:  # the read it waited for failed: try once more itself
+            found = None
+    if isinstance(found, tuple) and timedelta(0) <= now - found[0] < TTL:
+        return found[1]
+    future: asyncio.Future[Seen] = asyncio.get_running_loop().create_future()
+    cache.clear()  # one date kept: yesterday's board is not asked for
+    cache[as_of] = future
+    try:
+        data = await _read(s, as_of, clock)
+    except BaseException as exc:
+        cache.pop(as_of, None)
+        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the read was interrupted"))
+        future.exception()  # (retrieved: no "never retrieved" warning when nobody waited)
+        raise
+    cache[as_of] = (now, data)
+    future.set_result(data)
+    return data
+
+
+def forget(s: AsyncSession) -> None:
+    """Drop the kept county (tests and benchmarks that change the data and look again at once)."""
+    _county.pop(s.bind, None)
 
 
 async def open_items(s: AsyncSession, unit_ids: list[int] | None) -> dict[int, int]:
@@ -94,44 +137,50 @@ def _cell(found: list[Standing]) -> dict[str, Any]:
             "assignment": worst.assignment_id, "n": len(found)}
 
 
-async def board(view: View, *, by: str = "category", uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
-    """The board as JSON-ready data (see the README's JSON API table)."""
-    lang = view.lang
-    async with uow:
-        s = uow.session
-        data = await seen(s, view, clock.now().date(), clock)
-        items = await open_items(s, None if view.everything else sorted(view.units))
-        if by == "target":
-            titles = {st.target_id: (st.target_code, st.title) for st in data.standings}
-            columns = [{"key": str(tid), "label": f"{code} {title}"}
-                       for tid, (code, title) in sorted(titles.items(), key=lambda kv: kv[1][0])]
-
-            def key(st: Standing) -> str:
-                return str(st.target_id)
-        else:
-            by = "category"
-            columns = [{"key": c.value, "label": t(f"progress.export.category.{c.value}", lang)} for c in Category]
-
-            def key(st: Standing) -> str:
-                return data.categories.get(st.target_id, "other")
+def _rows(data: Seen, by: str) -> list[tuple[int, str, dict[str, Any]]]:
+    """Every active unit's row in board order, as (unit id, class, row): built once per kept county and ``by``
+    (rows are shared by every viewer's answer and never changed)."""
+    kept = data.rows.get(by)
+    if kept is not None:
+        return kept
     cells: dict[int, dict[str, list[Standing]]] = defaultdict(lambda: defaultdict(list))
     for st in data.standings:
-        cells[st.unit_id][key(st)].append(st)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    totals: Counter[str] = Counter()
-    shown = [u for u in data.units.values() if view.sees(u.id or 0) and (u.id in cells or u.id in items)]
+        key = str(st.target_id) if by == "target" else data.categories.get(st.target_id, "other")
+        cells[st.unit_id][key].append(st)
+    out = []
+    shown = [u for u in data.units.values() if u.active and (u.id in cells or u.id in data.items)]
     for unit in sorted(shown, key=lambda u: _row_order(u, data.units)):
         uid = unit.id or 0
         counts = Counter(light_of(st.pace.status.value) for by_col in cells[uid].values() for st in by_col)
         parent = data.units.get(unit.parent_id or 0)
-        row = {"code": unit.code, "name": unit.name, "kind": unit.kind,
-               "parent": parent.name if parent is not None else None,
-               "depth": _row_order(unit, data.units)[2],
-               "cells": {k: _cell(v) for k, v in cells[uid].items()},
-               "counts": {light: counts.get(light, 0) for light in LIGHTS}, "items": items.get(uid, 0)}
-        totals.update(counts)
+        out.append((uid, unit.unit_class, {
+            "code": unit.code, "name": unit.name, "kind": unit.kind,
+            "parent": parent.name if parent is not None else None, "depth": _row_order(unit, data.units)[2],
+            "cells": {k: _cell(v) for k, v in cells[uid].items()},
+            "counts": {light: counts.get(light, 0) for light in LIGHTS}, "items": data.items.get(uid, 0)}))
+    data.rows[by] = out
+    return out
+
+
+async def board(view: View, *, by: str = "category", uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
+    """The board as JSON-ready data (see the README's JSON API table)."""
+    lang = view.lang
+    by = "target" if by == "target" else "category"
+    async with uow:
+        data = await county(uow.session, clock.now().date(), clock)
+    rows = [(cls, row) for uid, cls, row in _rows(data, by) if view.sees(uid)]
+    if by == "target":
+        used = {int(k) for _, row in rows for k in row["cells"]}
+        columns = [{"key": str(tid), "label": f"{code} {title}"}
+                   for tid, (code, title) in sorted(data.targets.items(), key=lambda kv: kv[1][0]) if tid in used]
+    else:
+        columns = [{"key": c.value, "label": t(f"progress.export.category.{c.value}", lang)} for c in Category]
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    totals: Counter[str] = Counter()
+    for cls, row in rows:
+        groups[cls].append(row)
+        totals.update(row["counts"])
         totals["items"] += row["items"]
-        groups[unit.unit_class].append(row)
     return {"as_of": data.as_of.isoformat(), "by": by, "columns": columns,
-            "groups": [{"class": c, "label": class_label(c, lang), "rows": rows} for c, rows in groups.items()],
+            "groups": [{"class": c, "label": class_label(c, lang), "rows": rs} for c, rs in groups.items()],
             "totals": {k: totals.get(k, 0) for k in (*LIGHTS, "items")}}

@@ -12,7 +12,7 @@ from models.db import UnitOfWork
 from models.inspection import Inspection, InspectionPhoto
 from models.plan import Assignment
 from services.core.clock import Clock
-from services.dashboard.board import light_of, most_urgent, seen
+from services.dashboard.board import county, light_of, most_urgent
 from services.dashboard.scope import View
 from services.progress.standings import Standing
 
@@ -22,24 +22,24 @@ VISITS = 500  # the newest visits shown
 async def points(view: View, *, uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
     async with uow:
         s = uow.session
-        data = await seen(s, view, clock.now().date(), clock)
+        data = await county(s, clock.now().date(), clock)
+        mine = [st for st in data.standings if view.sees(st.unit_id)]
         by_unit: dict[int, list[Standing]] = defaultdict(list)
-        for st in data.standings:
+        for st in mine:
             by_unit[st.unit_id].append(st)
         units = []
         for uid, unit in sorted(data.units.items()):
-            if unit.latitude is None or unit.longitude is None or not view.sees(uid):
+            if unit.latitude is None or unit.longitude is None or not unit.active or not view.sees(uid):
                 continue
             worst = most_urgent(by_unit[uid]) if by_unit[uid] else None
             units.append({"code": unit.code, "name": unit.name, "lat": unit.latitude, "lon": unit.longitude,
                           "light": light_of(worst.pace.status.value) if worst else "grey",
                           "assignment": worst.assignment_id if worst else None})
-        ids = [st.assignment_id for st in data.standings]
         sites = []
-        if ids:
+        if mine:
             located = {a.id: a for a in (await s.exec(select(Assignment).where(
-                col(Assignment.id).in_(ids), col(Assignment.site_latitude).is_not(None)))).all()}
-            for st in data.standings:
+                col(Assignment.site_latitude).is_not(None), col(Assignment.site_longitude).is_not(None)))).all()}
+            for st in mine:
                 a = located.get(st.assignment_id)
                 if a is not None and a.site_latitude is not None and a.site_longitude is not None:
                     sites.append({"assignment": st.assignment_id, "title": st.title, "unit": st.unit_name,

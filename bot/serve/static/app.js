@@ -52,18 +52,25 @@ async function signInFromTelegram() {
   history.replaceState(null, "", location.pathname + location.search);
 }
 
-function setTab(tab) {
+function setTab(tab, asked) {
   state.tab = tab;
   for (const b of document.querySelectorAll("nav button")) b.classList.toggle("active", b.dataset.tab === tab);
   for (const s of document.querySelectorAll("section.tab")) s.hidden = s.id !== tab;
   const load = { board: loadBoard, map: loadMap, alerts: loadAlerts, items: loadItems, ranking: loadRanking }[tab];
-  load().catch(fail);
+  load(asked).catch(fail);
 }
 
 // ------------------------------------------------------------------ the board
-async function loadBoard() {
-  state.board = await api(`/api/v1/board?by=${encodeURIComponent(state.by)}`);
+function askBoard() {
+  performance.mark("board-asked");
+  return api(`/api/v1/board?by=${encodeURIComponent(state.by)}`);
+}
+
+async function loadBoard(asked) {
+  state.board = await (asked || askBoard());
+  performance.mark("board-data");
   renderBoard();
+  performance.mark("board-rendered");
 }
 
 function sortRows(rows) {
@@ -101,7 +108,7 @@ function renderBoard() {
           const cell = r.cells[c.key];
           if (!cell) return el("td");
           return el("td", { class: `cell light-${cell.light}`, "data-light": cell.light, "data-status": cell.status,
-                            title: tr(`dash.status.${cell.status}`), onclick: () => openAssignment(cell.assignment) },
+                            "data-assignment": cell.assignment, title: tr(`dash.status.${cell.status}`) },
                     cell.n > 1 ? String(cell.n) : "");
         }),
         counts.map((k) => el("td", {}, String(r.counts[k]))), el("td", {}, String(r.items))));
@@ -133,13 +140,13 @@ async function openAssignment(id) {
       v.flags.map((f) => el("span", { class: "flag" }, tr(`dash.flag.${f}`)))))),
   );
   $("drawer").hidden = false;
-  renderChart($("chart"), d, tr);
+  await renderChart($("chart"), d, tr);
 }
 
 // ------------------------------------------------------------------ the map, alerts and items
 async function loadMap() {
   const points = await api("/api/v1/map");
-  showMap($("mapview"), $("mapnote"), points, state.me, tr);
+  await showMap($("mapview"), $("mapnote"), points, state.me, tr);
 }
 
 async function loadAlerts() {
@@ -198,8 +205,11 @@ async function loadRanking() {
 
 // ------------------------------------------------------------------ start
 async function start() {
+  let board;
   try {
     await signInFromTelegram();
+    board = askBoard();  // asked at once, beside /api/v1/me
+    board.catch(() => {});  // (its failure is the same as /me's, reported below)
     state.me = await api("/api/v1/me");
   } catch (error) {
     say(error.message);
@@ -219,7 +229,11 @@ async function start() {
   for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => setTab(b.dataset.tab));
   $("tabs").hidden = false;
   say("");
-  setTab("board");
+  $("grid").addEventListener("click", (event) => {
+    const cell = event.target.closest("td.cell[data-assignment]");
+    if (cell) openAssignment(cell.dataset.assignment).catch(fail);
+  });
+  setTab("board", board);
 }
 
 function fail(error) {

@@ -1,6 +1,9 @@
 // An assignment's chart (uPlot, vendored): the expected line over the year (from its milestones), the
 // reports (claimed values) and the inspections' verified values, as points over time.
-export function renderChart(node, d, tr) {
+import { script } from "./vendor.js";
+
+export async function renderChart(node, d, tr) {
+  await script("/dashboard/static/vendor/uplot/uPlot.iife.min.js");
   const at = (iso) => Math.floor(new Date(iso.length === 10 ? `${iso}T00:00:00+08:00` : iso).getTime() / 1000);
   const rows = new Map();
   const put = (t, i, v) => {

@@ -4,7 +4,10 @@ const COLOURS = { red: "#d93025", yellow: "#f6b400", green: "#1e8e3e", grey: "#9
 let map = null;
 let layer = null;
 
-export function showMap(node, note, points, me, tr) {
+import { script } from "./vendor.js";
+
+export async function showMap(node, note, points, me, tr) {
+  await script("/dashboard/static/vendor/leaflet/leaflet.js");
   /* global L */
   if (!map) {
     map = L.map(node, { preferCanvas: false, attributionControl: Boolean(me.map_tiles) });
