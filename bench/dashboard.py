@@ -142,9 +142,39 @@ async def measure(url: str, kind: str, args: argparse.Namespace, evidence: Path)
                 times.append(time.perf_counter() - t0)
             rows = sum(len(g["rows"]) for g in data["groups"])
             print(f"{label} {_summary(times)}   {rows} rows, {len(body) // 1024} KiB of JSON")
+        for label, apart in (("on the event loop", False), ("in a worker thread", True)):  # (leaves it kept)
+            async with db.read_uow() as uow:
+                board.forget(uow.session)
+                if apart:
+                    stall = await _stall(board.county(uow.session, clock.now().date(), clock))
+                else:
+                    stall = await _stall(board._read(uow.session, clock.now().date(), clock))
+            print(f"county read {label:18} the event loop's longest stall {stall * 1000:7.1f} ms")
         await _served(db, clock, args, evidence)
     finally:
         await db.dispose()
+
+
+async def _stall(work) -> float:  # type: ignore[no-untyped-def]
+    """The longest the event loop was kept from a 10 ms ticker while ``work`` ran."""
+    worst = 0.0
+    done = False
+
+    async def tick() -> None:
+        nonlocal worst
+        while not done:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.perf_counter() - t0 - 0.01)
+
+    ticker = asyncio.ensure_future(tick())
+    await asyncio.sleep(0)
+    try:
+        await work
+    finally:
+        done = True
+        await ticker
+    return worst
 
 
 async def _served(db: Database, clock: FixedClock, args: argparse.Namespace, evidence: Path) -> None:

@@ -9,7 +9,8 @@ Lights: overdue and red are red, yellow is yellow, on track and done are green, 
 The county's standings behind the board and the map are read once for everyone and kept for ``TTL`` (a
 minute, by the clock) per database: a county of 1,000 units and 20,000 assignments takes seconds to read
 through ``standings`` (bench/dashboard.py), and every viewer filters the same standings by their own scope.
-Requests while it is being read wait for that read instead of starting another. The drill-down
+Requests while it is being read wait for that read instead of starting another, and the read runs in a
+worker thread (its own loop and connection), so that the bot's event loop goes on meanwhile. The drill-down
 (services/dashboard/detail.py) always reads afresh.
 """
 
@@ -22,11 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.pool import NullPool
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config.i18n import t
-from models.db import UnitOfWork
+from models.db import UnitOfWork, make_engine, make_session_factory
 from models.enums import Category, UnitKind
 from models.items import ItemPart, SupervisionItem
 from models.plan import Target, Unit
@@ -63,6 +65,19 @@ class Seen:
     rows: dict[str, list[tuple[int, str, dict[str, Any]]]] = field(default_factory=dict)  # by ``by``: ``_rows``
 
 
+def _read_apart(url: str, as_of: date, clock: Clock) -> Seen:
+    """``_read`` in this (worker) thread, on a loop and an engine of its own: reading 20,000 assignments
+    through the ORM is seconds of Python, which would otherwise stop the bot's event loop for as long."""
+    async def read() -> Seen:
+        engine = make_engine(url, readonly=True) if url.startswith("sqlite") else make_engine(url, poolclass=NullPool)
+        try:
+            async with make_session_factory(engine)() as s:
+                return await _read(s, as_of, clock)
+        finally:
+            await engine.dispose()
+    return asyncio.run(read())
+
+
 async def _read(s: AsyncSession, as_of: date, clock: Clock) -> Seen:
     found = await standings(s, as_of=as_of, tz=clock.tz)
     targets = (await s.exec(select(Target.id, Target.category, Target.code, Target.title))).all()
@@ -93,7 +108,8 @@ async def county(s: AsyncSession, as_of: date, clock: Clock) -> Seen:
     cache.clear()  # one date kept: yesterday's board is not asked for
     cache[as_of] = future
     try:
-        data = await _read(s, as_of, clock)
+        url = s.bind.url.render_as_string(hide_password=False) if s.bind is not None else ""
+        data = await asyncio.to_thread(_read_apart, url, as_of, clock) if url else await _read(s, as_of, clock)
     except BaseException as exc:
         cache.pop(as_of, None)
         future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the read was interrupted"))
