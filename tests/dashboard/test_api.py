@@ -3,11 +3,7 @@ Telegram initData), sessions, and /score's scoping for each role."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import select
@@ -18,18 +14,7 @@ from models.dashboard import DashboardLogin
 from models.people import RoleMembership
 from services.dashboard import access
 from services.people.person import deactivate
-from tests.support.dashrig import client, dashboard_bot, get, seed, sign_in
-
-
-def init_data(bot_token: str, user_id: int, auth_date: int, **extra: str) -> str:
-    """initData signed as Telegram signs it
-    (https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app)."""
-    fields = {"auth_date": str(auth_date), "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
-              "user": json.dumps({"id": user_id, "first_name": "刘", "language_code": "zh"}), **extra}
-    check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
-    secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
+from tests.support.dashrig import client, dashboard_bot, get, init_data, seed, sign_in
 
 
 async def test_a_leader_sees_the_board_of_their_linked_unit_and_gets_403_for_another(rig) -> None:

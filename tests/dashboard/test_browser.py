@@ -10,7 +10,7 @@ from services.dashboard import access
 from services.dashboard.board import light_of
 from services.progress.standings import standings
 from tests.support.browser import artifact, watched_page
-from tests.support.dashrig import dashboard_bot, seed
+from tests.support.dashrig import dashboard_bot, init_data, mini_app_url, seed
 
 RED = "rgb(217, 48, 37)"  # --red in style.css
 
@@ -92,3 +92,16 @@ async def test_the_page_works_on_a_phone_and_a_used_link_is_refused(rig, browser
         assert response is not None and response.status == 403
         assert "已使用或已过期" in await again.page.inner_text("body")
         await again.page.context.close()
+
+
+async def test_inside_telegram_the_mini_app_signs_in_with_init_data(rig, browser) -> None:
+    await seed(rig.db, rig.clock, rig.settings.evidence_dir)
+    async with dashboard_bot(rig) as served:
+        data = init_data(rig.fake.token, 400, int(rig.clock.now().timestamp()) - 30)
+        w = await watched_page(browser, width=390, height=700, is_mobile=True, has_touch=True)
+        await w.page.goto(mini_app_url(served, data))
+        await w.page.wait_for_selector("#grid td.cell")
+        assert [await r.get_attribute("data-unit") for r in await w.page.locator("#grid tr[data-unit]").all()] == ["V1"]
+        assert "tgWebAppData" not in w.page.url  # the fragment is dropped once used
+        assert w.errors == []
+        await w.page.context.close()

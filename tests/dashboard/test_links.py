@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.botrig import running_bot
+from bot.serve.runner import health_server
+from services.dashboard import access
+from tests.support.botrig import make_settings, running_bot
 from tests.support.dashrig import client, dashboard_bot, get, seed
+from tests.support.webhookrig import webhook_bot
 
 
 async def test_dashboard_in_chat_offers_the_mini_app_and_a_one_time_link_that_signs_in(rig) -> None:
@@ -59,3 +62,36 @@ async def test_the_command_line_prints_a_one_time_link(rig, cli) -> None:
     assert unknown.code == 1 and "NOBODY" in unknown.err
     missing = await cli("dashboard", "link", "--person", "L1")
     assert missing.code == 2 and "DUBAN_PUBLIC_URL" in missing.err
+
+
+async def test_in_webhook_mode_the_dashboard_shares_the_webhook_port(rig) -> None:
+    """The webhook's catch-all POST route does not swallow the dashboard's POSTs."""
+    c = await seed(rig.db, rig.clock, rig.settings.evidence_dir)
+    async with webhook_bot(rig) as hooked, client() as http:
+        token = await access.create_login("L1", actor="test", uow=rig.db.uow(), clock=rig.clock)
+        async with http.get(f"{hooked.root}/dashboard/login?t={token}", allow_redirects=False) as r:
+            assert r.status == 303
+        assert (await get(http, f"{hooked.root}/api/v1/board"))[0] == 200
+        async with http.post(f"{hooked.root}/api/v1/alerts/{c['alert']}/ack") as r:
+            assert r.status == 200
+        status, _ = await hooked.post({"update_id": 1, "message": {"message_id": 1, "date": 0,
+                                                                  "chat": {"id": 1, "type": "private"}}})
+        assert status == 200
+
+
+async def test_in_polling_mode_web_port_serves_the_dashboard_and_health_only_with_the_token(rig) -> None:
+    settings = make_settings(rig.fake, rig.db.url, rig.settings.evidence_dir, web_port=0,
+                             metrics_token="a-metrics-token-for-tests")
+    server = health_server(settings)
+    await server.start()
+    try:
+        root = f"http://127.0.0.1:{server.port}"
+        async with client() as http:
+            async with http.get(f"{root}/dashboard/") as r:
+                assert r.status == 404  # no county active here yet
+            async with http.get(f"{root}/healthz") as r:
+                assert r.status == 401
+            async with http.post(f"{root}/duban/default", json={"update_id": 1}) as r:
+                assert r.status in (404, 405)  # no webhooks in polling mode
+    finally:
+        await server.stop()

@@ -3,12 +3,16 @@ a small seeded county, and an HTTP client with its own cookie jar (a browser's s
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -55,6 +59,17 @@ async def dashboard_bot(rig: Rig, **overrides: Any) -> AsyncIterator[Served]:
         await server.stop()
 
 
+def init_data(bot_token: str, user_id: int, auth_date: int, **extra: str) -> str:
+    """Mini App initData signed as Telegram signs it
+    (https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app)."""
+    fields = {"auth_date": str(auth_date), "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
+              "user": json.dumps({"id": user_id, "first_name": "刘", "language_code": "zh"}), **extra}
+    check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
+    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    return urlencode(fields)
+
+
 def client() -> aiohttp.ClientSession:
     """A browser's stand-in: keeps the session cookie (also for 127.0.0.1), never follows redirects itself."""
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
@@ -64,6 +79,11 @@ async def sign_in(served: Served, session: aiohttp.ClientSession, rig: Rig, pers
     token = await access.create_login(person_code, actor="test", uow=rig.db.uow(), clock=rig.clock)
     async with session.get(f"{served.root}/dashboard/login?t={token}", allow_redirects=False) as r:
         assert r.status == 303, await r.text()
+
+
+def mini_app_url(served: Served, data: str) -> str:
+    """The page as Telegram opens a Mini App: initData in the fragment's ``tgWebAppData``."""
+    return f"{served.root}/dashboard/?c=default#tgWebAppData={quote(data, safe='')}&tgWebAppVersion=8.0"
 
 
 async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
