@@ -30,9 +30,8 @@ async def dashboard(update: Update, context: Context) -> None:
         await reply(update, tr(exc.key, **exc.params))
         return
     county = quote(d.county, safe="")
-    buttons = [[InlineKeyboardButton(tr("dash.open_browser"), url=f"{base}/dashboard/login?c={county}&t={token}")]]
-    chat = update.effective_chat
-    if chat is not None and chat.type == "private":  # Telegram allows web_app buttons in private chats only
-        app = WebAppInfo(f"{base}/dashboard/?c={county}")
-        buttons.insert(0, [InlineKeyboardButton(tr("dash.open_app"), web_app=app)])
+    # Private chats only (handlers/registry.py): the link signs in whoever opens it first, and Telegram allows
+    # web_app buttons in private chats only.
+    buttons = [[InlineKeyboardButton(tr("dash.open_app"), web_app=WebAppInfo(f"{base}/dashboard/?c={county}"))],
+               [InlineKeyboardButton(tr("dash.open_browser"), url=f"{base}/dashboard/login?c={county}&t={token}")]]
     await reply(update, tr("dash.offer"), reply_markup=InlineKeyboardMarkup(buttons))

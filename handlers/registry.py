@@ -151,7 +151,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(ranking.pressed, pattern=r"^rk:\d{1,18}$"))
     app.add_handler(CommandHandler("score", score.score))
     app.add_handler(CommandHandler("portfolio", portfolio.portfolio))
-    app.add_handler(CommandHandler("dashboard", dashboard.dashboard))
+    app.add_handler(CommandHandler("dashboard", dashboard.dashboard, PRIVATE))  # a login link is for one person's eyes
 
     # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram
     # stops its spinner); a registered person's message nobody understood. New messages only: a live location
