@@ -95,3 +95,20 @@ async def test_in_polling_mode_web_port_serves_the_dashboard_and_health_only_wit
                 assert r.status in (404, 405)  # no webhooks in polling mode
     finally:
         await server.stop()
+
+
+def test_the_dashboards_settings_are_checked_at_load() -> None:
+    from pydantic import ValidationError
+
+    from config.settings import Settings
+
+    s = Settings(_env_file=None, public_url="https://bot.example.org/", map_tiles="https://t.example.org/{z}/{x}/{y}.png")
+    assert s.public_url == "https://bot.example.org" and s.web_port is None and s.dashboard_session_hours == 8
+    for bad in ({"public_url": "bot.example.org"}, {"map_tiles": "https://t.example.org/tiles.png"},
+                {"dashboard_init_max_age": 0}, {"web_port": 70000}):
+        try:
+            Settings(_env_file=None, **bad)
+        except ValidationError as exc:
+            assert next(iter(bad)) in str(exc)
+        else:
+            raise AssertionError(f"{bad} accepted")
