@@ -219,7 +219,10 @@ class Dashboard:
         return done
 
     async def ranking(self, request: web.Request, deps: Deps, person: Person, view: View) -> dict[str, Any]:
-        return await actions.ranking(person, uow=deps.db.read_uow(), clock=deps.clock)
+        answer = await actions.ranking(person, uow=deps.db.read_uow(), clock=deps.clock)
+        if "refused" in answer:
+            answer["message"] = t(answer["refused"], view.lang, **answer["params"])
+        return answer
 
     async def evidence(self, request: web.Request, deps: Deps, person: Person, view: View) -> web.StreamResponse:
         ref = await detail.evidence(view, int(request.match_info["id"]), uow=deps.db.read_uow())

@@ -78,8 +78,12 @@ async def verify(person: Person, part_id: int, *, uow: UnitOfWork, clock: Clock)
 
 async def ranking(person: Person, *, uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
     """The ranking as /ranking shows it (services/assessment/results.py): admins the live round too, leaders
-    the published one; everyone else a refusal (DomainError)."""
-    view = await assessment_results.ranking(_joined(person), None, uow=uow, clock=clock)
+    the published one. A refusal (no round yet, not published, not for this role) is an answer too:
+    ``{"refused": key, "params": …}`` (the page says it; nothing failed)."""
+    try:
+        view = await assessment_results.ranking(_joined(person), None, uow=uow, clock=clock)
+    except DomainError as exc:
+        return {"refused": exc.key, "params": {k: str(v) for k, v in exc.params.items()}}
     return {"year": view.year, "status": view.status, "live": view.live,
             "classes": [{"class": name, "units": [
                 {"rank": u.rank, "code": u.unit_code, "name": u.unit_name, "total": format(round(u.total, 2), "f"),

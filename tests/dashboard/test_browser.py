@@ -59,6 +59,12 @@ async def test_a_leader_signs_in_sees_the_board_drills_into_a_red_cell_and_ackno
         assert await page.locator("#mapview path.leaflet-interactive").count() == 3
         await page.screenshot(path=artifact(f"dashboard-map-{db_kind}.png"), full_page=True)
 
+        await page.click("#tab-items")
+        await page.wait_for_selector("#itemlist li")
+        assert await page.inner_text("#itemlist") == "没有未办结的督办件。"
+        await page.click("#tab-ranking")
+        await page.wait_for_selector("#rankview p.refused")  # no assessment round yet: said, nothing failed
+
         await page.click("#tab-alerts")
         button = page.locator(f'button[data-alert="{c["alert"]}"]')
         assert await button.inner_text() == "已阅"

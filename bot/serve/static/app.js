@@ -184,11 +184,9 @@ async function loadItems() {
 
 async function loadRanking() {
   const node = $("rankview");
-  let r;
-  try {
-    r = await api("/api/v1/ranking");
-  } catch (error) {
-    node.replaceChildren(el("p", {}, error.message));
+  const r = await api("/api/v1/ranking");
+  if (r.refused) {
+    node.replaceChildren(el("p", { class: "refused" }, r.message));
     return;
   }
   node.replaceChildren(el("h2", {}, tr("dash.ranking_head", { year: r.year })),
