@@ -4,7 +4,9 @@ JSON API under ``/api/v1/`` (the README's table). The domain is services/dashboa
 
 Which county: the ``c`` query parameter of the login link and of the Mini App's URL (the county's code;
 without it, the only county served here). The session cookie (``duban_session``, HttpOnly,
-SameSite=Strict, Secure when DUBAN_PUBLIC_URL is https) holds ``<county>.<token>``. Every API route reads
+SameSite=Strict, Secure when DUBAN_PUBLIC_URL is https) holds ``<county>.<token>``; the Mini App's sign-in
+also hands it to the page, which sends it as ``Authorization: Bearer`` (for Telegram Web's frame, where the
+cookie is not sent). Every API route reads
 the person from it (401 without a valid one) and the domain refuses another unit's data (403).
 """
 
@@ -132,7 +134,10 @@ class Dashboard:
                 hours=deps.settings.dashboard_session_hours, uow=deps.db.uow(), clock=deps.clock)
         except access.LoginRefused:
             return _error(401, "dash.login_refused", deps.settings.locale)
-        response = web.json_response({"ok": True})
+        # The token also comes back for an ``Authorization: Bearer`` header: Telegram Web shows a Mini App in a
+        # frame of another site, where the SameSite=Strict cookie is never sent.
+        response = web.json_response({"ok": True, "token": f"{deps.county}.{token}"},
+                                     headers={"Cache-Control": "no-store"})
         self._set_cookie(response, deps, token)
         return response
 
@@ -250,7 +255,9 @@ def _thumbnail(data: bytes, mime: str) -> tuple[bytes, str]:
 
 
 def _cookie(request: web.Request) -> tuple[str | None, str | None]:
-    raw = request.cookies.get(COOKIE, "")
+    """(county, session token) from ``Authorization: Bearer <county>.<token>`` or else the cookie."""
+    bearer = request.headers.get("Authorization", "")
+    raw = bearer[7:].strip() if bearer[:7].lower() == "bearer " else request.cookies.get(COOKIE, "")
     county, dot, token = raw.partition(".")
     return (county, token) if dot and county and token else (None, None)
 

@@ -150,6 +150,15 @@ async def test_telegram_init_data_is_accepted_when_valid_and_refused_when_tamper
 
         status, me = await post(init_data(bot_token, 400, now - 60))
         assert status == 200 and me["name"] == "刘县长" and me["roles"] == ["leader"]
+        async with client() as http:  # Telegram Web's frame: no cookie, the token as a bearer header
+            async with http.post(f"{served.root}/api/v1/session/telegram",
+                                 json={"initData": init_data(bot_token, 400, now)}) as r:
+                bearer = (await r.json())["token"]
+            http.cookie_jar.clear()
+            async with http.get(f"{served.root}/api/v1/board", headers={"Authorization": f"Bearer {bearer}"}) as r:
+                assert r.status == 200
+            async with http.get(f"{served.root}/api/v1/board", headers={"Authorization": "Bearer default.x"}) as r:
+                assert r.status == 401
         tampered = init_data(bot_token, 400, now - 60).replace("%22id%22%3A+400", "%22id%22%3A+500")
         assert "500" in tampered
         assert (await post(tampered))[0] == 401

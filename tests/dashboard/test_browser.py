@@ -109,5 +109,8 @@ async def test_inside_telegram_the_mini_app_signs_in_with_init_data(rig, browser
         await w.page.wait_for_selector("#grid td.cell")
         assert [await r.get_attribute("data-unit") for r in await w.page.locator("#grid tr[data-unit]").all()] == ["V1"]
         assert "tgWebAppData" not in w.page.url  # the fragment is dropped once used
+        await w.page.click('#grid td.cell[data-light="red"]')  # the photo comes with the bearer token
+        await w.page.wait_for_function(
+            "() => (document.querySelector('#detail img[data-evidence]') || {}).naturalWidth > 0")
         assert w.errors == []
         await w.page.context.close()

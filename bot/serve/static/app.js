@@ -18,13 +18,28 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// A photo through the API: with a bearer token (the Mini App in Telegram Web's frame) an <img> cannot send
+// it, so the photo is fetched and shown from memory.
+export function photo(img, url) {
+  if (!state.bearer) {
+    img.src = url;
+    return img;
+  }
+  fetch(url, { headers: { Authorization: `Bearer ${state.bearer}` } })
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(r.statusText))))
+    .then((blob) => { img.src = URL.createObjectURL(blob); })
+    .catch(() => {});
+  return img;
+}
+
 export function tr(key, params = {}) {
   const text = (state.me && state.me.strings[key]) || key;
   return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ""));
 }
 
 export async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const headers = { ...(options.headers || {}), ...(state.bearer ? { Authorization: `Bearer ${state.bearer}` } : {}) };
+  const response = await fetch(path, { credentials: "same-origin", ...options, headers });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = new Error(body.message || response.statusText);
@@ -45,10 +60,11 @@ async function signInFromTelegram() {
   const initData = hash.get("tgWebAppData");
   if (!initData) return;
   const county = new URLSearchParams(location.search).get("c");
-  await api("/api/v1/session/telegram", {
+  const signed = await api("/api/v1/session/telegram", {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ initData, county }),
   });
+  state.bearer = signed.token;  // Telegram Web shows the Mini App in a frame where the cookie is not sent
   history.replaceState(null, "", location.pathname + location.search);
 }
 
@@ -132,7 +148,7 @@ async function openAssignment(id) {
     el("h3", {}, tr("dash.photos")),
     d.photos.length ? el("div", { class: "photos" }, d.photos.map((p) => el("figure", {},
       el("a", { href: `/api/v1/evidence/${p.id}`, target: "_blank", rel: "noopener" },
-        el("img", { src: `/api/v1/evidence/${p.id}?thumb=1`, alt: tr("dash.photos"), "data-evidence": p.id })),
+        photo(el("img", { alt: tr("dash.photos"), "data-evidence": p.id }), `/api/v1/evidence/${p.id}?thumb=1`)),
       el("figcaption", {}, p.flags.map((f) => el("span", { class: "flag" }, tr(`dash.flag.${f}`)))))))
       : el("p", {}, tr("dash.no_photos")),
     el("h3", {}, tr("dash.inspections")),

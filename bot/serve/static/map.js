@@ -4,6 +4,7 @@ const COLOURS = { red: "#d93025", yellow: "#f6b400", green: "#1e8e3e", grey: "#9
 let map = null;
 let layer = null;
 
+import { photo } from "./app.js";
 import { script } from "./vendor.js";
 
 export async function showMap(node, note, points, me, tr) {
@@ -33,9 +34,8 @@ export async function showMap(node, note, points, me, tr) {
     photos.className = "photos";
     for (const id of v.photos) {
       const img = document.createElement("img");
-      img.src = `/api/v1/evidence/${id}?thumb=1`;
       img.alt = tr("dash.photos");
-      photos.append(img);
+      photos.append(photo(img, `/api/v1/evidence/${id}?thumb=1`));
     }
     popup.append(photos);
     L.circleMarker([v.lat, v.lon], { radius: 5, color: v.flags.length ? COLOURS.red : "#1a73e8", weight: 2,
