@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # Supervision items (督办件): working hours (09:00–17:00 on working days) a unit has to sign for an item
     # (签收) before its light turns yellow and the reminder climbs to the unit's linked leaders.
     item_sign_hours: int = 8
+    # Warning notices (预警通知单): working days a unit has to answer a red pace warning with its reason and next
+    # steps before the notice climbs to its linked leaders (then the office), like an unacknowledged alert.
+    warning_answer_working_days: int = 3
     # The public survey's key, held outside the database (services/assessment/survey_keys.py): without it
     # nobody can answer; keep it, as changing it closes the survey.
     survey_secret: SecretStr | None = None
@@ -291,6 +294,13 @@ class Settings(BaseSettings):
         if len(value) < 16 or not re.fullmatch(r"[\x21-\x7e]+", value):
             raise ValueError("must be at least 16 printable characters without spaces (e.g. `openssl rand -hex 32`)")
         return SecretStr(value)
+
+    @field_validator("warning_answer_working_days")
+    @classmethod
+    def _warning_days(cls, v: int) -> int:
+        if not 1 <= v <= 30:
+            raise ValueError("must be a whole number of working days from 1 to 30")
+        return v
 
     @field_validator("item_sign_hours")
     @classmethod

@@ -1,11 +1,15 @@
-"""/history <target code> [unit code]: the confirmed reports of an assignment, corrections and adjustments."""
+"""/history <target code> [unit code]: the confirmed reports of an assignment, corrections and adjustments, a
+page at a time (◀ older, ▶ newer), like /mytargets."""
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from config.i18n import Translator
 from handlers.common import deps, reply, who
@@ -14,7 +18,7 @@ from services.core.errors import DomainError
 from services.plan.values import format_value
 from services.progress.history import Entry, History, history
 
-SHOWN = 20  # at most the latest 20 entries
+PAGE = 10  # entries a page
 MAX_TEXT = 4000
 
 
@@ -45,8 +49,30 @@ def _short(text: str | None, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def render(h: History, page: int, tr: Translator, tz: ZoneInfo) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Page ``page`` of the history, counted from the newest (0: the latest ``PAGE`` entries), oldest first
+    within the page; ◀ goes to older entries, ▶ back to newer ones."""
+    pages = max(1, -(-len(h.entries) // PAGE))
+    page = min(max(page, 0), pages - 1)
+    end = len(h.entries) - page * PAGE
+    entries = [_entry(e, h, tr, tz) for e in h.entries[max(0, end - PAGE):end]]
+    head = tr("history.title", title=h.title, code=h.target_code, unit=h.unit_name)
+    where = [tr("history.page", page=pages - page, pages=pages, total=len(h.entries))] if pages > 1 else []
+    while True:  # what fits Telegram's 4,096 characters (a page of long notes loses its oldest entries)
+        text = "\n\n".join([head, *where, *entries])
+        if len(text) <= MAX_TEXT or len(entries) == 1:
+            break
+        entries = entries[1:]
+    row = []
+    if page < pages - 1:
+        row.append(InlineKeyboardButton(tr("history.older"), callback_data=f"hi:{h.assignment_id}:{page + 1}"))
+    if page > 0:
+        row.append(InlineKeyboardButton(tr("history.newer"), callback_data=f"hi:{h.assignment_id}:{page - 1}"))
+    return text, InlineKeyboardMarkup([row]) if row else None
+
+
 async def show_history(update: Update, context: Context) -> None:
-    """All confirmed reports of one assignment, oldest first (the latest 20)."""
+    """/history CODE [UNIT]: the latest page of the assignment's confirmed reports and adjustments."""
     d = deps(context)
     _, tr = await who(update, context)
     args = context.args or []
@@ -60,15 +86,26 @@ async def show_history(update: Update, context: Context) -> None:
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return
-    head = tr("history.title", title=h.title, code=h.target_code, unit=h.unit_name)
     if not h.entries:
+        head = tr("history.title", title=h.title, code=h.target_code, unit=h.unit_name)
         await reply(update, head + "\n" + tr("history.empty"))
         return
-    entries = [_entry(e, h, tr, d.settings.tz) for e in h.entries[-SHOWN:]]
-    while True:  # the latest entries that fit Telegram's 4,096 characters
-        more = [tr("history.more", shown=len(entries), total=len(h.entries))] if len(entries) < len(h.entries) else []
-        text = "\n\n".join([head, *more, *entries])
-        if len(text) <= MAX_TEXT or len(entries) == 1:
-            break
-        entries = entries[1:]
-    await reply(update, text)
+    text, markup = render(h, 0, tr, d.settings.tz)
+    await reply(update, text, reply_markup=markup)
+
+
+async def turn_page(update: Update, context: Context) -> None:
+    """``hi:<assignment>:<page>`` (◀ ▶): the same message shows another page, as the database has it now."""
+    d, query, user = deps(context), update.callback_query, update.effective_user
+    _, tr = await who(update, context)
+    assert query is not None and query.data is not None and user is not None
+    _, assignment, page = query.data.split(":")
+    try:
+        h = await history(user.id, None, None, uow=d.db.read_uow(), assignment_id=int(assignment))
+    except DomainError as exc:
+        await query.answer(Translator(tr.lang, html=False)(exc.key, **exc.params), show_alert=True)
+        return
+    text, markup = render(h, int(page), tr, d.settings.tz)
+    await query.answer()
+    with contextlib.suppress(BadRequest):  # the same page again
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
@@ -10,14 +12,15 @@ from handlers.common import deps, reply, who
 from handlers.context import Context
 from services.core.errors import DomainError
 from services.plan.values import format_value
-from services.progress.history import my_targets
+from services.progress.history import Mine, my_targets
+from services.progress.notices import line
 from services.progress.standings import Standing
 
 PAGE = 6
 ICON = {"overdue": "⛔", "red": "🔴", "yellow": "🟡", "on_track": "🟢", "done": "✅", "not_started": "⚪"}
 
 
-def _item(s: Standing, tr: Translator) -> str:
+def _item(s: Standing, tr: Translator, notice: str | None) -> str:
     effective = format_value(s.effective, s.measure, tr.lang) if s.effective is not None else tr("report.none_yet")
     if s.claimed is not None and s.effective is not None and s.claimed != s.effective:
         effective = tr("mytargets.claimed", effective=effective, claimed=format_value(s.claimed, s.measure, tr.lang))
@@ -28,15 +31,17 @@ def _item(s: Standing, tr: Translator) -> str:
         unit=s.unit_name, planned=format_value(s.planned, s.measure, tr.lang), effective=effective,
         percent=f"{s.pace.percent_complete:.0f}", deadline=s.deadline.isoformat(), days=days,
         pace=tr(f"pace.{s.pace.status.value}"),
-    )
+    ) + ("\n" + notice if notice else "")
 
 
-def render(items: list[Standing], page: int, tr: Translator) -> tuple[str, InlineKeyboardMarkup | None]:
+def render(mine: Mine, page: int, tr: Translator, today: date) -> tuple[str, InlineKeyboardMarkup | None]:
+    items = mine.standings
     pages = max(1, -(-len(items) // PAGE))
     page = min(max(page, 0), pages - 1)
     chunk = items[page * PAGE:(page + 1) * PAGE]
     text = tr("mytargets.title", count=len(items), page=page + 1, pages=pages) + "\n\n" + "\n\n".join(
-        _item(s, tr) for s in chunk)
+        _item(s, tr, line(mine.notices[s.assignment_id], today, tr) if s.assignment_id in mine.notices else None)
+        for s in chunk)
     buttons = []
     if page > 0:
         buttons.append(InlineKeyboardButton(tr("mytargets.prev"), callback_data=f"my:p:{page - 1}"))
@@ -45,7 +50,7 @@ def render(items: list[Standing], page: int, tr: Translator) -> tuple[str, Inlin
     return text, InlineKeyboardMarkup([buttons]) if buttons else None
 
 
-async def _load(update: Update, context: Context) -> tuple[list[Standing] | None, Translator]:
+async def _load(update: Update, context: Context) -> tuple[Mine | None, Translator]:
     d = deps(context)
     _, tr = await who(update, context)
     user = update.effective_user
@@ -62,10 +67,10 @@ async def mytargets(update: Update, context: Context) -> None:
     items, tr = await _load(update, context)
     if items is None:
         return
-    if not items:
+    if not items.standings:
         await reply(update, tr("report.nothing_to_report"))
         return
-    text, markup = render(items, 0, tr)
+    text, markup = render(items, 0, tr, deps(context).clock.now().date())
     await reply(update, text, reply_markup=markup)
 
 
@@ -75,7 +80,7 @@ async def turn_page(update: Update, context: Context) -> None:
     assert query is not None and query.data is not None
     items, tr = await _load(update, context)
     await query.answer()
-    if not items:
+    if not items or not items.standings:
         return
-    text, markup = render(items, int(query.data.rsplit(":", 1)[1]), tr)
+    text, markup = render(items, int(query.data.rsplit(":", 1)[1]), tr, deps(context).clock.now().date())
     await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)

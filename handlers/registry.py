@@ -51,6 +51,7 @@ from handlers import (
     score,
     start,
     survey,
+    warning,
 )
 from handlers.context import Deps
 from services.assessment import survey as survey_links
@@ -86,16 +87,23 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("mytargets", mytargets.mytargets))
     app.add_handler(CallbackQueryHandler(mytargets.turn_page, pattern=r"^my:p:\d{1,18}$"))
     app.add_handler(CommandHandler("history", history.show_history))
+    app.add_handler(CallbackQueryHandler(history.turn_page, pattern=r"^hi:\d{1,18}:\d{1,6}$"))
     app.add_handler(CallbackQueryHandler(adjust.decide, pattern=r"^adj:(ok|no):\d{1,18}$"))
     app.add_handler(adjust.conversation())
     app.add_handler(CallbackQueryHandler(adjust.confirm, pattern=r"^adj:y:\d{1,18}$"))
     app.add_handler(CallbackQueryHandler(adjust.cancel, pattern=r"^adj:x$"))
 
-    # Alerts: acknowledge, details, ask for a report, /alerts, /mute.
-    app.add_handler(CallbackQueryHandler(alerts.acknowledge, pattern=r"^al:ack:\d{1,18}$"))
+    # Alerts: a push's list and Acknowledge all, acknowledge, details, ask for a report, /alerts, /mute.
+    app.add_handler(CallbackQueryHandler(alerts.list_page, pattern=r"^al:ls:\d{1,18}(:\d{1,6})?$"))
+    app.add_handler(CallbackQueryHandler(alerts.acknowledge_all, pattern=r"^al:aa:\d{1,18}(:\d{1,6})?$"))
+    app.add_handler(CallbackQueryHandler(alerts.acknowledge, pattern=r"^al:ack:\d{1,18}(:\d{1,18}:\d{1,6})?$"))
     app.add_handler(CallbackQueryHandler(alerts.show_details, pattern=r"^al:det:\d{1,18}$"))
     app.add_handler(CallbackQueryHandler(alerts.ask_report, pattern=r"^al:ask:\d{1,18}$"))
     app.add_handler(CommandHandler("alerts", alerts.list_alerts))
+    # Warning notices (预警通知单): the unit's answer, and its Submit or Cancel pressed after it ended.
+    app.add_handler(warning.conversation())
+    app.add_handler(CallbackQueryHandler(warning.confirm, pattern=r"^wn:y:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(warning.cancel, pattern=r"^wn:x$"))
     app.add_handler(CommandHandler("mute", alerts.mute))
 
     # Inspection: /inspect, /visits.
@@ -151,6 +159,9 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(ranking.pressed, pattern=r"^rk:\d{1,18}$"))
     app.add_handler(CommandHandler("score", score.score))
     app.add_handler(CommandHandler("portfolio", portfolio.portfolio))
+    app.add_handler(CallbackQueryHandler(portfolio.portfolio, pattern=r"^pf:pg$"))
+    app.add_handler(CallbackQueryHandler(portfolio.turn_page, pattern=r"^pf:pg:\d{1,4}$"))
+    app.add_handler(CallbackQueryHandler(portfolio.acknowledge_all, pattern=r"^pf:ack:\d{1,18}$"))
     app.add_handler(CommandHandler("dashboard", dashboard.dashboard, PRIVATE))  # a login link is for one person's eyes
 
     # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram

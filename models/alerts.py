@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.columns import fk_column, json_column, timestamp_column
@@ -18,7 +18,7 @@ class Alert(SQLModel, table=True):
     __table_args__ = (Index("ix_alerts_open", "state", "level"),)
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True, index=True)
-    kind: str = Field(max_length=32)  # deadline / overdue / missing_report / pace / rectification / calendar
+    kind: str = Field(max_length=32)  # deadline / overdue / missing_report / pace / item / warning / calendar
     level: str = Field(max_length=16)  # info / yellow / red / overdue
     period: str = Field(max_length=32)
     assignment_id: int | None = fk_column("assignments.id", ondelete="CASCADE")
@@ -53,3 +53,22 @@ class Mute(SQLModel, table=True):
     target_id: int = fk_column("targets.id", nullable=False, ondelete="CASCADE")
     until: date
     created_at: datetime = timestamp_column()
+
+
+class WarningNotice(SQLModel, table=True):
+    """预警通知单: a red pace warning the unit must answer (落后原因, 下一步措施, a photo if it likes) by a day. It is
+    told and climbs through its own alert (kind ``warning``, ``alert_id``); answering does not turn the light."""
+
+    __tablename__ = "warning_notices"
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(sa_column=Column(ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, unique=True))
+    pace_alert_id: int | None = fk_column("alerts.id")  # the red pace warning it came from
+    assignment_id: int = fk_column("assignments.id", nullable=False, ondelete="CASCADE")
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")
+    created_at: datetime = timestamp_column()
+    answer_by: date  # the last working day to answer on
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # 落后原因
+    next_steps: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # 下一步措施
+    evidence_id: int | None = fk_column("evidence_files.id", ondelete="RESTRICT")
+    answered_at: datetime | None = timestamp_column(nullable=True)
+    answered_by_person_id: int | None = fk_column("people.id")

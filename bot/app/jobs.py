@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 def rules(settings: Settings) -> tick.Rules:
     return tick.Rules(quiet_start=settings.quiet_start, quiet_end=settings.quiet_end,
-                        ack_timeout_working_days=settings.ack_timeout_working_days)
+                      ack_timeout_working_days=settings.ack_timeout_working_days,
+                      warning_answer_working_days=settings.warning_answer_working_days)
 
 
 async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:

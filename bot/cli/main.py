@@ -17,7 +17,7 @@ from config.i18n import t
 from config.settings import SettingsError, load_settings
 from models.db import Database
 from models.migrate import is_current
-from services.core.clock import SystemClock
+from services.core.clock import Clock, SystemClock
 
 log = logging.getLogger("duban")
 
@@ -47,27 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _main(args: argparse.Namespace, settings) -> None:  # type: ignore[no-untyped-def]
+async def _main(args: argparse.Namespace, settings, clock: Clock | None) -> None:  # type: ignore[no-untyped-def]
     db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     try:
         if getattr(args, "needs_schema", True) and not await is_current(db.engine):
             raise UsageError(t("cli.not_migrated", settings.locale))
-        await args.func(args, settings, db, SystemClock(settings.tz))
+        await args.func(args, settings, db, clock or SystemClock(settings.tz))
     finally:
         await db.dispose()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command; ``clock`` (the system's by default) is what "now" means to it."""
     # Whatever Duban writes (database, backups, evidence, workbooks with phone numbers) is its user's only,
     # however it was started (the systemd unit sets UMask=0077 too); put back for a caller in the same process.
     umask = os.umask(0o077)
     try:
-        return _run(argv)
+        return _run(argv, clock)
     finally:
         os.umask(umask)
 
 
-def _run(argv: list[str] | None) -> int:
+def _run(argv: list[str] | None, clock: Clock | None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(logging.DEBUG if args.verbose else logging.INFO)
     try:
@@ -76,7 +77,7 @@ def _run(argv: list[str] | None) -> int:
         print(f"duban: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_main(args, settings))
+        asyncio.run(_main(args, settings, clock))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

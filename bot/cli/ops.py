@@ -33,13 +33,19 @@ def parse_at(text: str | None, settings: Settings, clock: Clock) -> datetime:
 
 async def cmd_jobs_tick(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
     """One scheduler tick at ``--at`` (default now), exactly as the running bot would do it (``--dry-run``:
-    the alerts it would send, rolled back; the weekly digest is not part of a dry run)."""
+    rolled back, each person's push printed as it would be sent; the weekly digest is not part of a dry run).
+    A real tick may not be at a later instant than now."""
     moment = parse_at(args.at, settings, clock)
+    if not args.dry_run and moment > clock.now():
+        # Alerts written for a future instant would be resolved by the running bot's own tick at the real
+        # time, and their pushes would go out now: only a dry run may look ahead.
+        raise Refused(t("cli.tick_future", settings.locale, at=moment.isoformat(timespec="minutes")))
     if args.dry_run:
         result = await tick.tick(moment, uow=db.uow(), rules=rules(settings), dry_run=True)
-        for m in result.messages:
-            print(json.dumps({"person": m.person, "chat_id": m.chat_id, "kind": m.kind, "level": m.level,
-                              "key": m.key, "text": m.text}, ensure_ascii=False))
+        for push in result.pushes:  # each person's one push, as it would be sent
+            print(json.dumps({"person": push.person, "chat_id": push.chat_id, "alerts": push.alerts,
+                              "text": push.text, "buttons": [b["text"] for row in push.markup["inline_keyboard"]
+                                                             for b in row]}, ensure_ascii=False))
         for kind, level, key in result.unheard:
             print(json.dumps({"person": None, "chat_id": None, "kind": kind, "level": level, "key": key,
                               "not_joined": True}, ensure_ascii=False))
@@ -75,7 +81,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     jobs = sub.add_parser("jobs", help="the scheduler").add_subparsers(dest="sub", required=True)
     p = jobs.add_parser("tick", help="run one scheduler tick (reminders, alerts, escalation)")
     p.add_argument("--at", help="the instant, e.g. 2027-03-22T09:00 (read in DUBAN_TIMEZONE without an offset)")
-    p.add_argument("--dry-run", action="store_true", help="roll back; print one JSON line per message")
+    p.add_argument("--dry-run", action="store_true", help="roll back; print each push as a JSON line")
     p.set_defaults(func=cmd_jobs_tick)
     cal = sub.add_parser("calendar", help="working-day calendars").add_subparsers(dest="sub", required=True)
     p = cal.add_parser("load", help="load a year's holidays and working weekends (TOML)")

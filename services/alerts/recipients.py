@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Any
 
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -74,13 +76,22 @@ async def office(session: AsyncSession) -> list[Person]:
 async def recipients(session: AsyncSession, alert: Alert, standing: Standing, today: date) -> list[tuple[Person, int]]:
     """Everyone the alert's stage reaches (stage 0..alert.stage); a stage with nobody in it passes
     the alert on to the next one."""
+    cache: dict[Any, list[Person]] = session.info.setdefault("alerts.recipients", {})
+
+    async def once(key: Any, read: Callable[[], Awaitable[list[Person]]]) -> list[Person]:
+        """Each unit's cadres, each target's leaders and the office read once per transaction (a tick)."""
+        if key not in cache:
+            cache[key] = await read()
+        return cache[key]
+
     ladder = [
-        await cadres(session, standing.unit_id),
-        await leaders(session, standing, today) if alert.stage >= 1 else [],
-        await office(session) if alert.stage >= 2 else [],
+        await once(("cadres", standing.unit_id), lambda: cadres(session, standing.unit_id)),
+        await once(("leaders", standing.target_id, standing.unit_id, today),
+                   lambda: leaders(session, standing, today)) if alert.stage >= 1 else [],
+        await once("office", lambda: office(session)) if alert.stage >= 2 else [],
     ]
     if alert.stage >= 1 and not ladder[1]:
-        ladder[2] = await office(session)
+        ladder[2] = await once("office", lambda: office(session))
     out: list[tuple[Person, int]] = []
     seen: set[int] = set()
     for stage, people in enumerate(ladder):

@@ -2,7 +2,8 @@
 
 Nothing is scheduled ahead: each tick looks at where every assignment stands and what was already
 said. A missed tick therefore catches up at the next one; a key (kind, assignment, level, period)
-is never sent twice to one person; a person's alerts of one tick become one message.
+is never sent twice to one person; a person's alerts of one tick become one push that fits one screen
+(services/alerts/push.py), whose full list is paged from the database (services/alerts/inbox.py).
 
 Rules (see README "Reminders and alerts"):
 - deadline reminders to the unit's cadres at T-7, T-3, T-1 working days and on the day;
@@ -10,7 +11,8 @@ Rules (see README "Reminders and alerts"):
   every working day after;
 - missing report: a nudge when no report came for longer than the target's report interval;
 - pace: yellow to the cadres, red to the cadres and the linked leaders at once, one alert per
-  episode (it resolves when the pace recovers);
+  episode (it resolves when the pace recovers); a red one also becomes a warning notice the unit must
+  answer (services/alerts/warning_notices.py);
 - escalation of yellow, red and overdue alerts that nobody acknowledged within the configured
   working days: the linked leaders (联系点) and the head of the target's leading group, then the
   target office;
@@ -28,7 +30,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.alerts import Alert, AlertDelivery
 from models.db import UnitOfWork
-from services.alerts import overdue, recipients
+from services.alerts import overdue, recipients, warning_notices
+from services.alerts import push as alert_push
 from services.alerts import text as alert_text
 from services.calendar.workdays import WorkCalendar, read_calendar, warn_unknown_years
 from services.core import outbox
@@ -44,6 +47,7 @@ class Rules:
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
     ack_timeout_working_days: int = 1
+    warning_answer_working_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -73,12 +77,24 @@ class Message:
 
 
 @dataclass
+class Push:
+    """One person's push of a tick, as it is sent (--dry-run prints these)."""
+
+    person: str
+    chat_id: int
+    alerts: int
+    text: str
+    markup: dict[str, Any]
+
+
+@dataclass
 class TickResult:
     alerts_created: int = 0
     created_by_level: dict[str, int] = field(default_factory=dict)
     escalated: int = 0
     resolved: int = 0
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # one per alert and person told
+    pushes: list[Push] = field(default_factory=list)  # one per person told
     # Alerts nobody could be told of (nobody who would hear of them has joined yet): (kind, level, key).
     unheard: list[tuple[str, str, str]] = field(default_factory=list)
     outbox_rows: int = 0
@@ -135,18 +151,35 @@ def allowed(c_urgent: bool, now: datetime, cal: WorkCalendar, rules: Rules) -> b
     return c_urgent or cal.is_workday(now.date())
 
 
-async def _episode(session: AsyncSession, c: Candidate) -> Alert | None:
-    """The alert already standing for this condition (pace: any period of the same episode)."""
-    if c.kind != "pace":
-        return (await session.exec(select(Alert).where(Alert.key == c.key))).first()
-    return (
-        await session.exec(
-            select(Alert).where(
-                Alert.kind == "pace", Alert.assignment_id == c.standing.assignment_id, Alert.level == c.level,
-                Alert.state != "resolved",
-            )
-        )
-    ).first()
+@dataclass
+class Raised:
+    """The alerts already raised that the tick's conditions may continue, read in a few queries (not one each)."""
+
+    by_key: dict[str, Alert]
+    open_pace: dict[tuple[int, str], Alert]  # (assignment, level) -> its pace alert not resolved
+
+
+async def _known(session: AsyncSession, found: dict[str, Candidate]) -> Raised:
+    keys = list(found)
+    by_key: dict[str, Alert] = {}
+    for start in range(0, len(keys), 500):
+        rows = await session.exec(select(Alert).where(col(Alert.key).in_(keys[start:start + 500])))
+        by_key |= {a.key: a for a in rows.all()}
+    rows2 = await session.exec(select(Alert).where(Alert.kind == "pace", Alert.state != "resolved"))
+    return Raised(by_key, {(a.assignment_id or 0, a.level): a for a in rows2.all()})
+
+
+def _episode(known: Raised, c: Candidate, now: datetime) -> Alert | None:
+    """The alert already standing for this condition (pace: any period of the same episode). A condition
+    that ended and came back under the same key (a pace red again the same day, an overdue target that
+    was resolved by another tick) reopens that alert: a key is one row, never a second one."""
+    if c.kind == "pace" and (c.standing.assignment_id, c.level) in known.open_pace:
+        return known.open_pace[(c.standing.assignment_id, c.level)]
+    alert = known.by_key.get(c.key)
+    if alert is not None and alert.state == "resolved":
+        alert.state, alert.stage, alert.stage_at = "open", c.stage, now
+        alert.acknowledged_at = alert.acknowledged_by_person_id = None
+    return alert
 
 
 async def tick(
@@ -171,19 +204,21 @@ async def tick(
         by_assignment = {st.assignment_id: st for st in current}
         result.resolved = await _resolve(s, clock, found, by_assignment)
         pending: list[tuple[Alert, Standing, int]] = []
+        known = await _known(s, found)
         for c in found.values():
             if not allowed(c.urgent, now, cal, rules):
                 continue
-            alert = await _episode(s, c)
+            alert = _episode(known, c, now)
             if alert is None:
                 alert = Alert(key=c.key, kind=c.kind, level=c.level, period=c.period,
                               assignment_id=c.standing.assignment_id, created_at=now, stage=c.stage, stage_at=now,
                               details=alert_text.details(c.standing))
-                s.add(alert)
-                await s.flush()
                 result.created(alert.level)
+            s.add(alert)
             pending.append((alert, c.standing, alert.stage))
+        await s.flush()  # the new alerts' ids, in one flush
         result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
+        pending += await warning_notices.due(s, now, cal, rules, allowed, list(pending), by_assignment, result)
         pending += await overdue.due(s, now, cal, rules, allowed, result)
         await _deliver(s, clock, pending, result)
         if not cal.known(today.year):
@@ -216,7 +251,8 @@ async def _escalate(session: AsyncSession, now: datetime, cal: WorkCalendar, rul
     """Unacknowledged yellow/red/overdue alerts go one step up after the configured working days."""
     rows = (
         await session.exec(
-            select(Alert).where(col(Alert.level).in_(ESCALATING), Alert.state == "open", Alert.stage < LAST_STAGE)
+            select(Alert).where(col(Alert.level).in_(ESCALATING), Alert.state == "open", Alert.stage < LAST_STAGE,
+                                Alert.kind != warning_notices.KIND)  # a warning notice climbs when unanswered
         )
     ).all()
     listed = {id(a) for a, _, _ in pending}
@@ -244,10 +280,15 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
     above_unit: set[int] = set()  # people told as leaders or office: they get "ask the unit"
     people = {}
     records: dict[tuple[int, int], AlertDelivery] = {}
+    already: dict[int, set[int]] = {}
+    ids = [alert.id for alert, _, _ in pending]
+    for start in range(0, len(ids), 500):  # who was told of what: one query per 500 alerts, not one each
+        rows = await session.exec(select(AlertDelivery.alert_id, AlertDelivery.person_id).where(
+            col(AlertDelivery.alert_id).in_(ids[start:start + 500])))
+        for alert_id, person_id in rows.all():
+            already.setdefault(alert_id, set()).add(person_id)
     for alert, standing, _ in pending:
-        told = set(
-            (await session.exec(select(AlertDelivery.person_id).where(AlertDelivery.alert_id == alert.id))).all()
-        )
+        told = already.setdefault(alert.id or 0, set())
         if isinstance(standing, overdue.Subject):
             reached = await overdue.recipients(session, alert, standing)
         else:
@@ -268,14 +309,20 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
     await session.flush()
     for person_id, items in per_person.items():
         person = people[person_id]
-        for chunk in alert_text.group(items, person, is_leader=person_id in above_unit):
-            row = await outbox.enqueue_to_person(session, clock, person, text=chunk.text, kind="alerts",
-                                                 parse_mode="HTML", reply_markup=chunk.markup)
-            if row is not None:
-                result.outbox_rows += 1
-                await session.flush()
-            for alert, _ in chunk.items:
-                if row is not None:
-                    records[(alert.id or 0, person_id)].outbox_id = row.id
-                result.messages.append(Message(person.code, person.telegram_user_id or 0, alert.kind, alert.level,
-                                               alert.key, alert_text.block(alert, chunk.standings[alert.id], person)))
+        leader = person_id in above_unit
+        text, whole = alert_push.build(items, person, by_unit=leader)
+        row = await outbox.enqueue_to_person(session, clock, person, text=text, kind="alerts", parse_mode="HTML")
+        push_id = 0
+        if row is not None:
+            await session.flush()
+            push_id = row.id or 0
+            row.reply_markup = alert_push.buttons(items, person, push_id, by_unit=leader, whole=whole)
+            session.add(row)
+            result.outbox_rows += 1
+            for alert, _ in items:
+                records[(alert.id or 0, person_id)].outbox_id = push_id
+        result.pushes.append(Push(person.code, person.telegram_user_id or 0, len(items), text,
+                                  alert_push.buttons(items, person, push_id, by_unit=leader, whole=whole)))
+        for alert, standing in items:
+            result.messages.append(Message(person.code, person.telegram_user_id or 0, alert.kind, alert.level,
+                                           alert.key, alert_text.block(alert, standing, person)))

@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.alerts import WarningNotice
 from models.core import ConversationState, EvidenceFile
 from models.db import UnitOfWork
 from models.inspection import EvidenceFacts, InspectionPhoto
@@ -107,7 +108,8 @@ async def collect_orphans(*, storage: Storage, grace: timedelta, uow: UnitOfWork
     async with uow:
         s = uow.session
         referenced = select(ReportAttachment.evidence_id).union(
-            select(InspectionPhoto.evidence_id), select(ItemFile.evidence_id))
+            select(InspectionPhoto.evidence_id), select(ItemFile.evidence_id),
+            select(WarningNotice.evidence_id).where(col(WarningNotice.evidence_id).is_not(None)))
         rows = (await s.exec(select(EvidenceFile).where(
             col(EvidenceFile.created_at) < cutoff, col(EvidenceFile.id).not_in(referenced)))).all()
         drafts = (await s.exec(select(ConversationState.state).where(

@@ -18,17 +18,28 @@ from services.core.actor import active_person
 from services.core.clock import Clock
 from services.core.errors import DomainError
 from services.people.viewer import cadre_unit_ids
+from services.progress import notices
+from services.progress.notices import NoticeLine
 from services.progress.standings import Standing, standings
 
 
-async def my_targets(telegram_user_id: int, *, uow: UnitOfWork, clock: Clock) -> list[Standing]:
-    """The standings of every assignment of the person's cadre units, most urgent first."""
+@dataclass(frozen=True)
+class Mine:
+    """/mytargets: the standings, most urgent first, and each assignment's latest warning notice (预警通知单)."""
+
+    standings: list[Standing]
+    notices: dict[int, NoticeLine]
+
+
+async def my_targets(telegram_user_id: int, *, uow: UnitOfWork, clock: Clock) -> Mine:
+    """The standings of every assignment of the person's cadre units, most urgent first, with their notices."""
     async with uow:
         person = await active_person(uow.session, telegram_user_id)
         units = await cadre_unit_ids(uow.session, person)
         if not units:
             raise DomainError("report.no_units")
-        return await standings(uow.session, as_of=clock.now().date(), tz=clock.tz, unit_ids=units)
+        found = await standings(uow.session, as_of=clock.now().date(), tz=clock.tz, unit_ids=units)
+        return Mine(found, await notices.latest(uow.session, [st.assignment_id for st in found]))
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class History:
+    assignment_id: int
     target_code: str
     title: str
     unit_name: str
@@ -66,9 +78,11 @@ async def _may_see_all(session: AsyncSession, person: Person) -> bool:
 
 
 async def history(
-    telegram_user_id: int, target_code: str, unit_code: str | None, *, uow: UnitOfWork
+    telegram_user_id: int, target_code: str | None, unit_code: str | None, *, uow: UnitOfWork,
+    assignment_id: int | None = None,
 ) -> History:
-    """Confirmed reports (corrections as such) and adjustments of one assignment, oldest first.
+    """Confirmed reports (corrections as such) and adjustments of one assignment, oldest first; the assignment
+    named by its target's code (and unit code), or by its id (the page buttons of /history).
 
     A cadre sees their own units' assignments; the office, leaders and inspectors any (naming the
     unit when a target is split onto several)."""
@@ -79,8 +93,11 @@ async def history(
             select(Assignment, Target, Unit)
             .join(Target, col(Target.id) == col(Assignment.target_id))
             .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-            .where(func.lower(Target.code) == target_code.strip().lower())
         )
+        if assignment_id is not None:
+            query = query.where(Assignment.id == assignment_id)
+        else:
+            query = query.where(func.lower(Target.code) == (target_code or "").strip().lower())
         if unit_code:
             query = query.where(func.lower(Unit.code) == unit_code.strip().lower())
         if not await _may_see_all(s, person):
@@ -93,7 +110,7 @@ async def history(
                               units=", ".join(u.code for _, _, u in rows[:20]))
         assignment, target, unit = rows[0]
         entries = await _entries(s, assignment)
-        return History(target.code, target.title, unit.name, target.measure, entries)
+        return History(assignment.id or 0, target.code, target.title, unit.name, target.measure, entries)
 
 
 async def _entries(s: AsyncSession, assignment: Assignment) -> list[Entry]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlmodel import select
+
+from models.alerts import AlertDelivery
 from models.calendar import CalendarYear
 from services.alerts import tick
 from services.calendar.schedule import load_schedule
@@ -94,19 +97,34 @@ async def test_unacknowledged_yellow_climbs_the_ladder_and_acknowledged_stops(da
     assert (await run(database, at(date(2026, 7, 8)))).messages == []  # the top of the ladder
 
 
-async def test_a_persons_alerts_of_one_tick_are_one_message_split_only_when_long(database, clock) -> None:
+async def test_a_persons_alerts_of_one_tick_are_one_push_that_fits_one_screen(database, clock) -> None:
     c = await county(database, clock)
     for i in range(40):
         a = await add_target(database, c, f"K{i:02d}", planned="1000", deadline=date(2026, 12, 31))
         await report(database, a, "400", at(date(2026, 6, 30)), c["cadre"])
     result = await run(database, at(date(2026, 7, 1)))
-    rows = [r for r in await outbox_rows(database) if r.chat_id == 200]
+    (row,) = [r for r in await outbox_rows(database) if r.chat_id == 200]
     assert len([m for m in result.messages if m.person == c["cadre"].code]) == 40
-    # Split only at Telegram's limits: 4,096 characters, 100 buttons (3 per alert).
-    assert [len(r.reply_markup["inline_keyboard"]) for r in rows] == [30, 10]
-    assert all(len(r.text) <= 4096 for r in rows)
+    assert len(row.text) <= 600 and row.text.startswith("督办提醒：新 40 条\n🟡 黄色 40\n进度预警 40\n最需关注：")
+    assert "另有 35 条" in row.text
+    assert row.reply_markup == {"inline_keyboard": [[{"text": "全部 40 条 ▸", "callback_data": f"al:ls:{row.id}"},
+                                                     {"text": "✔ 全部确认", "callback_data": f"al:aa:{row.id}"}]]}
+    async with database.uow() as uow:  # the list is the deliveries that point at the push
+        carried = (await uow.session.exec(select(AlertDelivery).where(AlertDelivery.outbox_id == row.id))).all()
+        assert len(carried) == 40
     again = await run(database, at(date(2026, 7, 1), 15))
-    assert again.messages == [] and len(await outbox_rows(database)) == len(rows) * 2  # both cadres, once
+    assert again.messages == [] and len(await outbox_rows(database)) == 2  # both cadres, once
+
+
+async def test_long_titles_still_fit_one_screen(database, clock) -> None:
+    c = await county(database, clock)
+    for i in range(20):
+        a = await add_target(database, c, f"L{i:02d}", planned="1000", deadline=date(2026, 12, 31),
+                             title=f"第{i}项" + "推进农村人居环境整治提升" * 12)
+        await report(database, a, "400", at(date(2026, 6, 30)), c["cadre"])
+    await run(database, at(date(2026, 7, 1)))
+    (row,) = [r for r in await outbox_rows(database) if r.chat_id == 200]
+    assert len(row.text) <= 600 and "🟡 #1 第0项推进农村人居环境整治…（青山村）差 97.25 个" in row.text
 
 
 async def test_dry_run_writes_nothing(database, clock) -> None:
@@ -196,15 +214,3 @@ async def test_dedup_holds_across_a_restart(database, clock) -> None:
         assert (await run(restarted, at(date(2026, 7, 1), 10))).messages == []
     finally:
         await restarted.dispose()
-
-
-async def test_long_alerts_split_at_the_length_limit(database, clock) -> None:
-    c = await county(database, clock)
-    for i in range(20):
-        a = await add_target(database, c, f"L{i:02d}", planned="1000", deadline=date(2026, 12, 31),
-                             title=f"第{i}项" + "推进农村人居环境整治提升" * 12)
-        await report(database, a, "400", at(date(2026, 6, 30)), c["cadre"])
-    await run(database, at(date(2026, 7, 1)))
-    rows = [r for r in await outbox_rows(database) if r.chat_id == 200]
-    assert len(rows) >= 2 and all(len(r.text) <= 4096 for r in rows)
-    assert sum(len(r.reply_markup["inline_keyboard"]) for r in rows) == 20

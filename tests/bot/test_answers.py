@@ -96,5 +96,6 @@ async def test_a_dry_run_tick_with_nobody_joined_lists_the_alerts_as_unheard(cli
     assert dry.code == 0, dry.err
     lines = [json.loads(line) for line in dry.out.strip().splitlines()]
     assert lines and all(line["chat_id"] is None and line["not_joined"] is True for line in lines)
-    assert {line["kind"] for line in lines} == {"pace", "missing_report"}  # behind pace, and never reported
+    # Behind pace (with its warning notice), and never reported.
+    assert {line["kind"] for line in lines} == {"pace", "warning", "missing_report"}
     assert "无人可收" in dry.err

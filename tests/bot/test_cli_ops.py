@@ -19,16 +19,20 @@ async def test_jobs_tick_dry_run_prints_json_lines_and_writes_nothing(cli, rig) 
     await report(rig.db, a, "300", at(date(2026, 6, 30)), c["cadre"])
     dry = await cli("jobs", "tick", "--at", "2026-07-01T09:00", "--dry-run")
     assert dry.code == 0, dry.err
-    lines = [json.loads(line) for line in dry.out.strip().splitlines()]
-    assert {line["person"] for line in lines} == {c[k].code for k in ("cadre", "cadre_en", "leader", "head")}
-    first = lines[0]
-    assert set(first) == {"person", "chat_id", "kind", "level", "key", "text"}
-    assert first["kind"] == "pace" and first["level"] == "red" and "生猪出栏" in first["text"]
+    lines = [json.loads(line) for line in dry.out.strip().splitlines()]  # one push per person
+    assert [line["person"] for line in lines] == [c[k].code for k in ("cadre", "cadre_en", "leader", "head")]
+    cadre, _, leader, _ = lines
+    assert set(cadre) == {"person", "chat_id", "alerts", "text", "buttons"}
+    # The unit: the red pace alert and its warning notice; the leader: the pace alert alone, in full.
+    assert cadre["alerts"] == 2 and "🔴 红色 2" in cadre["text"] and "预警通知单 生猪出栏" in cadre["text"]
+    assert cadre["buttons"] == ["全部 2 条 ▸", "✔ 全部确认"] and len(cadre["text"]) <= 600
+    assert leader["alerts"] == 1 and "红色预警" in leader["text"] and "生猪出栏" in leader["text"]
+    assert leader["buttons"] == ["✔ 确认 #1", "详情 #1", "催报 #1", "督办 #1"]
     assert await outbox_rows(rig.db) == []
     real = await cli("jobs", "tick", "--at", "2026-07-01T09:00")
     assert real.code == 0 and "4" in real.out
     async with rig.db.uow() as uow:
-        assert len((await uow.session.exec(select(Alert))).all()) == 1
+        assert len((await uow.session.exec(select(Alert))).all()) == 2  # the pace alert and its warning notice
     # The four alerts, and the day's audit head for the county's admin (services/core/audit_chain.py).
     assert sorted(m.kind for m in await outbox_rows(rig.db)) == ["alerts"] * 4 + ["audit.head"]
     # Quiet hours: at 23:00 (read in Asia/Shanghai) nothing new; an offset is honoured too.

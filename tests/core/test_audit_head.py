@@ -59,21 +59,21 @@ async def test_the_head_goes_to_each_joined_admin_once_a_day_after_quiet_hours(c
     caplog.set_level("INFO", logger="bot.app.jobs")
     await seed(rig)
     count, head = await chain_head(rig)
-    early = await cli("jobs", "tick", "--at", "2027-03-22T07:59")
+    early = await cli.tick_at(rig.clock, "2027-03-22T07:59")
     assert early.code == 0 and await heads(rig) == [] and logged(caplog) == []
-    morning = await cli("jobs", "tick", "--at", "2027-03-22T08:00")
+    morning = await cli.tick_at(rig.clock, "2027-03-22T08:00")
     assert morning.code == 0
     assert logged(caplog) == [f"audit head 2027-03-22: {count} rows, {head} (sent to 2 admins)"]
     zh, en = await heads(rig)
     assert (zh.chat_id, en.chat_id) == (ADMIN, ADMIN_EN) and zh.dedup_key == "audit.head:2027-03-22"
     assert f"共 {count} 条记录" in zh.text and f"<code>{head}</code>" in zh.text and zh.parse_mode == "HTML"
     assert f"{count} rows, head hash" in en.text and f"<code>{head}</code>" in en.text
-    evening = await cli("jobs", "tick", "--at", "2027-03-22T20:59")
+    evening = await cli.tick_at(rig.clock, "2027-03-22T20:59")
     assert evening.code == 0 and logged(caplog) == [] and len(await heads(rig)) == 2
     async with rig.db.uow() as uow:  # something happens overnight
         audit.record(uow.session, rig.clock, actor="cli", action="unit.update", entity="unit", key="V1")
         await uow.commit()
-    next_day = await cli("jobs", "tick", "--at", "2027-03-23T08:30")
+    next_day = await cli.tick_at(rig.clock, "2027-03-23T08:30")
     assert next_day.code == 0 and logged(caplog)[0].startswith(f"audit head 2027-03-23: {count + 1} rows")
     later = (await heads(rig))[2:]
     assert [m.dedup_key for m in later] == ["audit.head:2027-03-23"] * 2

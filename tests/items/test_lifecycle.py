@@ -19,7 +19,6 @@ from tests.support.itemrig import (
     forge,
     items,
     notes,
-    pace_alert,
     parts,
     report_done,
     rows,
@@ -29,12 +28,14 @@ from tests.support.itemrig import (
 
 async def test_an_item_from_an_alert_for_two_units_closes_when_both_parts_do(bot) -> None:
     c = await county(bot.db, bot.clock)
-    alert_id = await pace_alert(bot.db, bot.clock, c)
     liu, zhang, wang, chen = (bot.fake.user(i) for i in (400, 200, 300, 401))
+    # Monday 2027-03-22 09:00: nothing reported on T1 (10 公里 by 31 December) is red; its linked leader is told.
+    await tick.tick(bot.clock.now(), uow=bot.db.uow())
+    pushed = await told(bot, liu, "进度严重滞后")
+    alert_id = int(next(d for _, d in pushed.buttons() if d.startswith("it:al:")).rsplit(":", 1)[1])
 
     # 交办: the 督办 button on the alert; the unit and the task come from it, the leader adds a second unit.
-    await forge(bot, 400, "🔴 村道硬化 进度严重滞后", "督办", f"it:al:{alert_id}")
-    await liu.press_button(await liu.wait_reply(), "督办")
+    await liu.press_button(pushed, f"督办 #{alert_id}")
     ask = await liu.wait_reply()
     assert "预警</b> #1" in ask.text and "青山村" in ask.text and ("就这些单位", "ni:keep:units") in ask.buttons()
     await liu.send_text("青山村 V2")

@@ -117,3 +117,28 @@ async def test_the_office_reads_any_history_naming_the_unit_when_needed(bot) -> 
     assert "V1, V2" in (await admin.wait_reply()).text
     await admin.send_text("/history T1 V2")
     assert "绿水村" in (await admin.wait_reply()).text
+
+
+async def test_history_pages_back_to_the_oldest_report(bot) -> None:
+    """25 reports: the latest 10 first (16–25), ◀ the 10 before (6–15), ◀ the oldest 5 (1–5), ▶ back."""
+    await seed(bot)
+    for n in range(1, 26):
+        await _report(bot, "T1", str(10 * n), 200)
+    cadre = bot.fake.user(200)
+    await cadre.send_text("/history T1")
+    latest = await cadre.wait_reply()
+    assert "（第 3/3 页，共 25 条）" in latest.text and "第 25 号" in latest.text and "第 16 号" in latest.text
+    assert "第 15 号" not in latest.text and [t for t, _ in latest.buttons()] == ["◀ 更早"]
+    await cadre.press_button(latest, "◀ 更早")
+    middle = await cadre.wait_edit(latest)
+    assert "（第 2/3 页，共 25 条）" in middle.text and "第 6 号" in middle.text and "第 15 号" in middle.text
+    assert [t for t, _ in middle.buttons()] == ["◀ 更早", "更新 ▶"]
+    await cadre.press_button(middle, "◀ 更早")
+    oldest = await cadre.wait_edit(middle)
+    assert "（第 1/3 页，共 25 条）" in oldest.text and "第 1 号" in oldest.text and "第 6 号" not in oldest.text
+    assert oldest.text.index("第 1 号") < oldest.text.index("第 5 号")
+    await cadre.press_button(oldest, "更新 ▶")
+    assert "（第 2/3 页，共 25 条）" in (await cadre.wait_edit(oldest)).text
+    english = bot.fake.user(201)
+    await english.send_text("/history T1")
+    assert "(page 3 of 3, 25 in all)" in (await english.wait_reply()).text

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from models.alerts import Alert
+from models.alerts import Alert, AlertDelivery
 from models.enums import Role
 from models.people import Person
 from services.progress import portfolio
@@ -69,31 +69,52 @@ async def test_the_weekly_digest_goes_on_monday_morning_once_a_week(rig) -> None
     assert await run(monday + timedelta(hours=3), uow=rig.db.uow(), clock=rig.clock) == 0  # again that week
     (digest,) = await outbox_to(rig, LEADER, portfolio.DIGEST_KIND)
     assert digest.dedup_key.endswith(":2027-W12:1") and "每周工作提示" in digest.text
-    assert "重点项目完成投资" in digest.text and await outbox_to(rig, idle.telegram_user_id) == []
+    assert "重点项目完成投资（河口镇）完成 20%" in digest.text and await outbox_to(rig, idle.telegram_user_id) == []
+    assert len(digest.text) <= 600 and digest.reply_markup == {"inline_keyboard": [[
+        {"text": "查看全部 ▸", "callback_data": "pf:pg"}]]}  # no open alert: nothing to acknowledge
     assert await run(monday + timedelta(days=7), uow=rig.db.uow(), clock=rig.clock) == 1
     assert [m.dedup_key.split(":")[2] for m in await outbox_to(rig, LEADER)] == ["2027-W12", "2027-W13"]
 
 
 async def test_the_digest_reaches_the_leader_in_the_running_bot(bot) -> None:
-    await seed(bot)
+    """One screen: counts, open alerts, the worst lines; "See all" opens the whole portfolio, paged from the
+    database; "Acknowledge all" acknowledges the leader's open alert and the digest says who and when."""
+    county = await seed(bot)
     leader = bot.fake.user(LEADER, "Wang", language_code="en")
-    async with bot.db.uow() as uow:  # the leader chose English
+    async with bot.db.uow() as uow:  # the leader chose English, and was told of a red alert on 河口镇
         person = (await uow.session.exec(select(Person).where(Person.telegram_user_id == LEADER))).one()
         person.language = "en"
         uow.session.add(person)
+        alert = Alert(key="pace:x", kind="pace", level="red", period="2027-03-22", stage=1,
+                      assignment_id=county.assignments[("TB", "T3")].id, created_at=bot.clock.now(),
+                      stage_at=bot.clock.now())
+        uow.session.add(alert)
+        await uow.session.flush()
+        uow.session.add(AlertDelivery(alert_id=alert.id, person_id=person.id, stage=1, created_at=bot.clock.now()))
         await uow.commit()
     assert await portfolio.weekly_digest(bot.clock.now(), uow=bot.db.uow(), clock=bot.clock) == 1
     bot.app.bot_data.delivery.wake()
     digest = await said(leader, "Weekly digest")
-    assert "Key project" in digest.text and "far behind, 0 overdue" in digest.text and "Nothing behind." in digest.text
+    assert len(digest.text) <= 600 and "1 alerts not acknowledged" in digest.text
+    assert [t for t, _ in digest.buttons()] == ["See all ▸", "✔ Acknowledge all"]
+    await leader.press_button(digest, "See all ▸")
+    full = await leader.wait_reply()
+    assert "Key project" in full.text and "far behind, 0 overdue" in full.text and "Nothing behind." in full.text
+    await leader.press_button(digest, "✔ Acknowledge all")
+    assert (await leader.wait_callback_answer()).get("text") == "1 acknowledged."
+    edited = await leader.wait_edit(digest)
+    assert edited.text.endswith("✔ 1 acknowledged by 王县长 at 2027-03-22 09:00")
+    assert [t for t, _ in edited.buttons()] == ["See all ▸"]
+    async with bot.db.uow() as uow:
+        assert (await uow.session.get(Alert, alert.id)).state == "acknowledged"
 
 
 async def test_the_scheduler_tick_of_the_command_line_sends_the_digest(rig, cli) -> None:
     await seed(rig)
-    sunday = await cli("jobs", "tick", "--at", "2027-03-21T09:00")
+    sunday = await cli.tick_at(rig.clock, "2027-03-21T09:00")
     assert sunday.code == 0 and await outbox_to(rig, LEADER, portfolio.DIGEST_KIND) == []
-    monday = await cli("jobs", "tick", "--at", "2027-03-22T09:00")
+    monday = await cli.tick_at(rig.clock, "2027-03-22T09:00")
     assert monday.code == 0 and "已为 1 位领导生成每周简报" in monday.out
     assert len(await outbox_to(rig, LEADER, portfolio.DIGEST_KIND)) == 1
-    again = await cli("jobs", "tick", "--at", "2027-03-22T10:00")
+    again = await cli.tick_at(rig.clock, "2027-03-22T10:00")
     assert "每周简报" not in again.out and len(await outbox_to(rig, LEADER, portfolio.DIGEST_KIND)) == 1
