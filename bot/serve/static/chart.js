@@ -22,7 +22,7 @@ export async function renderChart(node, d, tr) {
   // eslint-disable-next-line no-undef
   new uPlot({
     width, height: 240,
-    series: [{}, { label: tr("dash.line"), stroke: "#1a73e8", width: 2, spanGaps: true, points: { show: false } },
+    series: [{ label: tr("dash.date") }, { label: tr("dash.line"), stroke: "#1a73e8", width: 2, spanGaps: true, points: { show: false } },
       { label: tr("dash.reports"), ...points("#f29900") }, { label: tr("dash.inspections"), ...points("#d93025") }],
     axes: [{}, { size: 60 }],
     scales: { x: { time: true } },
