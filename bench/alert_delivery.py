@@ -42,14 +42,14 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.app.delivery import DeliveryWorker  # noqa: E402
 from bot.app.ratelimit import RateLimiter, TokenBucket  # noqa: E402
+from bot.sandbox.botapi.chats import FakeApiError  # noqa: E402
+from bot.sandbox.botapi.server import FakeBotAPI  # noqa: E402
 from models.core import OutboxMessage  # noqa: E402
 from models.db import Database, make_engine  # noqa: E402
 from models.enums import OutboxStatus  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.people import Person  # noqa: E402
 from services.core import outbox  # noqa: E402
-from tests.support.fakebot.chats import FakeApiError  # noqa: E402
-from tests.support.fakebot.server import FakeBotAPI  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 USER0 = 800_000  # Telegram id of person 0

@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:  # also runnable as ``python bench/fairness.py``
     sys.path.insert(0, str(ROOT))
 
 from bench.report_flow import USER0, Cadre, TimedFake, fresh_database, open_loop, percentile, seed  # noqa: E402
-from tests.support.fakebot.server import FakeBotAPI  # noqa: E402
+from bot.sandbox.botapi.server import FakeBotAPI  # noqa: E402
 
 # fair: the bot as built (its chat's turn before a slot, the per-user throttle at its defaults);
 # fair-unthrottled: the same with DUBAN_USER_RATE=0 (the scheduling alone);

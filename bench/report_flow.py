@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also runnable as ``python bench/report_flow.py``
     sys.path.insert(0, str(ROOT))
 
-from tests.support.fakebot.server import FakeBotAPI, FakeUser, SentMessage  # noqa: E402
+from bot.sandbox.botapi.server import FakeBotAPI, FakeUser, SentMessage  # noqa: E402
 
 USER0 = 700_000  # Telegram user id of cadre 0
 VARIANTS = ("echo", "duban", "duban-unlimited")
@@ -90,7 +90,7 @@ async def running_bot(kind: str, fake_url: str, token: str, db_url: str, evidenc
         from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
         from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
-        from tests.support.fakebot.server import run_application
+        from bot.sandbox.botapi.server import run_application
 
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("OK", callback_data="echo:ok")]])
 

@@ -21,13 +21,13 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.sandbox.botapi.server import FakeBotAPI
 from models.db import Database, make_engine
 from models.migrate import upgrade
 from services.core.clock import FixedClock
 from tests.support.botrig import SURVEY_SECRET, Rig, make_settings, running_bot
 from tests.support.browser import browser  # noqa: F401  (a fixture: a launched Chromium)
 from tests.support.clirig import Cli
-from tests.support.fakebot.server import FakeBotAPI
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 

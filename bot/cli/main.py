@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from bot.cli import assess, audit, dashboard, items, ops, people, plan, progress, serve
+from bot.cli import assess, audit, dashboard, items, ops, people, plan, progress, sandbox, serve
 from bot.cli.errors import UsageError, as_cli_error
 from bot.logs import setup
 from config.i18n import t
@@ -34,6 +34,9 @@ def setup_logging(level: int = logging.INFO) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="duban", description="Duban (督办): county target management bot")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="run the command against the sandbox's data (duban sandbox) instead of the settings")
+    parser.add_argument("--sandbox-data", default="data", metavar="DIR", help="the sandbox's --data (default: data)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.add_parsers(sub)
     plan.add_parsers(sub)
@@ -44,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parsers(sub)
     items.add_parsers(sub)
     dashboard.add_parsers(sub)
+    sandbox.add_parsers(sub)
     return parser
 
 
@@ -70,6 +74,8 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
 
 def _run(argv: list[str] | None, clock: Clock | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.sandbox:
+        os.environ.update(sandbox.sandbox_environment(args.sandbox_data))
     setup_logging(logging.DEBUG if args.verbose else logging.INFO)
     try:
         settings = load_settings()

@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.sandbox.botapi.server import FakeBotAPI
 from bot.serve.runner import run_counties
 from models.db import Database
 from models.plan import Assignment, Target
@@ -25,7 +26,6 @@ from tests.conftest import PG_URL, _pg_dsn
 from tests.progress.test_report import seed
 from tests.support.botrig import make_settings
 from tests.support.factories import add_person, add_unit
-from tests.support.fakebot.server import FakeBotAPI
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.app.build import build_application, start_polling, stop
+from bot.sandbox.botapi.server import FakeBotAPI
 from config.settings import Settings
 from models.db import Database
 from services.core.clock import Clock
-from tests.support.fakebot.server import FakeBotAPI
 
 SURVEY_SECRET = "test-survey-secret-0123456789"
 

@@ -1,4 +1,2 @@
-"""A local fake of Telegram's Bot API that the real bot talks to over HTTP in tests: the server
-(``server.FakeBotAPI``), users and groups (``chats``), request parsing (``params``), method handlers
-(``methods``), Telegram's text checks (``text``), bot settings (``settings``), injected faults
-(``faults``) and webhook delivery (``webhook``)."""
+"""The fake Bot API now lives in the product, :mod:`bot.sandbox.botapi` (``duban sandbox`` serves it); the
+modules of this package are the same module objects under their old names, for tests that import them here."""

@@ -1,4 +1,4 @@
-"""Self-tests of the fake Telegram Bot API (tests/support/fakebot/server.py) with real PTB clients."""
+"""Self-tests of the fake Telegram Bot API (bot/sandbox/botapi/server.py) with real PTB clients."""
 
 import asyncio
 import contextlib
@@ -20,7 +20,7 @@ from telegram.error import (
 )
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from tests.support.fakebot.server import FakeBotAPI, run_application
+from bot.sandbox.botapi.server import FakeBotAPI, run_application
 
 pytestmark = pytest.mark.asyncio
 
@@ -321,3 +321,12 @@ async def test_raw_http_envelope_and_body_formats(fake):
             assert resp.status == 409  # like Telegram while a webhook is set
     assert [m.buttons() for m in fake.messages_to(3)] == [[("A", "a")]] * 2
     assert fake.webhook == {"url": "https://example.com/hook"}
+
+
+async def test_the_old_import_path_gives_the_same_modules() -> None:
+    """Tests written against tests/support/fakebot keep working: those names are the product's modules."""
+    from bot.sandbox.botapi import chats, server
+    from tests.support.fakebot import chats as old_chats
+    from tests.support.fakebot.server import FakeBotAPI as OldFakeBotAPI
+
+    assert old_chats is chats and OldFakeBotAPI is server.FakeBotAPI
