@@ -1,5 +1,7 @@
 """/portfolio: a leader's linked items (联系点) and group line with pace, alerts and warning notices, a page at a time;
-the weekly digest's buttons: the whole portfolio (``pf:pg``) and acknowledge all (``pf:ack:<digest>``)."""
+for admins the county view of the economic focus first (totals per category and pillar industry, investment, key
+projects' stage: services/progress/economy.py); the weekly digest's buttons: the whole portfolio (``pf:pg``) and
+acknowledge all (``pf:ack:<digest>``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from handlers.common import deps, reply, who
 from handlers.context import Context
 from services.alerts import inbox
 from services.core.errors import DomainError, DuplicateUpdate
+from services.progress import economy
 from services.progress import portfolio as service
 
 
@@ -35,11 +38,12 @@ async def _parts(update: Update, context: Context) -> tuple[list[str] | None, Tr
     user = update.effective_user
     assert user is not None
     try:
-        p = await service.portfolio(user.id, uow=d.db.read_uow(), clock=d.clock)
+        own, county = await economy.views(user.id, uow=d.db.read_uow(), clock=d.clock)
     except DomainError as exc:
         await reply(update, tr(exc.key, **exc.params))
         return None, tr
-    return service.render(p, tr), tr
+    return (economy.render(county, tr) if county is not None else []) + (
+        service.render(own, tr) if own is not None else []), tr
 
 
 async def portfolio(update: Update, context: Context) -> None:

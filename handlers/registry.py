@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from handlers import (
+    accountability,
     adjust,
     alerts,
     appeal,
@@ -51,6 +52,7 @@ from handlers import (
     score,
     start,
     survey,
+    surveysession,
     warning,
 )
 from handlers.context import Deps
@@ -162,6 +164,9 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(portfolio.portfolio, pattern=r"^pf:pg$"))
     app.add_handler(CallbackQueryHandler(portfolio.turn_page, pattern=r"^pf:pg:\d{1,4}$"))
     app.add_handler(CallbackQueryHandler(portfolio.acknowledge_all, pattern=r"^pf:ack:\d{1,18}$"))
+    app.add_handler(CommandHandler("accountability", accountability.accountability, PRIVATE))
+    app.add_handler(CommandHandler("outcome", accountability.outcome, PRIVATE))
+    app.add_handler(CommandHandler("surveysession", surveysession.open_session, PRIVATE))
     app.add_handler(CommandHandler("dashboard", dashboard.dashboard, PRIVATE))  # a login link is for one person's eyes
 
     # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram

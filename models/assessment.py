@@ -77,6 +77,42 @@ class SurveyResponse(SQLModel, table=True):
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     answered_at: datetime = timestamp_column()
     update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # Issue #15: the inspection group's session it came through (None: the unit's own link), and why it
+    # does not count ("own_unit": the account is registered in the surveyed unit; no answer is kept).
+    session_id: int | None = fk_column("survey_sessions.id", ondelete="SET NULL")
+    excluded: str = Field(default="", max_length=16)
+
+
+class SurveySession(SQLModel, table=True):
+    """A survey session an inspector opens for a unit during a visit (到农村、社区听取群众意见): its own
+    link, answerable only between ``opens_at`` and ``closes_at``; answers are counted per session."""
+
+    __tablename__ = "survey_sessions"
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True, index=True)
+    year: int = Field(index=True)
+    unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")
+    inspector_person_id: int = fk_column("people.id", nullable=False, ondelete="CASCADE")
+    opens_at: datetime = timestamp_column()
+    closes_at: datetime = timestamp_column()
+    created_at: datetime = timestamp_column()
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
+
+
+class AccountabilityOutcome(SQLModel, table=True):
+    """What the office recorded for one accountability line (问责) of a year: scheduled or done, with a
+    note. ``line_key`` names the line stably (kind and codes, services/assessment/accountability.py)."""
+
+    __tablename__ = "accountability_outcomes"
+    __table_args__ = (UniqueConstraint("year", "line_key", name="uq_accountability_outcome"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    line_key: str = Field(max_length=200)
+    status: str = Field(max_length=16)  # scheduled / done
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    recorded_by_person_id: int | None = fk_column("people.id")
+    recorded_at: datetime = timestamp_column()
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
 
 
 class AssessmentItem(SQLModel, table=True):

@@ -62,6 +62,7 @@ class Target(SQLModel, table=True):
     leading_group_id: int | None = fk_column("leading_groups.id")
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     closed: bool = False
+    pillar: str = Field(default="", max_length=64)  # the pillar industry it serves (支柱产业), if any
 
 
 class Assignment(SQLModel, table=True):

@@ -13,6 +13,7 @@ from services.core.clock import Clock
 from services.plan.export import export_plan
 from services.plan.importer import import_plan, render_report
 from services.plan.workbook import write_template
+from services.scoring.rules import CATEGORY_KEYS, RulesError, load_rules
 
 
 async def cmd_plan_template(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
@@ -24,8 +25,14 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings, db: Data
     path = Path(args.file)
     if not path.is_file():  # noqa: ASYNC240 (one stat of a local file)
         raise UsageError(t("cli.no_file", settings.locale, path=args.file))
+    try:
+        rules = load_rules(Path(args.rules) if args.rules else None)
+    except (RulesError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    weights = {name: [(CATEGORY_KEYS[key], w) for key, w in r.category_weights.items()]
+               for name, r in rules.classes.items() if r.category_weights}
     report = await import_plan(path, db_uow=db.uow(), clock=clock, actor="cli", dry_run=args.dry_run,
-                               prune=args.prune)
+                               prune=args.prune, class_weights=weights)
     text = render_report(report, settings.locale)
     if not report.ok:
         raise Refused(text)
@@ -47,6 +54,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
     p.add_argument("--prune", action="store_true",
                    help="remove (people, units: deactivate) what the file no longer lists")
+    p.add_argument("--rules", default=None,
+                   help="the assessment rules whose category weights per class the plan is checked against "
+                        "(default: the shipped rules; a mismatch warns, never refuses)")
     p.set_defaults(func=cmd_plan_import)
     p = plan.add_parser("export", help="write the plan as a workbook")
     p.add_argument("--out", required=True)

@@ -9,7 +9,7 @@ from bot.cli.errors import Refused
 from config.i18n import t
 from config.settings import Settings
 from models.db import Database
-from services.assessment import appeal_records, rounds
+from services.assessment import accountability_export, appeal_records, rounds
 from services.assessment.export import export
 from services.core.clock import Clock
 from services.core.errors import DomainError
@@ -77,6 +77,15 @@ async def cmd_appeals(args: argparse.Namespace, settings: Settings, db: Database
                          " ".join(ap.reason.split()), " ".join((ap.decision_reason or "-").split())]))
 
 
+async def cmd_accountability(args: argparse.Namespace, settings: Settings, db: Database, clock: Clock) -> None:
+    try:
+        done = await accountability_export.export(Path(args.out), args.year, uow=db.read_uow(), clock=clock,
+                                                  lang=settings.locale)
+    except DomainError as exc:
+        raise _refusal(exc, settings) from None
+    print(t("cli.acc.written", settings.locale, year=done.year, lines=done.lines, path=args.out))
+
+
 def add_parsers(assess: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Subcommands of ``duban assess``."""
     p = assess.add_parser("publish", help="compute and publish the results for public notice (公示); appeals open")
@@ -98,3 +107,8 @@ def add_parsers(assess: argparse._SubParsersAction) -> None:  # type: ignore[typ
     p = assess.add_parser("appeals", help="the appeals of a year and their state")
     p.add_argument("year", type=int)
     p.set_defaults(func=cmd_appeals)
+    p = assess.add_parser("accountability", help="the accountability lines (说明, 述职, leadership review, records) "
+                                                 "as a workbook, with the outcomes recorded in chat")
+    p.add_argument("year", type=int, nargs="?", default=None, help="default: the latest round")
+    p.add_argument("--out", required=True, help="the .xlsx file to write")
+    p.set_defaults(func=cmd_accountability)

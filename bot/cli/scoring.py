@@ -77,6 +77,8 @@ def _flags(unit: UnitResult, lang: str) -> str:
     flags = [t(f"score.veto.short.{reason}", lang) for reason in unit.veto_reasons]
     if unit.bottom:
         flags.append(t("score.flag.bottom", lang))
+    if unit.caps:
+        flags.append(t("score.flag.capped", lang))
     return ", ".join(flags)
 
 
@@ -102,6 +104,8 @@ def render_preview(result: CountyResult, lang: str) -> str:
         for g in failing:
             out.append(t("assess.preview.group_failing", lang, code=g.code, name=g.name,
                          targets="; ".join(f"{target}@{unit}" for target, unit in g.failing)))
+            if g.head_name:
+                out.append(t("assess.preview.group_head", lang, head=g.head_name, code=g.head_code))
     return "\n".join(out)
 
 

@@ -9,36 +9,26 @@ the unrounded value (scores show 2 decimals)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from config.i18n import t
 from models.db import UnitOfWork
 from services.assessment import appeal_records as appeals
-from services.assessment import rounds
+from services.assessment import export_more as more
+from services.assessment import rounds, survey_sessions
 from services.assessment.appeal_records import AppealView
 from services.assessment.rounds import Results
+from services.assessment.sheets import Sheet as _Sheet
+from services.assessment.sheets import sheet_name as _sheet_name
+from services.assessment.survey_sessions import SessionCount
 from services.core import cells
 from services.core.clock import Clock
+from services.progress.economy import Economy, economy
 from services.scoring.results import UnitResult
-
-SCORE_FORMAT = "0.00"
-VALUE_FORMAT = "#,##0.####"
-PERCENT_FORMAT = "0.00%"
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_BOTTOM_FILL = PatternFill("solid", fgColor="F8CBAD")
-_BAD = re.compile(r"[\[\]\*\?/\\:]")
 
 
 @dataclass(frozen=True)
@@ -50,57 +40,6 @@ class Exported:
     path: Path
 
 
-def _sheet_name(text: str, taken: set[str]) -> str:
-    name = _BAD.sub("_", text)[:31] or "_"
-    base, n = name, 2
-    while name in taken:
-        suffix = f"~{n}"
-        name, n = base[: 31 - len(suffix)] + suffix, n + 1
-    taken.add(name)
-    return name
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    return value
-
-
-class _Sheet:
-    """A sheet with a bold frozen header, typed cells, column widths and an autofilter."""
-
-    def __init__(self, ws: Worksheet, lang: str, columns: list[tuple[str, int, str]]) -> None:
-        self.ws, self.columns, self.rows = ws, columns, 1
-        cells.append(ws, [t(f"exp.col.{key}", lang) for key, _, _ in columns])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-            cell.fill = _HEADER_FILL
-            cell.alignment = Alignment(vertical="center", wrap_text=True)
-        for c, (_, width, _) in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(c)].width = width
-        ws.freeze_panes = "A2"
-
-    def add(self, values: Iterable[Any], *, highlight: bool = False) -> None:
-        self.rows += 1
-        for c, (value, (_, _, kind)) in enumerate(zip(values, self.columns, strict=True), start=1):
-            if value is None or value == "":
-                continue
-            cell = cells.put(self.ws, self.rows, c, _cell(value))
-            if kind == "score":
-                cell.number_format = SCORE_FORMAT
-            elif kind == "value":
-                cell.number_format = VALUE_FORMAT
-            elif kind == "percent":
-                cell.number_format = PERCENT_FORMAT
-            if highlight:
-                cell.fill = _BOTTOM_FILL
-
-    def finish(self) -> None:
-        self.ws.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{max(self.rows, 1)}"
-
-
 def _yes(flag: bool, lang: str) -> str:
     return t("exp.yes", lang) if flag else ""
 
@@ -109,7 +48,8 @@ def _grade(u: UnitResult, lang: str) -> str:
     return t(f"grade.{u.grade}", lang)
 
 
-def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: ZoneInfo) -> Exported:
+def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: ZoneInfo,
+          sessions: list[SessionCount] | None = None, eco: Economy | None = None) -> Exported:
     county = res.county
     wb = Workbook()
     taken: set[str] = set()
@@ -142,14 +82,16 @@ def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: Zo
         ("w_completion", 9, "score"), ("w_peer", 9, "score"), ("w_inspection", 9, "score"), ("bonus", 8, "score"),
         ("deduction", 8, "score"), ("correction", 8, "score"), ("survey_rate", 10, "percent"),
         ("total", 10, "score"), ("grade", 8, "text"), ("vetoed", 8, "text"), ("veto_reasons", 14, "text"),
-        ("bottom", 10, "text"), ("failed_targets", 30, "text")])
+        ("bottom", 10, "text"), ("failed_targets", 30, "text"), ("caps", 24, "text")])
     for u in units:
         sheet.add([u.unit_class, u.rank, u.class_size, u.unit_code, u.unit_name, u.completion, u.peer, u.inspection,
                    u.weights.get("completion"), u.weights.get("peer"), u.weights.get("inspection"), u.bonus,
                    u.deduction, u.correction, u.survey.rate, u.total, _grade(u, lang), _yes(u.vetoed, lang),
                    ", ".join(t(f"exp.veto.{r}", lang) for r in u.veto_reasons), _yes(u.bottom, lang),
-                   ", ".join(u.failed_targets)], highlight=u.bottom)
+                   ", ".join(u.failed_targets), ", ".join(t(f"exp.cap.{c}", lang) for c in u.caps)],
+                  highlight=u.bottom)
     sheet.finish()
+    more.categories(wb, taken, units, lang)
 
     sheet = _Sheet(wb.create_sheet(_sheet_name(t("exp.sheet.lines", lang), taken)), lang, [
         ("unit_code", 12, "text"), ("unit_name", 20, "text"), ("target_code", 12, "text"),
@@ -197,11 +139,15 @@ def write(path: Path, res: Results, appeals: list[AppealView], lang: str, tz: Zo
 
     sheet = _Sheet(wb.create_sheet(_sheet_name(t("exp.sheet.groups", lang), taken)), lang, [
         ("group_code", 10, "text"), ("group_name", 28, "text"), ("group_complete", 10, "text"),
-        ("failing", 60, "text")])
+        ("failing", 60, "text"), ("group_head", 16, "text")])
     for g in county.groups:
         sheet.add([g.code, g.name, t("exp.group_rewarded", lang) if g.complete else t("exp.group_withheld", lang),
-                   "; ".join(f"{target}/{unit}" for target, unit in g.failing)])
+                   "; ".join(f"{target}/{unit}" for target, unit in g.failing),
+                   f"{g.head_name}（{g.head_code}）" if g.head_code else ""])
     sheet.finish()
+    more.sessions(wb, taken, sessions or [], lang, tz)
+    if eco is not None:
+        more.economy_sheet(wb, taken, eco, lang)
 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -214,4 +160,7 @@ async def export(path: Path, year: int | None, *, uow: UnitOfWork, clock: Clock,
     a live preview while the round is open. ``uow`` is used twice, one read after the other."""
     res = await rounds.results(year, uow=uow, clock=clock, tz=tz)
     filed = await appeals.appeals(res.year, uow=uow)
-    return write(path, res, filed, lang, tz or clock.tz)
+    sessions = await survey_sessions.counts(res.year, uow=uow)
+    async with uow:  # the economic focus as of the cut-off (or today, before it)
+        eco = await economy(uow.session, res.year, min(res.county.cutoff, clock.now().date()), tz or clock.tz)
+    return write(path, res, filed, lang, tz or clock.tz, sessions, eco)

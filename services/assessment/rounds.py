@@ -137,12 +137,14 @@ async def preview(s: AsyncSession, rnd: AssessmentRound, tz: ZoneInfo, clock: Cl
 
 def _groups_json(groups: list[GroupResult]) -> str:
     return json.dumps([{"group_id": g.group_id, "code": g.code, "name": g.name, "complete": g.complete,
-                        "failing": [list(f) for f in g.failing]} for g in groups], ensure_ascii=False)
+                        "failing": [list(f) for f in g.failing], "head_code": g.head_code,
+                        "head_name": g.head_name} for g in groups], ensure_ascii=False)
 
 
 def _groups(text: str | None) -> list[GroupResult]:
     return [GroupResult(group_id=g["group_id"], code=g["code"], name=g["name"], complete=g["complete"],
-                        failing=[(a, b) for a, b in g["failing"]]) for g in json.loads(text or "[]")]
+                        failing=[(a, b) for a, b in g["failing"]], head_code=g.get("head_code", ""),
+                        head_name=g.get("head_name", "")) for g in json.loads(text or "[]")]
 
 
 async def store(s: AsyncSession, clock: Clock, county: CountyResult) -> None:

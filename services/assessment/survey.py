@@ -15,12 +15,14 @@ Decisions (documented in the README section of the feature):
   (which names the answer) is the only link between an account and an answer; it goes when the comment
   comes, and the scheduler's tick removes those left after the window (``purge_comments``).
 - Nothing about respondents is ever shown: the replies name the unit and year only.
+- Issue #15 (services/assessment/survey_sessions.py): a token may also be an inspection group's session's,
+  answerable only within its window, its answers carrying the session; an account registered in the
+  surveyed unit is refused (``survey.own_unit``), the refusal counted apart and never in the rate.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,11 +32,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.assessment import AssessmentRound, SurveyLink, SurveyResponse
+from models.assessment import AssessmentRound, SurveyLink, SurveyResponse, SurveySession
 from models.core import ConversationState
 from models.db import UnitOfWork
 from models.plan import Unit
-from services.assessment.survey_keys import db_secret, keyed, respondent_key
+from services.assessment import survey_sessions
+from services.assessment.survey_keys import db_secret, keyed, new_token, respondent_key
 from services.core import audit, conversations, updates
 from services.core.clock import Clock
 from services.core.conversations import ConvRef
@@ -70,10 +73,6 @@ class SurveyView:
     unit_name: str
     answered_on: date | None = None  # they answered before, on this day
     answer: str | None = None  # the answer just recorded
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)  # 24 random bytes -> 32 url-safe characters; "s_" + 32 <= 64
 
 
 def link(bot_username: str, token: str) -> str:
@@ -127,11 +126,13 @@ async def all_links(year: int, *, uow: UnitOfWork, clock: Clock, actor: str = "c
 
 
 # ---------------------------------------------------------------------------------- answering (anyone)
-async def _live(s: AsyncSession, token: str) -> tuple[SurveyLink, Unit]:
+async def _live(s: AsyncSession, token: str, clock: Clock) -> tuple[SurveyLink | SurveySession, Unit]:
     """The link of ``token`` if it may be answered now; DomainError otherwise."""
     if not TOKEN_RE.match(token or ""):
         raise DomainError("survey.unknown")
-    row = (await s.exec(select(SurveyLink).where(SurveyLink.token == token))).first()
+    row: SurveyLink | SurveySession | None = (await s.exec(select(SurveyLink).where(SurveyLink.token == token))).first()
+    if row is None:
+        row = await survey_sessions.find(s, token, clock)  # an inspection group's session, within its window
     unit = await s.get(Unit, row.unit_id) if row else None
     if row is None or unit is None or not unit.active:
         raise DomainError("survey.unknown")
@@ -141,7 +142,7 @@ async def _live(s: AsyncSession, token: str) -> tuple[SurveyLink, Unit]:
     return row, unit
 
 
-async def _previous(s: AsyncSession, row: SurveyLink, respondent: str) -> SurveyResponse | None:
+async def _previous(s: AsyncSession, row: SurveyLink | SurveySession, respondent: str) -> SurveyResponse | None:
     return (await s.exec(select(SurveyResponse).where(
         SurveyResponse.year == row.year, SurveyResponse.unit_id == row.unit_id,
         SurveyResponse.respondent == respondent))).first()
@@ -153,13 +154,26 @@ async def open_link(token: str, *, secret: str | None, telegram_user_id: int, uo
     ``secret``: DUBAN_SURVEY_SECRET (without it, or with another than the answers', nobody can answer)."""
     async with uow:
         s = uow.session
-        row, unit = await _live(s, token)
+        row, unit = await _live(s, token, clock)
         key = await keyed(s, clock, secret)
         respondent = respondent_key(await db_secret(s, clock), key, row.year, row.unit_id, telegram_user_id)
+        await _refuse_own(uow, clock, row, unit, respondent, telegram_user_id)
         before = await _previous(s, row, respondent)
         await uow.commit()  # the secret, if it was made just now
         answered = before.answered_at.astimezone(clock.tz).date() if before else None
         return SurveyView(token, row.year, unit.name, answered_on=answered)
+
+
+async def _refuse_own(uow: UnitOfWork, clock: Clock, row: SurveyLink | SurveySession, unit: Unit, respondent: str,
+                      telegram_user_id: int) -> None:
+    """An account registered in the surveyed unit may not rate it (issue #15): the refusal is counted (and
+    committed), then DomainError ``survey.own_unit``."""
+    if not await survey_sessions.registered_in(uow.session, telegram_user_id, row.unit_id):
+        return
+    await survey_sessions.refuse_own(uow.session, clock, row, unit, respondent,
+                                     row.id if isinstance(row, SurveySession) else None)
+    await uow.commit()
+    raise DomainError("survey.own_unit", unit=unit.name)
 
 
 @dataclass(frozen=True)
@@ -193,15 +207,17 @@ async def answer(token: str, choice: str, *, secret: str | None, conv: ConvRef, 
     async with uow:
         s = uow.session
         await updates.claim(s, update_id, clock)
-        row, unit = await _live(s, token)
+        row, unit = await _live(s, token, clock)
         key = await keyed(s, clock, secret)
         respondent = respondent_key(await db_secret(s, clock), key, row.year, row.unit_id, conv.user_id)
+        await _refuse_own(uow, clock, row, unit, respondent, conv.user_id)
         before = await _previous(s, row, respondent)
         if before is not None:
             raise DomainError("survey.already", unit=unit.name, year=row.year,
                               date=before.answered_at.astimezone(clock.tz).date().isoformat())
         response = SurveyResponse(year=row.year, unit_id=row.unit_id, respondent=respondent, answer=answer_value,
-                                  answered_at=clock.now(), update_id=update_id)
+                                  answered_at=clock.now(), update_id=update_id,
+                                  session_id=row.id if isinstance(row, SurveySession) else None)
         try:
             async with s.begin_nested():
                 s.add(response)

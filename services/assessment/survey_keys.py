@@ -104,3 +104,8 @@ async def prepare(secret: str | None, *, uow: UnitOfWork, clock: Clock) -> Prepa
                          key=str(len(rows)), after={"answers": len(rows)})
         await uow.commit()
         return Prepared("rekeyed" if rows else "ready", len(rows))
+
+
+def new_token() -> str:
+    """A survey link's or session's token: 24 random bytes -> 32 url-safe characters ("s_" + 32 <= 64)."""
+    return secrets.token_urlsafe(24)

@@ -11,12 +11,13 @@ COMMON = ("start", "help", "me", "lang")
 # Commands per role, in menu order (only commands that exist).
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("dashboard", "invite", "notice", "newitem", "items", "visits", "history", "alerts", "ranking",
-                 "score"),
+                 "score", "portfolio", "accountability", "outcome"),
     Role.LEADER: ("dashboard", "portfolio", "alerts", "newitem", "items", "mute", "visits", "history", "ranking",
                   "score"),
     Role.CADRE: ("mytargets", "report", "history", "adjust", "items", "rectify", "visits", "score", "appeal",
                  "cancel"),
-    Role.INSPECTOR: ("inspect", "visits", "items", "rectify", "rectify_new", "history", "assess", "cancel"),
+    Role.INSPECTOR: ("inspect", "visits", "items", "rectify", "rectify_new", "history", "assess", "surveysession",
+                     "cancel"),
     Role.ASSESSOR: ("assess", "cancel"),
 }
 # What an unregistered user sees in the menu.

@@ -13,6 +13,7 @@ from config.i18n import normalise_language, t
 from models.db import UnitOfWork
 from services.core.clock import Clock
 from services.plan.apply import Applier
+from services.plan.checks import ClassWeights, warnings
 from services.plan.prune import prune as prune_missing
 from services.plan.spec import SHEET_BY_KEY, SHEETS, Problem
 from services.plan.state import assignments_with_progress, load_existing
@@ -34,6 +35,7 @@ class ImportReport:
     protected: list[str] = field(default_factory=list)  # "sheet:code" kept although prune was asked
     dry_run: bool = False
     prune: bool = False
+    warnings: list[Problem] = field(default_factory=list)  # services/plan/checks.py: never refuse
 
     @property
     def changed(self) -> bool:
@@ -60,7 +62,8 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
 
 
 async def import_plan(source: Path | bytes, *, db_uow: UnitOfWork, clock: Clock, actor: str,
-                      dry_run: bool = False, prune: bool = False) -> ImportReport:
+                      dry_run: bool = False, prune: bool = False,
+                      class_weights: ClassWeights | None = None) -> ImportReport:
     """Validate the workbook against the database and, when it has no problem, apply it.
 
     Commits only when the workbook is valid and this is not a dry run. ``db_uow`` may be entered
@@ -70,22 +73,23 @@ async def import_plan(source: Path | bytes, *, db_uow: UnitOfWork, clock: Clock,
     if isinstance(parsed, list):
         return ImportReport(problems=_sorted(parsed), dry_run=dry_run, prune=prune)
     if _entered(db_uow):
-        return await _import(parsed, db_uow, clock, actor, dry_run, prune)
+        return await _import(parsed, db_uow, clock, actor, dry_run, prune, class_weights)
     async with db_uow:
-        return await _import(parsed, db_uow, clock, actor, dry_run, prune)
+        return await _import(parsed, db_uow, clock, actor, dry_run, prune, class_weights)
 
 
 async def _import(plan: ParsedPlan, uow: UnitOfWork, clock: Clock, actor: str, dry_run: bool,
-                  prune: bool) -> ImportReport:
+                  prune: bool, class_weights: ClassWeights | None = None) -> ImportReport:
     existing = await load_existing(uow.session)
     problems = plan.problems + validate(plan, existing)
     if problems:
         return ImportReport(problems=_sorted(problems), dry_run=dry_run, prune=prune)
+    warned = _sorted(warnings(plan, existing, class_weights))
     applier = Applier(uow.session, clock, actor, plan, existing, prune=prune, write=not dry_run)
     await applier.run()
     await prune_missing(applier, referenced(plan))
     report = ImportReport(counts=applier.counts, missing=applier.missing, protected=sorted(applier.protected),
-                          dry_run=dry_run, prune=prune)
+                          dry_run=dry_run, prune=prune, warnings=warned)
     if not dry_run:
         await uow.commit()
     return report
@@ -167,4 +171,7 @@ def render_report(report: ImportReport, lang: str) -> str:
         lines.append(t("plan.report.protected", lang, count=len(shown), codes=_codes(shown, lang)))
     if report.missing and not report.prune:
         lines.append(t("plan.report.prune_hint", lang))
+    if report.warnings:
+        lines.append(t("plan.report.warnings", lang, count=len(report.warnings)))
+        lines += [problem_text(w, lang) for w in report.warnings]
     return "\n".join(lines)

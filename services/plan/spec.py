@@ -168,6 +168,7 @@ SHEETS: tuple[Sheet, ...] = (
         _c("report_interval_days", "报送周期天数", Kind.INT, default=7,
            minimum=Decimal(1), maximum=Decimal(366)),
         _c("description", "说明", max_length=4000, default="", width=30),
+        _c("pillar", "支柱产业", max_length=64, default="", width=14),
     )),
     Sheet("assignments", "任务分解", (
         _c("target_code", "目标编码", Kind.CODE, required=True),

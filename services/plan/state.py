@@ -82,7 +82,7 @@ REFERENCES = {
 FIELDS: dict[str, tuple[str, ...]] = {
     "units": ("name", "kind", "class", "parent_code", "latitude", "longitude", "radius_m"),
     "targets": ("year", "title", "category", "measure", "direction", "mode", "deadline",
-                "leading_group_code", "report_interval_days", "description"),
+                "leading_group_code", "report_interval_days", "description", "pillar"),
     "assignments": ("planned_value", "baseline_value", "weight", "deadline", "milestones",
                     "site_latitude", "site_longitude", "site_radius_m"),
     "people": ("name", "unit_code", "phone"),

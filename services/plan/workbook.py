@@ -251,7 +251,8 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "targets": [
         {"code": "G2027-01", "year": 2027, "title": "招商引资到位资金", "category": "investment",
          "measure": "万元", "direction": "higher", "mode": "zero_base", "deadline": date(2027, 12, 31),
-         "leading_group_code": "LG01", "report_interval_days": 7, "description": "以商务部门统计为准"},
+         "leading_group_code": "LG01", "report_interval_days": 7, "description": "以商务部门统计为准",
+         "pillar": "电力能源"},
         {"code": "G2027-02", "year": 2027, "title": "高标准农田建设", "category": "project_delivery",
          "measure": "亩", "direction": "higher", "mode": "continuous", "deadline": date(2027, 11, 30),
          "leading_group_code": "LG01", "report_interval_days": 14, "description": ""},

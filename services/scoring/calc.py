@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from services.scoring.load import AssignmentRow, ItemRow, ScoringData, TargetRow, UnitRow
 from services.scoring.results import AssignmentLine, CountyResult, GroupResult, ItemLine, SurveyStats, UnitResult
-from services.scoring.rules import ClassRules, Rules
+from services.scoring.rules import ClassRules, Rules, category_groups
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -51,6 +51,7 @@ def line_of(row: AssignmentRow, target: TargetRow, cap: Decimal) -> AssignmentLi
         "measure": target.measure, "mode": target.mode, "direction": target.direction, "baseline": row.baseline,
         "planned": row.planned, "value": value, "ratio": ratio, "weight": row.weight, "points": points,
         "complete": ratio >= 1, "note": note, "claimed": claimed, "verified": lowered,
+        "category": target.category,
     })
 
 
@@ -59,6 +60,24 @@ def completion(lines: list[AssignmentLine]) -> Decimal:
     if weights == 0:
         return ZERO
     return HUNDRED * sum((line.points for line in lines), ZERO) / weights
+
+
+def by_category(lines: list[AssignmentLine], weights: dict[str, Decimal]
+                ) -> tuple[Decimal, dict[str, Decimal], dict[str, Decimal]]:
+    """Completion with category weights (issue #15): C_k = completion of the lines of key k (a category, or
+    "project" for both project categories); C = Σ w_k·C_k / Σ w_k over the keys the unit has lines in (a
+    key without lines shares its weight out in proportion). Returns C, every C_k and the weights as applied."""
+    group = category_groups(weights)
+    parts: dict[str, list[AssignmentLine]] = defaultdict(list)
+    for line in lines:
+        parts[group.get(line.category, "other" if "other" in weights else next(iter(weights)))].append(line)
+    present = [k for k in weights if parts.get(k)]
+    wsum = sum((weights[k] for k in present), ZERO)
+    per = {k: completion(parts[k]) for k in present}
+    if wsum == 0:
+        return completion(lines), per, {k: ZERO for k in present}
+    applied = {k: weights[k] / wsum for k in present}
+    return sum((weights[k] * per[k] for k in present), ZERO) / wsum, per, applied
 
 
 def trimmed_mean(scores: list[Decimal]) -> Decimal | None:
@@ -96,10 +115,13 @@ def band_of(rules: ClassRules, total: Decimal) -> str:
     return "fail"
 
 
-def bottom_count(n: int) -> int:
-    """How many of the last ranks of a class of n are flagged (排名后三位)."""
-    if n >= 6:
-        return 3
+def bottom_count(n: int, count: int = 3) -> int:
+    """How many of the last ranks of a class of n are flagged (排名后三位): ``count`` (the rules'
+    bottom_count) when n ≥ 2 × count, else the last one when n ≥ 2, else none."""
+    if count <= 0:
+        return 0
+    if n >= 2 * count:
+        return count
     if n >= 2:
         return 1
     return 0
@@ -128,7 +150,12 @@ def _score_unit(unit: UnitRow, rows: list[AssignmentRow], data: ScoringData, rul
     cap, targets = rules.completion_cap, data.targets
     lines = [line_of(r, targets[r.target_id], cap) for r in rows]
     lines.sort(key=lambda x: (x.target_code, x.assignment_id))
-    c = completion(lines)
+    categories: dict[str, Decimal] = {}
+    category_weights: dict[str, Decimal] = {}
+    if rules.category_weights:
+        c, categories, category_weights = by_category(lines, rules.category_weights)
+    else:
+        c = completion(lines)
     peer_scores, insp_scores = data.scores.get((unit.id, "peer"), []), data.scores.get((unit.id, "inspection"), [])
     p, i = trimmed_mean(peer_scores), trimmed_mean(insp_scores)
     base, weights = combine(rules, {"completion": c, "peer": p, "inspection": i})
@@ -147,7 +174,7 @@ def _score_unit(unit: UnitRow, rows: list[AssignmentRow], data: ScoringData, rul
         items=[_item(x) for x in items if x.kind != "veto"], vetoes=vetoes, survey=survey, total=total,
         vetoed=bool(reasons), failed_targets=sorted({ln.target_code for ln in lines if not ln.complete}),
         weights=weights, veto_reasons=reasons, bonus_claimed=bonus_claimed, deduction_claimed=deduction_claimed,
-        band=band_of(rules, total),
+        band=band_of(rules, total), categories=categories, category_weights=category_weights, caps=[],
     )
 
 
@@ -156,11 +183,13 @@ def rank_class(scored: list[dict], rules: ClassRules) -> list[UnitResult]:
     scored.sort(key=lambda u: (u["vetoed"], -u["total"], -u["completion"], u["unit_code"]))
     n = len(scored)
     quota = int((n * rules.top_share).to_integral_value(rounding=ROUND_FLOOR))
-    flagged = bottom_count(n)
     excellent = 0
     out = []
+    flagged = bottom_count(n, rules.bottom_count)
     for rank, u in enumerate(scored, start=1):
         grade = "fail" if u["vetoed"] else u["band"]
+        if grade == "excellent" and u["caps"]:
+            grade = "good"  # a cap (issue #15): not 优秀, and the quota goes to the next
         if grade == "excellent":
             excellent += 1
             if excellent > quota:
@@ -169,22 +198,40 @@ def rank_class(scored: list[dict], rules: ClassRules) -> list[UnitResult]:
     return out
 
 
-def groups_of(data: ScoringData, units: list[UnitResult]) -> list[GroupResult]:
+def groups_of(data: ScoringData, units: list[dict]) -> list[GroupResult]:
+    """Each leading group's line (分线履职) from the scored units (dicts of ``_score_unit``)."""
     group_of = {t.code: t.leading_group_id for t in data.targets.values()}
     in_round = {row.target_id for row in data.assignments}
     owned = {data.targets[tid].leading_group_id for tid in in_round} - {None}
     failing: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for unit in units:
-        for line in unit.lines:
+        for line in unit["lines"]:
             if not line.complete and (gid := group_of[line.target_code]) is not None:
-                failing[gid].append((line.target_code, unit.unit_code))
+                failing[gid].append((line.target_code, unit["unit_code"]))
     out = []
     for gid in owned:
         assert gid is not None
         code, name = data.groups.get(gid, (str(gid), ""))
+        head_code, head_name = data.heads.get(gid, ("", ""))
         fails = sorted(failing.get(gid, []))
-        out.append(GroupResult(group_id=gid, code=code, name=name, complete=not fails, failing=fails))
+        out.append(GroupResult(group_id=gid, code=code, name=name, complete=not fails, failing=fails,
+                               head_code=head_code, head_name=head_name))
     return sorted(out, key=lambda g: g.code)
+
+
+def caps_of(unit: dict, rules: ClassRules, data: ScoringData, failed_lines: set[int | None]) -> list[str]:
+    """Why a unit may not be 优秀 (the rules' caps that are on and apply), in a fixed order."""
+    group_of = {t.code: t.leading_group_id for t in data.targets.values()}
+    lines = unit["lines"]
+    out = []
+    if rules.caps.failed_group_target and any(not ln.complete and group_of[ln.target_code] is not None
+                                              for ln in lines):
+        out.append("failed_group_target")
+    if rules.caps.failed_line and any(group_of[ln.target_code] in failed_lines for ln in lines):
+        out.append("failed_line")
+    if rules.caps.criticised and unit["unit_id"] in data.criticised:
+        out.append("criticised")
+    return out
 
 
 def assemble(data: ScoringData, *, year: int, rules: Rules, cutoff: date) -> CountyResult:
@@ -194,7 +241,12 @@ def assemble(data: ScoringData, *, year: int, rules: Rules, cutoff: date) -> Cou
     classes: dict[str, list[dict]] = defaultdict(list)
     for uid, unit in data.units.items():
         classes[unit.unit_class].append(_score_unit(unit, rows_by_unit[uid], data, rules.for_class(unit.unit_class)))
+    groups = groups_of(data, [u for scored in classes.values() for u in scored])
+    failed_lines: set[int | None] = {g.group_id for g in groups if not g.complete}
     units: list[UnitResult] = []
     for name in sorted(classes):
-        units += rank_class(classes[name], rules.for_class(name))
-    return CountyResult(year=year, cutoff=cutoff, rules_hash=rules.hash, units=units, groups=groups_of(data, units))
+        class_rules = rules.for_class(name)
+        for u in classes[name]:
+            u["caps"] = caps_of(u, class_rules, data, failed_lines)
+        units += rank_class(classes[name], class_rules)
+    return CountyResult(year=year, cutoff=cutoff, rules_hash=rules.hash, units=units, groups=groups)

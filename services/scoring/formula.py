@@ -36,6 +36,12 @@ digits); nothing is rounded until it is displayed, except where a rule says so.
 
 * Completion ``C = 100 × Σ points / Σ weights`` over the unit's assignments (0 if Σ weights is 0);
   at most ``100 × cap``.
+* *Category weights* (issue #15; the class's ``category_weights``, none by default): completion is then
+  computed within each key k (a target category, or "project" for 项目争取 and 项目落实 together):
+  ``C_k = 100 × Σ points / Σ weights`` over the unit's assignments of k, and ``C = Σ w_k·C_k / Σ w_k`` over
+  the keys the unit has assignments in — a key without any shares its weight out over the others in
+  proportion, as the components do. ``UnitResult.categories`` holds every C_k, ``category_weights`` the
+  weights as applied (w_k / Σ w_k). Without category weights C is as above (one completion over all).
 * Peer ``P`` (交叉考核) and inspection ``I`` (巡察考核): the submitted scores (0–100) of year Y; their
   mean, after dropping one highest and one lowest score when there are 5 or more (a trimmed mean;
   with 4 or fewer, the plain mean). No submitted score: the component is missing (None).
@@ -53,7 +59,8 @@ digits); nothing is rounded until it is displayed, except where a rule says so.
 * ``total = base + bonus − deduction + correction`` (unrounded).
 
 **4. Vetoes.** A unit is *vetoed* (``veto_reasons``) by any one-vote veto item (一票否决, ``item``)
-or by the survey (``survey``): rate = (满意 + 基本满意) / answers; the survey vetoes when the unit has
+or by the survey (``survey``): rate = (满意 + 基本满意) / answers (answers refused because the account is
+registered in the surveyed unit are not answers: issue #15); the survey vetoes when the unit has
 at least ``survey_min_answers`` answers and the rate is below ``survey_threshold`` (at the threshold
 it does not; with fewer answers the rate is shown but never vetoes).
 
@@ -64,14 +71,22 @@ unrounded total, higher first, ties by the higher C, then by the unit code (A be
 
 **6. Grades.** The *band* compares the total as displayed (rounded half-up to 2 decimals, so the
 grade always agrees with the number shown) with ``bands``: ≥ excellent → 优秀, ≥ good → 良好,
-≥ pass → 合格, else 不合格. Then: a vetoed unit is 不合格; at most ``floor(n × top_share)`` units
-of a class of n get 优秀: those banded 优秀 beyond that number (by rank) get 良好.
+≥ pass → 合格, else 不合格. Then: a vetoed unit is 不合格; a unit a *grade cap* applies to is not 优秀 but
+良好 (issue #15; ``caps``, each switchable, all off when absent): ``failed_group_target`` — it failed a target
+that belongs to a leading group's line; ``failed_line`` — it has a target of a line whose honours are withheld
+(see 7); ``criticised`` — it was named in a published criticism notice (通报批评) whose period is of year Y.
+``UnitResult.caps`` names the caps that applied. Caps change grades, never ranks. At most
+``floor(n × top_share)`` units of a class of n get 优秀: those still banded 优秀 beyond that number (by rank)
+get 良好 (a capped unit does not take a place of the quota).
 
-**7. Flags.** *Bottom* (排名后三位, leadership review): the last 3 ranks of a class of 6 or more, the
-last 1 of a class of 2–5, none in a class of one. *Failed targets* (the unit's leaders explain):
-codes of its targets with ratio < 1. *Leading groups* (分线履职): a group owning year-Y targets is
-complete (rewarded) when every assignment of those targets in the round is complete; otherwise its
-honours are withheld and ``failing`` names the (target code, unit code) pairs not complete.
+**7. Flags.** *Bottom* (排名后三位, leadership review): with ``bottom_count`` = k (the class's rules, 3
+when absent), the last k ranks of a class of at least 2k units, the last 1 of a smaller class of 2 or more,
+none in a class of one (k = 3: the last 3 of 6 or more, the last 1 of 2–5; k = 0: none). *Failed targets*
+(the unit's leaders explain): codes of its targets with ratio < 1. *Leading groups* (分线履职): a group
+owning year-Y targets is complete (rewarded) when every assignment of those targets in the round is
+complete; otherwise its honours are withheld and ``failing`` names the (target code, unit code) pairs not
+complete; ``head_code`` / ``head_name`` name its head (组长), who answers for it
+(services/assessment/accountability.py).
 
 Display: ``display`` rounds half-up to 2 decimals ("—" for None).
 

@@ -33,6 +33,7 @@ from models.inspection import Inspection
 from models.plan import Assignment, LeadingGroup, Target, Unit
 from models.progress import ProgressReport, TargetAdjustment
 from services.progress.standings import end_of_day
+from services.scoring.context import load_context
 
 
 class UnitRow(NamedTuple):
@@ -50,6 +51,7 @@ class TargetRow(NamedTuple):
     mode: str
     direction: str
     leading_group_id: int | None
+    category: str = "other"
 
 
 class AssignmentRow(NamedTuple):
@@ -86,6 +88,10 @@ class ScoringData:
     survey: dict[int, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     items: dict[int, list[ItemRow]] = field(default_factory=lambda: defaultdict(list))
     groups: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Issue #15 (services/scoring/context.py): units named in a published criticism notice of the year, and
+    # each leading group's head (code, name).
+    criticised: set[int] = field(default_factory=set)
+    heads: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 @contextmanager
@@ -229,9 +235,10 @@ async def load(session: AsyncSession, year: int, cutoff: date, tz: ZoneInfo) -> 
             data.units[row[0]] = UnitRow(row[0], row[1], row[2], row[3] or "")
     for row in (await conn.execute(
         select(Target.id, Target.code, Target.title, Target.measure, Target.mode, Target.direction,
-               Target.leading_group_id).where(Target.year == year)
+               Target.leading_group_id, Target.category).where(Target.year == year)
     )).all():
-        data.targets[row[0]] = TargetRow(row[0], row[1], row[2], row[3], str(row[4]), str(row[5]), row[6])
+        data.targets[row[0]] = TargetRow(row[0], row[1], row[2], row[3], str(row[4]), str(row[5]), row[6],
+                                         str(row[7]))
 
     # Plan as of the cut-off: approved adjustments applying from a later day are undone, newest
     # first, so the old value of the earliest such adjustment is what stood (progress.plan_as_of).
@@ -254,7 +261,7 @@ async def load(session: AsyncSession, year: int, cutoff: date, tz: ZoneInfo) -> 
 
     for uid, answer, count in (await conn.execute(
         select(SurveyResponse.unit_id, SurveyResponse.answer, func.count())
-        .where(SurveyResponse.year == year)
+        .where(SurveyResponse.year == year, SurveyResponse.excluded == "")  # not the refused (issue #15)
         .group_by(col(SurveyResponse.unit_id), col(SurveyResponse.answer))
     )).all():
         data.survey[uid][answer] = int(count)
@@ -273,5 +280,6 @@ async def load(session: AsyncSession, year: int, cutoff: date, tz: ZoneInfo) -> 
             select(LeadingGroup.id, LeadingGroup.code, LeadingGroup.name).where(col(LeadingGroup.id).in_(group_ids))
         )).all():
             data.groups[gid] = (code, name)
+    await load_context(conn, year, data)
     return data
 

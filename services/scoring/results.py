@@ -32,6 +32,7 @@ class AssignmentLine:
     note: str = ""  # "", "no_report", "planned_equals_baseline" or "plan_behind_baseline"
     claimed: Decimal | None = None  # the latest report's value at the cut-off (None: no report counted)
     verified: bool = False  # value is an inspection's verified value, lower than claimed
+    category: str = ""  # the target's category (industry / project_acquisition / ... / other)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ class UnitResult:
     bonus_claimed: Decimal = Decimal(0)  # sum of the bonus items before the limit
     deduction_claimed: Decimal = Decimal(0)  # sum of the deduction items before the limit
     band: str = ""  # the grade of the total's band alone (before the veto and the top-grade quota)
+    # Issue #15: completion per key of the class's category_weights (only the keys the unit has targets in)
+    # and those weights as applied (shared out over them); empty when the class has no category weights.
+    categories: dict[str, Decimal] = field(default_factory=dict)
+    category_weights: dict[str, Decimal] = field(default_factory=dict)
+    caps: list[str] = field(default_factory=list)  # why it is not 优秀 although banded so (rules' caps)
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ class GroupResult:
     name: str
     complete: bool
     failing: list[tuple[str, str]]  # (target code, unit code) not complete
+    head_code: str = ""  # the group head (组长), who answers for the line
+    head_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,4 +173,7 @@ def from_json(data: dict[str, Any]) -> UnitResult:
         "veto_reasons": list(data.get("veto_reasons", [])),
         "bonus_claimed": Decimal(data.get("bonus_claimed", "0")),
         "deduction_claimed": Decimal(data.get("deduction_claimed", "0")),
+        "categories": {k: Decimal(v) for k, v in data.get("categories", {}).items()},
+        "category_weights": {k: Decimal(v) for k, v in data.get("category_weights", {}).items()},
+        "caps": list(data.get("caps", [])),
     })

@@ -47,6 +47,30 @@ class Bands(BaseModel):
         return self
 
 
+# ---- Issue #15 sections 4-6: category weights per class, grade caps, bottom flags (see the rules file) ----
+# A key of ``category_weights`` names one target category, or "project" for both project categories.
+CATEGORY_KEYS: dict[str, tuple[str, ...]] = {
+    "industry": ("industry",), "project": ("project_acquisition", "project_delivery"),
+    "project_acquisition": ("project_acquisition",), "project_delivery": ("project_delivery",),
+    "investment": ("investment",), "other": ("other",),
+}
+ALL_CATEGORIES = ("industry", "project_acquisition", "project_delivery", "investment", "other")
+
+
+def category_groups(weights: dict[str, Decimal]) -> dict[str, str]:
+    """Category -> the key of ``category_weights`` it counts under."""
+    return {cat: key for key in weights for cat in CATEGORY_KEYS[key]}
+
+
+class Caps(BaseModel):
+    """Grade caps (each switchable; absent: off): a unit is not 优秀 when ..."""
+
+    model_config = ConfigDict(extra="forbid")
+    failed_group_target: bool = False  # ... it failed a target that belongs to a leading group's line
+    failed_line: bool = False  # ... it has a target of a line whose honours are withheld (分线履职)
+    criticised: bool = False  # ... it was named in a criticism notice (通报批评) of the year, published
+
+
 class ClassRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     weights: Weights
@@ -58,6 +82,36 @@ class ClassRules(BaseModel):
     survey_threshold: Decimal = Field(ge=0, le=1)
     survey_min_answers: int = Field(ge=1)
     peer_sample_size: int = Field(ge=1)
+    # ---- Issue #15 sections 4-6 (every key optional: a round's rules written before them mean the same) ----
+    # Completion per category, then weighted (empty: one completion over every assignment, as before).
+    category_weights: dict[str, Decimal] = Field(default_factory=dict)
+    caps: Caps = Field(default_factory=Caps)
+    # Bottom flags (排名后三位): the last ``bottom_count`` of a class of at least 2 × bottom_count units,
+    # the last one of a smaller class of 2 or more, none of a class of one.
+    bottom_count: int = Field(default=3, ge=0, le=50)
+
+    @model_validator(mode="after")
+    def _categories(self) -> ClassRules:
+        cw = self.category_weights
+        if not cw:
+            return self
+        unknown = sorted(set(cw) - set(CATEGORY_KEYS))
+        if unknown:
+            raise ValueError(f"category_weights: unknown category {', '.join(unknown)} "
+                             f"(expected {', '.join(CATEGORY_KEYS)})")
+        if any(not 0 <= w <= 1 for w in cw.values()):
+            raise ValueError("category_weights: each weight must be between 0 and 1")
+        counted = [cat for key in cw for cat in CATEGORY_KEYS[key]]
+        twice = sorted({c for c in counted if counted.count(c) > 1})
+        if twice:
+            raise ValueError(f"category_weights: {', '.join(twice)} counted twice (\"project\" covers both "
+                             "project categories)")
+        missing = [c for c in ALL_CATEGORIES if c not in counted]
+        if missing:
+            raise ValueError(f"category_weights: no weight for {', '.join(missing)}")
+        if sum(cw.values(), Decimal(0)) != 1:
+            raise ValueError(f"category_weights: must sum to 1 (they sum to {sum(cw.values(), Decimal(0))})")
+        return self
 
 
 @dataclass(frozen=True)
@@ -128,6 +182,8 @@ def parse_rules(text: str) -> Rules:
             merged["weights"] = {**base["weights"], **table["weights"]}
         if isinstance(base.get("bands"), dict) and isinstance(table.get("bands"), dict):
             merged["bands"] = {**base["bands"], **table["bands"]}
+        if isinstance(base.get("caps"), dict) and isinstance(table.get("caps"), dict):
+            merged["caps"] = {**base["caps"], **table["caps"]}  # category_weights: a class's replace the default's
         try:
             classes[name] = ClassRules.model_validate(merged)
         except ValidationError as exc:

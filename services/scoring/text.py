@@ -47,6 +47,7 @@ def summary(u: UnitResult, tr: Translator) -> str:
               inspection=_d(u.inspection), inspection_count=u.inspection_count),
            tr("res.adjustments", bonus=_d(u.bonus), deduction=_d(u.deduction), correction=_d(u.correction))]
     out += _redistributed(u, tr)
+    out += _categories(u, tr)
     if u.survey.answers:
         out.append(tr("res.survey", rate=percent(u.survey.rate), answers=u.survey.answers,
                       unsatisfied=u.survey.unsatisfied))
@@ -57,7 +58,21 @@ def summary(u: UnitResult, tr: Translator) -> str:
     out += [tr("res.veto_line", reason=v.reason) for v in u.vetoes]
     if u.bottom:
         out.append(tr("res.bottom"))
+    if u.caps:
+        sep = "、" if tr.lang == "zh" else "; "
+        out.append(tr("res.capped", reasons=sep.join(tr(f"exp.cap.{c}") for c in u.caps)))
     return "\n".join(out)
+
+
+def _categories(u: UnitResult, tr: Translator) -> list[str]:
+    """Completion per category and the category weights as applied (issue #15), when the class has them."""
+    if not u.categories:
+        return []
+    sep = "、" if tr.lang == "zh" else ", "
+    parts = sep.join(tr("res.category", name=tr(f"cat.{k}"), completion=_d(c),
+                        weight=u.category_weights.get(k, Decimal(0)).quantize(Decimal("0.0001")))
+                     for k, c in u.categories.items())
+    return [tr("res.categories", parts=parts)]
 
 
 def _redistributed(u: UnitResult, tr: Translator) -> list[str]:

@@ -35,8 +35,8 @@ def test_every_sheet_of_a_hand_built_result(tmp_path: Path) -> None:
     done = write(tmp_path / "results-2027.xlsx", res, [appeal], "zh", TZ)
     assert (done.units, done.classes) == (7, 2)
     wb = load_workbook(done.path)
-    assert wb.sheetnames == ["说明", "排名-乡镇", "排名-村", "单位得分", "任务明细", "互评与满意度", "加减分与否决",
-                             "申诉", "领导小组"]
+    assert wb.sheetnames == ["说明", "排名-乡镇", "排名-村", "单位得分", "分类完成", "任务明细", "互评与满意度",
+                             "加减分与否决", "申诉", "领导小组", "测评场次"]
     about = {a: b for a, b in wb["说明"].iter_rows(values_only=True)}
     assert about["状态"] == "（已定稿）" and about["考核规则校验值（SHA-256）"] == "ab" * 32
     assert about["数据截止日"] == "2027-12-31"

@@ -30,7 +30,7 @@ import models.plan
 import models.progress  # noqa: F401  (every table module fills the metadata)
 from models.db import Database
 from models.migrate import upgrade
-from models.plan import Assignment, Target
+from models.plan import Assignment
 from models.progress import ProgressReport
 from models.types import DecimalValue, UTCDateTime
 from tests.support.botrig import Rig, make_settings, running_bot
@@ -42,6 +42,10 @@ OLD_DRAFTS = sa.table("report_drafts", *(sa.column(c) for c in ("id", "person_id
                                                                  "assignment_id", "value_text")),
                       sa.column("value", DecimalValue()), sa.column("attachments", sa.JSON()),
                       sa.column("created_at", UTCDateTime()), sa.column("updated_at", UTCDateTime()))
+# The plan's tables as revision 0005 knew them (a later revision may add columns the ORM models then write).
+OLD_TARGETS = sa.table("targets", *(sa.column(c) for c in ("id", "code", "year", "title", "category", "measure",
+                                                           "direction", "mode", "report_interval_days",
+                                                           "description", "closed")), sa.column("deadline", sa.Date()))
 STATES = sa.table("conversation_states", sa.column("name"), sa.column("conv_key"), sa.column("state", sa.JSON()),
                   sa.column("updated_at", UTCDateTime()))
 
@@ -86,11 +90,11 @@ async def test_a_report_begun_before_the_upgrade_is_confirmed_after_it(old_datab
     unit = await add_unit(db, clock, code="V1", name="青山村")
     cadre = await add_person(db, clock, name="张三", unit=unit, telegram_user_id=200)
     async with db.uow() as uow:
-        target = Target(code="T1", year=2027, title="招商引资到位资金", category="investment", measure="万元",
-                        mode="zero_base", deadline=date(2027, 12, 31))
-        uow.session.add(target)
-        await uow.session.flush()
-        assignment = Assignment(target_id=target.id, unit_id=unit.id, planned_value=Decimal(1000))
+        await uow.session.exec(sa.insert(OLD_TARGETS).values(
+            id=1, code="T1", year=2027, title="招商引资到位资金", category="investment", measure="万元",
+            direction="higher", mode="zero_base", report_interval_days=7, description="", closed=False,
+            deadline=date(2027, 12, 31)))
+        assignment = Assignment(target_id=1, unit_id=unit.id, planned_value=Decimal(1000))
         uow.session.add(assignment)
         await uow.session.flush()
         await uow.session.exec(sa.insert(OLD_DRAFTS).values(

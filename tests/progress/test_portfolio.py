@@ -12,7 +12,7 @@ from models.enums import Role
 from models.people import Person
 from services.progress import portfolio
 from tests.support.factories import add_person
-from tests.support.results_rig import ADMIN, LEADER, TZ, outbox_to, seed
+from tests.support.results_rig import ADMIN, CADRE_ZH, LEADER, TZ, outbox_to, seed
 
 
 async def said(user, text: str):
@@ -51,9 +51,26 @@ async def test_portfolio_in_english_and_refused_to_others(bot) -> None:
     text = (await said(leader, "Linked items")).text
     assert "📌 Key project: 重点项目完成投资（TB）" in text and "far behind" in text
     assert "targets: 1; assignments: 3 (1 done" in text
+    cadre = bot.fake.user(CADRE_ZH, "张三")
+    await cadre.send_text("/portfolio")
+    await said(cadre, "/portfolio 只对县领导开放")
+
+
+async def test_an_admin_sees_the_county_view_of_the_economic_focus(bot) -> None:
+    """Issue #15 §4. The rig as of 2027-03-22: TA (招商引资, 万元) 1100 + 700 + 200 of 3 × 1000; TB (项目落实,
+    王县长's key project) 90 + 60 + 20 of 3 × 100, worst pace red (T3: 20 %); TV (其他) 3 of 10.
+      investment 2,000 / 3,000 = 66.7 %, 1 of 3 done (T1); project delivery 170 / 300 = 56.7 %; other 3 / 10 = 30.0 %.
+    """
+    await seed(bot)
     admin = bot.fake.user(ADMIN, "赵")
     await admin.send_text("/portfolio")
-    await said(admin, "/portfolio 只对县领导开放")
+    text = (await said(admin, "经济工作重点")).text
+    assert "<b>2027年度经济工作重点 · 全县</b>（截至 2027-03-22）" in text
+    assert "项目落实：170 万元 / 300 万元（56.7%），1个目标、3项任务，已完成0项" in text
+    assert "招商引资：2,000 万元 / 3,000 万元（66.7%），1个目标、3项任务，已完成1项" in text
+    assert "其他：3 万元 / 10 万元（30.0%）" in text
+    assert "招商引资到位资金（TA）：2,000 万元 / 3,000 万元（66.7%）" in text
+    assert "重点项目完成投资（TB，联系领导：王县长）：170 万元 / 300 万元（56.7%），3个单位，进度：严重滞后" in text
 
 
 async def test_the_weekly_digest_goes_on_monday_morning_once_a_week(rig) -> None:

@@ -199,7 +199,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
     "targets": [("code", "编码"), ("year", "年度"), ("title", "名称"), ("category", "类别"),
                 ("measure", "计量单位"), ("direction", "方向"), ("mode", "考核方式"), ("deadline", "截止日期"),
                 ("leading_group_code", "领导小组编码"), ("report_interval_days", "报送周期天数"),
-                ("description", "说明")],
+                ("description", "说明"), ("pillar", "支柱产业")],
     "assignments": [("target_code", "目标编码"), ("unit_code", "单位编码"), ("planned_value", "计划值"),
                     ("baseline_value", "基数"), ("weight", "权重"), ("deadline", "截止日期"),
                     ("milestones", "节点"), ("site_latitude", "点位纬度"), ("site_longitude", "点位经度"),

@@ -85,8 +85,8 @@ class Scene:
         return await self._add(LeadingGroup(code=code, name=f"{code}领导小组"))
 
     async def target(self, code: str, *, year: int = 2027, mode: str = "continuous", direction: str = "higher",
-                     group: LeadingGroup | None = None) -> Target:
-        return await self._add(Target(code=code, year=year, title=f"{code}目标", category="other", measure="个",
+                     group: LeadingGroup | None = None, category: str = "other") -> Target:
+        return await self._add(Target(code=code, year=year, title=f"{code}目标", category=category, measure="个",
                                       direction=direction, mode=mode, deadline=date(year, 12, 31),
                                       leading_group_id=group.id if group else None))
 
