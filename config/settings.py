@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("zh", "en")
@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # /healthz turns unhealthy when the evidence folder's disk has less than this many MB free.
     health_min_free_mb: int = Field(default=1024, ge=0)
+    # The leaders' dashboard (services/dashboard/, bot/serve/dashboard.py): in polling mode our web server
+    # listens on DUBAN_WEB_PORT (webhook mode: on the webhook port); people reach it at DUBAN_PUBLIC_URL
+    # (https, behind the proxy); map tiles only from DUBAN_MAP_TILES (a URL template with {z}/{x}/{y});
+    # Telegram's initData is accepted for this many seconds after its auth_date; a session lasts this long.
+    web_port: int | None = None
+    public_url: str | None = None
+    map_tiles: str | None = None
+    dashboard_init_max_age: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
+    dashboard_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
 
     @field_validator("token")
     @classmethod
@@ -221,7 +230,19 @@ class Settings(BaseSettings):
             raise ValueError("must be a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
         return v
 
-    @field_validator("webhook_port", "health_port")
+    @field_validator("public_url", "map_tiles")
+    @classmethod
+    def _public_url(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an http(s) URL")
+        if info.field_name == "map_tiles" and not all(part in v for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("must be a tile URL template with {z}, {x} and {y}")
+        return v.rstrip("/") if info.field_name == "public_url" else v
+
+    @field_validator("webhook_port", "health_port", "web_port")
     @classmethod
     def _port(cls, v: int | None) -> int | None:
         if v is not None and not 0 <= v <= 65535:

@@ -32,6 +32,7 @@ from handlers import (
     appeal,
     assess,
     common,
+    dashboard,
     errors,
     groups,
     guard,
@@ -173,6 +174,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("accountability", accountability.accountability, PRIVATE))
     app.add_handler(CommandHandler("outcome", accountability.outcome, PRIVATE))
     app.add_handler(CommandHandler("surveysession", surveysession.open_session, PRIVATE))
+    app.add_handler(CommandHandler("dashboard", dashboard.dashboard, PRIVATE))  # a login link is for one person's eyes
 
     # Last in group 0: /cancel outside any dialogue; a button press nothing took (answered, so that Telegram
     # stops its spinner); a registered person's message nobody understood. New messages only: a live location

@@ -26,6 +26,7 @@ from models.db import Database, make_engine
 from models.migrate import upgrade
 from services.core.clock import FixedClock
 from tests.support.botrig import SURVEY_SECRET, Rig, make_settings, running_bot
+from tests.support.browser import browser  # noqa: F401  (a fixture: a launched Chromium)
 from tests.support.clirig import Cli
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")

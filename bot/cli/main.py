@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from bot.cli import assess, audit, items, ops, people, plan, progress, sandbox, serve
+from bot.cli import assess, audit, dashboard, items, ops, people, plan, progress, sandbox, serve
 from bot.cli.errors import UsageError, as_cli_error
 from bot.logs import setup
 from config.i18n import t
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_parsers(sub)
     audit.add_parsers(sub)
     items.add_parsers(sub)
+    dashboard.add_parsers(sub)
     sandbox.add_parsers(sub)
     return parser
 

@@ -212,10 +212,12 @@ async def run_single(settings: Settings, db: Database, clock: Clock, *, stop_eve
 
 
 def health_server(settings: Settings) -> Any:
-    """Polling mode with DUBAN_HEALTH_PORT: a web server of /healthz and /metrics only."""
-    if settings.health_port is None:
+    """Polling mode with DUBAN_WEB_PORT (the dashboard, and /healthz and /metrics behind the token) and/or
+    DUBAN_HEALTH_PORT (/healthz and /metrics only): our web server, without webhooks."""
+    if settings.health_port is None and settings.web_port is None:
         return None
-    return WebServer(settings, host=settings.webhook_host, port=None, health_port=settings.health_port, base_path="/")
+    return WebServer(settings, host=settings.webhook_host, port=settings.web_port, health_port=settings.health_port,
+                     base_path="/", webhook=False)
 
 
 async def run_counties(path: Path, settings: Settings, *, webhook_url: str | None, stop_event: asyncio.Event,

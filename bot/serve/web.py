@@ -47,6 +47,7 @@ from telegram.ext import Application
 from bot import metrics
 from bot.app.processor import PerChatUpdateProcessor
 from bot.serve import health
+from bot.serve.dashboard import Dashboard
 from bot.serve.limits import Connections, Listener, deadlines
 from config.settings import Settings, SettingsError
 from handlers.context import Deps
@@ -98,9 +99,10 @@ class WebServer:
     """One per process; see the module docstring."""
 
     def __init__(self, settings: Settings, *, host: str, port: int | None, base_path: str,
-                 ack_timeout: float = 25.0, health_port: int | None = None) -> None:
-        """``port``: the webhook listener (None: none, e.g. polling); ``health_port``: one of /healthz and
-        /metrics only (None: none)."""
+                 ack_timeout: float = 25.0, health_port: int | None = None, webhook: bool = True) -> None:
+        """``port``: the public listener (None: none): the webhooks (unless ``webhook`` is False: polling with
+        DUBAN_WEB_PORT), the dashboard, and /healthz and /metrics behind the token; ``health_port``: one of
+        /healthz and /metrics only (None: none)."""
         if port and health_port and port == health_port:
             raise SettingsError(f"DUBAN_HEALTH_PORT ({health_port}) must differ from DUBAN_WEBHOOK_PORT: the health "
                                 "port serves /healthz and /metrics without the token")
@@ -109,6 +111,7 @@ class WebServer:
         self._port = port
         self._health_port = health_port
         self.base_path = normalize_path(base_path)
+        self.webhook = webhook
         self.ack_timeout = ack_timeout
         self.health_ttl = HEALTH_TTL
         self._mounts: dict[str, _Mount] = {}  # by key (county code)
@@ -180,13 +183,23 @@ class WebServer:
     def active(self) -> list[str]:
         return list(self._mounts)
 
+    def county_deps(self, key: str | None) -> Deps | None:
+        """The Deps of a county active here (``None``: the only one, if exactly one is)."""
+        if key is None:
+            mounts = list(self._mounts.values())
+            return mounts[0].app.bot_data if len(mounts) == 1 else None
+        mount = self._mounts.get(key)
+        return mount.app.bot_data if mount is not None else None
+
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         if self._port is not None:
             app = web.Application(client_max_size=self.settings.webhook_max_body, middlewares=[deadlines])
             app.router.add_get("/healthz", self._guarded(self._healthz))
             app.router.add_get("/metrics", self._guarded(self._metrics))
-            app.router.add_post("/{path:.*}", self._webhook)
+            Dashboard(self.county_deps).add_routes(app)
+            if self.webhook:
+                app.router.add_post("/{path:.*}", self._webhook)
             await self._listen("webhook", app, self._port)
         if self._health_port is not None:
             app = web.Application(middlewares=[deadlines])

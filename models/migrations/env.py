@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from models import alerts, assessment, calendar, core, inspection, items, people, plan, progress  # noqa: F401  (each registers its tables)
+from models import alerts, assessment, calendar, core, dashboard, inspection, items, people, plan, progress  # noqa: F401  (each registers its tables)
 from models.db import make_engine
 
 config = context.config

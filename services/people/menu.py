@@ -10,9 +10,10 @@ from models.enums import Role
 COMMON = ("start", "help", "me", "lang")
 # Commands per role, in menu order (only commands that exist).
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: ("invite", "notice", "newitem", "items", "visits", "history", "alerts", "ranking", "score",
-                 "portfolio", "accountability", "outcome"),
-    Role.LEADER: ("portfolio", "alerts", "newitem", "items", "mute", "visits", "history", "ranking", "score"),
+    Role.ADMIN: ("dashboard", "invite", "notice", "newitem", "items", "visits", "history", "alerts", "ranking",
+                 "score", "portfolio", "accountability", "outcome"),
+    Role.LEADER: ("dashboard", "portfolio", "alerts", "newitem", "items", "mute", "visits", "history", "ranking",
+                  "score"),
     Role.CADRE: ("mytargets", "report", "history", "adjust", "items", "rectify", "visits", "score", "appeal",
                  "cancel"),
     Role.INSPECTOR: ("inspect", "visits", "items", "rectify", "rectify_new", "history", "assess", "surveysession",
