@@ -4,5 +4,7 @@ movable clock (``clock.py``), all held together by ``sandbox.py`` and started by
 across restarts (``journal.py``), the sandbox's own small state (``state.py``), the demo county (``demo_plan.py``
 the plan, ``demo.py`` the scenario played through the bot, ``photos.py`` its site photos).
 
-May import: bot.app.
+The leaders' dashboard (bot.serve.dashboard) is served on the same port.
+
+May import: bot.app, bot.serve.
 """

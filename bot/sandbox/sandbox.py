@@ -25,6 +25,7 @@ from bot.sandbox.botapi.server import FakeBotAPI
 from bot.sandbox.clock import MovableClock
 from bot.sandbox.journal import Journal
 from bot.sandbox.state import Persona, State
+from bot.serve.dashboard import Dashboard
 from config.settings import Settings
 from models.db import Database
 from models.migrate import upgrade
@@ -127,6 +128,9 @@ class Sandbox:
         self.fake.clock_now = self.clock.timestamp
         self.journal.attach(self.fake)
         app = self.make_app(self)
+        # The leaders' dashboard on the same port (DUBAN_PUBLIC_URL is the sandbox's address): /dashboard in the
+        # chat gives its one-time link, and the page opens it in another tab.
+        Dashboard(lambda key: self.app.bot_data if self.app is not None else None).add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -138,7 +142,7 @@ class Sandbox:
         self.settings = Settings(
             token=TOKEN, bot_username=USERNAME, database_url=self.database_url, evidence_dir=self.paths.evidence,
             bot_api_base_url=f"{self.fake.url}/bot", bot_api_file_url=f"{self.fake.url}/file/bot",
-            locale=self.locale, survey_secret=self.state.survey_secret, per_chat_interval=0.0,
+            locale=self.locale, survey_secret=self.state.survey_secret, public_url=self.url, per_chat_interval=0.0,
             delivery_interval=0.2, user_rate=0.0, stranger_reply_interval=0.0, admin_ids=[], _env_file=None,
             tick_interval=0.0,  # the repeating tick starts once the demo county is complete (schedule_ticks)
         )
