@@ -33,7 +33,8 @@ def bot_message(fake: FakeBotAPI, sent: SentMessage) -> dict[str, Any]:
         out["document"] = _file(fake, message["document"]["file_id"])
     markup = sent.reply_markup or {}
     if markup.get("inline_keyboard"):
-        out["inline"] = [[{"text": b.get("text"), "data": b.get("callback_data"), "url": b.get("url") or (b.get("web_app") or {}).get("url")}
+        out["inline"] = [[{"text": b.get("text"), "data": b.get("callback_data"),
+                           "url": b.get("url") or (b.get("web_app") or {}).get("url")}  # a Mini App opens as a link
                           for b in row] for row in markup["inline_keyboard"]]
     if markup.get("keyboard"):
         out["keyboard"] = {"rows": [[b if isinstance(b, dict) else {"text": b} for b in row]
