@@ -26,7 +26,6 @@ from services.core.clock import Clock
 from services.core.conversations import ConvRef
 from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DomainError
-from services.core.files import FileLimits, IncomingFile
 from services.items import attach, lifecycle, records, scope
 from services.items.lifecycle import Verdict
 from services.items.records import ItemView
@@ -120,27 +119,9 @@ async def advance(at: Step, value: str | None, *, conv: ConvRef, update_id: int 
     return await DIALOGUE.step(conv, update_id, uow, clock, at=(at,), work=work)
 
 
-async def add_file(f: IncomingFile, caption: str | None, limits: FileLimits, *, conv: ConvRef,
-                   update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
-    """A photo or document at NOTE (its caption, if any, is the note) or at FILES."""
-    async def work(turn: Turn[Snapshot]) -> Snapshot:
-        d, person = turn.draft.data, turn.person
-        assert person is not None
-        d["photos"] = await attach.store(turn.session, clock, person, f, d["photos"], limits)
-        text = (caption or "").strip()
-        if turn.draft.step == Step.NOTE and len(text) >= MIN_TEXT:
-            d["note"] = text[:MAX_TEXT]
-            return await DIALOGUE.move(turn, Step.FILES)
-        return await DIALOGUE.move(turn, turn.draft.step, notice="items.file_added")
-    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.NOTE, Step.FILES), work=work)
-
-
-async def may_add_file(size: int, limits: FileLimits, *, conv: ConvRef, uow: UnitOfWork, clock: Clock) -> None:
-    """Before a file is fetched: the dialogue takes files now, and one more fits the limits."""
-    async def check(turn: Turn[Snapshot]) -> None:
-        assert turn.person is not None
-        await attach.room(turn.session, clock, turn.person, turn.draft.data.get("photos") or [], size, limits)
-    await DIALOGUE.peek(conv, uow, clock, at=(Step.NOTE, Step.FILES), check=check)
+# A photo or document at NOTE (its caption, if any, is the note) or at FILES.
+add_file, may_add_file = attach.file_steps(DIALOGUE, Step.NOTE, Step.FILES, "note", MIN_TEXT,
+                                              MAX_TEXT)
 
 
 async def confirm(serial: int, *, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:

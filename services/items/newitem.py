@@ -36,7 +36,6 @@ from services.core.clock import Clock
 from services.core.conversations import ConvRef
 from services.core.dialogue import DONE, Dialogue, Draft, Turn
 from services.core.errors import DialogueEnded, DomainError
-from services.core.files import FileLimits, IncomingFile
 from services.core.text import parse_date
 from services.items import attach, lifecycle, records, scope, units
 
@@ -208,27 +207,9 @@ async def advance(at: Step, value: str | None, *, conv: ConvRef, update_id: int 
     return await DIALOGUE.step(conv, update_id, uow, clock, at=(at,), work=work)
 
 
-async def add_file(f: IncomingFile, caption: str | None, limits: FileLimits, *, conv: ConvRef,
-                   update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
-    """A photo or document at TASK (its caption, if any, is the task) or at CONFIRM (one more attachment)."""
-    async def work(turn: Turn[Snapshot]) -> Snapshot:
-        d, person = turn.draft.data, turn.person
-        assert person is not None
-        d["photos"] = await attach.store(turn.session, clock, person, f, d["photos"], limits)
-        text = (caption or "").strip()
-        if turn.draft.step == Step.TASK and len(text) >= MIN_TEXT:
-            d["task"] = text[:MAX_TEXT]
-            return await DIALOGUE.move(turn, Step.CONFIRM)
-        return await DIALOGUE.move(turn, turn.draft.step, notice="items.file_added")
-    return await DIALOGUE.step(conv, update_id, uow, clock, at=(Step.TASK, Step.CONFIRM), work=work)
-
-
-async def may_add_file(size: int, limits: FileLimits, *, conv: ConvRef, uow: UnitOfWork, clock: Clock) -> None:
-    """Before a file is fetched: the dialogue takes files now, and one more fits the limits."""
-    async def check(turn: Turn[Snapshot]) -> None:
-        assert turn.person is not None
-        await attach.room(turn.session, clock, turn.person, turn.draft.data.get("photos") or [], size, limits)
-    await DIALOGUE.peek(conv, uow, clock, at=(Step.TASK, Step.CONFIRM), check=check)
+# A photo or document at TASK (its caption, if any, is the task) or at CONFIRM (one more attachment).
+add_file, may_add_file = attach.file_steps(DIALOGUE, Step.TASK, Step.CONFIRM, "task", MIN_TEXT,
+                                              MAX_TEXT)
 
 
 async def toggle_flag(*, conv: ConvRef, update_id: int | None, uow: UnitOfWork, clock: Clock) -> Snapshot:
