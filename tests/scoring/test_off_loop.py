@@ -80,7 +80,7 @@ async def ticking() -> AsyncIterator[list[float]]:
     """Yields a list that holds, once the block is over, the largest CPU time (seconds) the loop's thread
     spent between two wake-ups of a 2 ms ticker while the block ran."""
     gaps: list[float] = []
-    stop = asyncio.Event()
+    stop, running = asyncio.Event(), asyncio.Event()
 
     async def tick() -> None:
         last = time.thread_time()
@@ -89,11 +89,12 @@ async def ticking() -> AsyncIterator[list[float]]:
             now = time.thread_time()
             gaps.append(now - last)
             last = now
+            running.set()
 
     gc.collect()
     gc.freeze()
     ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0.01)
+    await running.wait()  # the ticker has measured once
     worst: list[float] = []
     try:
         yield worst
