@@ -125,7 +125,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
 from services.scoring.calc import assemble
-from services.scoring.load import ScoringData, load, paused_gc, prepare
+from services.scoring.load import ScoringData, load, paused_gc
+from services.scoring.points import arithmetic
 from services.scoring.results import CountyResult
 from services.scoring.rules import Rules
 
@@ -134,7 +135,7 @@ CENT = Decimal("0.01")
 
 def context() -> decimal.Context:
     """The arithmetic every score uses, whatever the caller's decimal context."""
-    return decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+    return arithmetic()
 
 
 def display(value: Decimal | None) -> str:
@@ -155,7 +156,7 @@ def calculate(data: ScoringData, *, year: int, rules: Rules, cutoff: date) -> Co
     """The arithmetic on the data read: CPU only (``compute`` runs it in a worker thread). The decimal
     context is the thread's own; the cyclic GC pauses meanwhile (nothing built here forms cycles)."""
     with decimal.localcontext(context()), paused_gc():
-        return assemble(prepare(data), year=year, rules=rules, cutoff=cutoff)
+        return assemble(data, year=year, rules=rules, cutoff=cutoff)
 
 
 async def compute_county(year: int, *, uow: UnitOfWork, rules: Rules, cutoff: date, tz: ZoneInfo) -> CountyResult:

@@ -1,0 +1,173 @@
+"""The score's main query (services/scoring/load.py runs it): every assignment of the round with the inputs of
+services/progress/effective.py's rule at a moment, one row each, raw (no ORM objects, no TypeDecorator).
+
+Columns, by position: 0 assignment id, 1 unit id, 2 target id, 3 baseline, 4 planned, 5 weight, 6 the counted
+report's value, 7 its confirmation time, 8 the latest counting inspection's verified value, 9 its visit time,
+10 the latest accepted evidence's value, 11 its acceptance time, 12 the deadline (the assignment's, else the
+target's), 13 the milestones. Decimals come as the canonical text on SQLite and as Decimals on PostgreSQL
+(``load.decimal_of``), moments as SQLite's text of the UTC moment or as aware datetimes (``load.moment_of``).
+
+The indexes it relies on are in models/migrations/versions/0014_ranking_indexes.py: the counted report is read
+from ``ix_progress_assignment_value`` alone (assignment, id, confirmation time, value: no table row visited),
+the latest inspection from ``ix_inspections_assignment_visit``, the latest accepted evidence from the partial
+``ix_progress_accepted`` (only accepted reports). The acceptance test is written as a literal
+(``review = 'accepted'``) so that the planners can use that partial index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Numeric, String, and_, bindparam, case, func, literal_column, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from models.inspection import Inspection
+from models.plan import Assignment, Target, Unit
+from models.progress import ProgressReport
+
+ACCEPTED = literal_column("'accepted'")  # a literal, not a parameter: the partial index's condition
+
+
+def plain(column: Any, dialect: str) -> Any:
+    """A decimal column read without its TypeDecorator: SQLite hands back the canonical text, asyncpg a Decimal
+    already. Same values, a fraction of the cost."""
+    return type_coerce(column, String() if dialect == "sqlite" else Numeric(20, 4, asdecimal=True))
+
+
+def raw_moment(column: Any, dialect: str) -> Any:
+    """A UTC moment read without its TypeDecorator (SQLite: its text; PostgreSQL: an aware datetime)."""
+    return type_coerce(column, String() if dialect == "sqlite" else DateTime(timezone=True))
+
+
+def assignments_query(year: int, until: datetime, year_start: datetime, dialect: str = "postgresql",
+                      only: Collection[int] | None = None) -> Any:
+    """Every assignment of the round (``only``: of these ids) with the inputs of the effective-value rule at
+    ``until``.
+
+    The counted report: the highest report id confirmed by ``until`` (zero-base targets: from ``year_start``).
+    The latest counting inspection: verified value, visited by ``until`` (zero-base: in the year), not held for
+    an admin's confirmation (or confirmed by ``until``), latest by visit time, then id. The latest accepted
+    evidence: a report whose review was accepted by ``until`` (zero-base: a report of the year), latest by
+    acceptance time, then id. Two forms of the same query, each the faster on its database (correlated
+    subqueries on SQLite, hash aggregates on PostgreSQL); the tests run both and check them against
+    progress.standings (tests/progress/test_effective.py)."""
+    query = _correlated(year, until, year_start) if dialect == "sqlite" else _aggregated(year, until, year_start, only)
+    if only is not None:  # a past deadline's group: the ids inline (no limit on their number)
+        query = query.where(col(Assignment.id).in_(bindparam("only", sorted(only), expanding=True,
+                                                             literal_execute=True)))
+    return query
+
+
+def _columns(value: Any, confirmed: Any, visit: Any, accepted: Any, dialect: str) -> list[Any]:
+    return [Assignment.id, Assignment.unit_id, Assignment.target_id, plain(Assignment.baseline_value, dialect),
+            plain(Assignment.planned_value, dialect), plain(Assignment.weight, dialect),
+            value, confirmed, plain(visit.verified_value, dialect), raw_moment(visit.visited_at, dialect),
+            plain(accepted.value, dialect), raw_moment(accepted.reviewed_at, dialect),
+            func.coalesce(Assignment.deadline, Target.deadline), Assignment.milestones]
+
+
+def _counting(visit: Any, until: datetime) -> Any:
+    """An inspection whose verified value counts by ``until`` (not held, or confirmed by then)."""
+    return and_(col(visit.verified_value).is_not(None), visit.visited_at <= until,
+                or_(col(visit.confirmation).is_(None),
+                    and_(visit.confirmation == "confirmed", visit.confirmed_at <= until)))
+
+
+def _correlated(year: int, until: datetime, year_start: datetime) -> Any:
+    visit, acc = aliased(Inspection), aliased(ProgressReport)
+    visited, accepted = aliased(Inspection), aliased(ProgressReport)
+
+    def counted(column: Any) -> Any:
+        """A column of the counted report (the highest id confirmed by ``until``), from the covering index."""
+        report = aliased(ProgressReport)
+        return (
+            select(column(report))
+            .where(report.assignment_id == Assignment.id, report.confirmed_at <= until,
+                   or_(Target.mode != "zero_base", report.confirmed_at >= year_start))
+            .order_by(col(report.id).desc())
+            .limit(1)
+            .correlate(Assignment, Target)
+            .scalar_subquery()
+        )
+
+    last_visit = (
+        select(visit.id)
+        .where(visit.assignment_id == Assignment.id, _counting(visit, until),
+               or_(Target.mode != "zero_base", visit.visited_at >= year_start))
+        .order_by(col(visit.visited_at).desc(), col(visit.id).desc())
+        .limit(1)
+        .correlate(Assignment, Target)
+        .scalar_subquery()
+    )
+    last_accepted = (
+        select(acc.id)
+        .where(acc.assignment_id == Assignment.id, acc.review == ACCEPTED, acc.reviewed_at <= until,
+               or_(Target.mode != "zero_base", acc.confirmed_at >= year_start))
+        .order_by(col(acc.reviewed_at).desc(), col(acc.id).desc())
+        .limit(1)
+        .correlate(Assignment, Target)
+        .scalar_subquery()
+    )
+    value = counted(lambda r: plain(r.value, "sqlite"))
+    confirmed = counted(lambda r: raw_moment(r.confirmed_at, "sqlite"))
+    return (
+        select(*_columns(value, confirmed, visited, accepted, "sqlite"))
+        .join(Target, col(Target.id) == col(Assignment.target_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .outerjoin(visited, col(visited.id) == last_visit)
+        .outerjoin(accepted, col(accepted.id) == last_accepted)
+        .where(Target.year == year, col(Unit.active).is_(True))
+    )
+
+
+def _aggregated(year: int, until: datetime, year_start: datetime, only: Collection[int] | None) -> Any:
+    of_year = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id)).where(Target.year == year)
+    if only is not None:
+        of_year = of_year.where(col(Assignment.id).in_(bindparam("only_sub", sorted(only), expanding=True,
+                                                                  literal_execute=True)))
+    zero_base = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id)).where(
+        Target.year == year, Target.mode == "zero_base")
+    report = ProgressReport
+    latest = (
+        select(col(report.assignment_id).label("aid"), func.max(report.id).label("all_time"),
+               func.max(report.id).filter(report.confirmed_at >= year_start).label("this_year"))
+        .where(report.confirmed_at <= until, col(report.assignment_id).in_(of_year))
+        .group_by(col(report.assignment_id))
+        .subquery("latest")
+    )
+    visit_ids = (
+        select(col(Inspection.id).label("id"), col(Inspection.assignment_id).label("aid"))
+        .where(_counting(Inspection, until), col(Inspection.assignment_id).in_(of_year),
+               or_(col(Inspection.assignment_id).not_in(zero_base), Inspection.visited_at >= year_start))
+        .ext(distinct_on(col(Inspection.assignment_id)))
+        .order_by(col(Inspection.assignment_id), col(Inspection.visited_at).desc(), col(Inspection.id).desc())
+        .subquery("visit_ids")
+    )
+    acc = aliased(ProgressReport)
+    accepted_ids = (
+        select(col(acc.id).label("id"), col(acc.assignment_id).label("aid"))
+        .where(acc.review == ACCEPTED, acc.reviewed_at <= until, col(acc.assignment_id).in_(of_year),
+               or_(col(acc.assignment_id).not_in(zero_base), acc.confirmed_at >= year_start))
+        .ext(distinct_on(col(acc.assignment_id)))
+        .order_by(col(acc.assignment_id), col(acc.reviewed_at).desc(), col(acc.id).desc())
+        .subquery("accepted_ids")
+    )
+    visited, accepted = aliased(Inspection), aliased(ProgressReport)
+    counted = case((Target.mode == "zero_base", latest.c.this_year), else_=latest.c.all_time)
+    return (
+        select(*_columns(plain(report.value, "postgresql"), raw_moment(report.confirmed_at, "postgresql"),
+                         visited, accepted, "postgresql"))
+        .join(Target, col(Target.id) == col(Assignment.target_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .outerjoin(latest, latest.c.aid == col(Assignment.id))
+        .outerjoin(report, col(report.id) == counted)
+        .outerjoin(visit_ids, visit_ids.c.aid == col(Assignment.id))
+        .outerjoin(visited, col(visited.id) == visit_ids.c.id)
+        .outerjoin(accepted_ids, accepted_ids.c.aid == col(Assignment.id))
+        .outerjoin(accepted, col(accepted.id) == accepted_ids.c.id)
+        .where(Target.year == year, col(Unit.active).is_(True))
+    )
