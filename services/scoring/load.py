@@ -43,7 +43,7 @@ from services.progress.effective import (
 from services.progress.pace import parse_milestones
 from services.progress.standings import end_of_day
 from services.scoring.context import load_context
-from services.scoring.query import assignments_query, plain
+from services.scoring.query import assignments_query, parameters, plain
 
 
 class UnitRow(NamedTuple):
@@ -154,10 +154,10 @@ def moment_of(value: Any) -> datetime | None:
 
 
 
-async def rows_of(conn: Any, query: Any) -> list[Any]:
+async def rows_of(conn: Any, query: Any, params: dict[str, Any] | None = None) -> list[Any]:
     """Every row of ``query``, fetched and processed ``PARTITION`` at a time so that the event loop runs
     between them (a server-side cursor on PostgreSQL)."""
-    result = await conn.stream(query)
+    result = await conn.stream(query, params)
     rows: list[Any] = []
     async for part in result.partitions(PARTITION):
         rows += part
@@ -182,12 +182,16 @@ def effective_at(row: Any, direction: str, carried: Effective | None) -> Effecti
     return with_carried(effective_of(direction, dec(row[6]), moment(row[7]), visit, acc), carried)
 
 
+def _day(value: date | str) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def deadline_of(row: Any, undo_deadline: dict[int, date | None], targets: dict[int, TargetRow]) -> date | None:
     """The assignment's deadline as it stood on the cut-off day (its own, else its target's)."""
     deadline = undo_deadline[row[0]] if row[0] in undo_deadline else row[12]
     if deadline is None:
         deadline = targets[row[2]].deadline
-    return date.fromisoformat(deadline) if isinstance(deadline, str) else deadline
+    return None if deadline is None else _day(deadline)
 
 
 def past_days(raw: list[Any], undo_deadline: dict[int, date | None], targets: dict[int, TargetRow],
@@ -195,6 +199,9 @@ def past_days(raw: list[Any], undo_deadline: dict[int, date | None], targets: di
     """The days before the cut-off the score needs effective values at, each with the assignments that need it:
     those whose deadline it is, and, when milestones are weighed, those with a milestone on it."""
     days: dict[date, set[int]] = defaultdict(set)
+    if not milestones and not undo_deadline and all(  # the usual case, told from the few distinct deadlines
+            _day(d) >= cutoff for d in {r[12] for r in raw} | {t.deadline for t in targets.values()} if d is not None):
+        return days
     for r in raw:
         deadline = deadline_of(r, undo_deadline, targets)
         if deadline is not None and deadline < cutoff:
@@ -204,7 +211,6 @@ def past_days(raw: list[Any], undo_deadline: dict[int, date | None], targets: di
                 if day < cutoff:
                     days[day].add(r[0])
     return days
-
 
 
 async def load(
@@ -218,7 +224,7 @@ async def load(
     conn = await session.connection()
     data = ScoringData(year=year, tz=tz)
 
-    data.raw = await rows_of(conn, assignments_query(year, until, year_start, conn.dialect.name))
+    data.raw = await rows_of(conn, assignments_query(conn.dialect.name), parameters(year, until, year_start))
     if not data.raw:
         return data
     unit_ids = {r[1] for r in data.raw}
@@ -254,8 +260,8 @@ async def load(
         data.carried = await carried_from(session, {aid: found[tid] for aid, tid in rows.items()}, until, tz)
     needs = past_days(data.raw, data.undo_deadline, data.targets, cutoff, milestones)
     for day in sorted(needs):  # one query per past day, for the assignments that need it only
-        data.raw_at[day] = {r[0]: r for r in await rows_of(conn, assignments_query(
-            year, end_of_day(day, tz), year_start, conn.dialect.name, only=needs[day]))}
+        at_day = parameters(year, end_of_day(day, tz), year_start, needs[day])
+        data.raw_at[day] = {r[0]: r for r in await rows_of(conn, assignments_query(conn.dialect.name, True), at_day)}
 
     for uid, kind, score in await rows_of(conn, (
         select(PeerScore.unit_id, PeerScore.kind, plain(PeerScore.score, conn.dialect.name))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import DateTime, Numeric, String, and_, bindparam, case, func, literal_column, or_, select, type_coerce
@@ -43,10 +44,9 @@ def raw_moment(column: Any, dialect: str) -> Any:
     return type_coerce(column, String() if dialect == "sqlite" else DateTime(timezone=True))
 
 
-def assignments_query(year: int, until: datetime, year_start: datetime, dialect: str = "postgresql",
-                      only: Collection[int] | None = None) -> Any:
-    """Every assignment of the round (``only``: of these ids) with the inputs of the effective-value rule at
-    ``until``.
+def assignments_query(dialect: str = "postgresql", only: bool = False) -> Any:
+    """Every assignment of the round (``only``: of the ids given) with the inputs of the effective-value rule at
+    a moment; its parameters come from ``parameters``. Built once per form (it is the same statement every time).
 
     The counted report: the highest report id confirmed by ``until`` (zero-base targets: from ``year_start``).
     The latest counting inspection: verified value, visited by ``until`` (zero-base: in the year), not held for
@@ -55,11 +55,25 @@ def assignments_query(year: int, until: datetime, year_start: datetime, dialect:
     acceptance time, then id. Two forms of the same query, each the faster on its database (correlated
     subqueries on SQLite, hash aggregates on PostgreSQL); the tests run both and check them against
     progress.standings (tests/progress/test_effective.py)."""
-    query = _correlated(year, until, year_start) if dialect == "sqlite" else _aggregated(year, until, year_start, only)
-    if only is not None:  # a past deadline's group: the ids inline (no limit on their number)
-        query = query.where(col(Assignment.id).in_(bindparam("only", sorted(only), expanding=True,
-                                                             literal_execute=True)))
-    return query
+    return _statement("sqlite" if dialect == "sqlite" else "postgresql", only)
+
+
+def parameters(year: int, until: datetime, year_start: datetime, only: Collection[int] | None = None
+               ) -> dict[str, Any]:
+    """The parameters of ``assignments_query`` for the round of ``year`` at ``until`` (``only``: these ids)."""
+    params: dict[str, Any] = {"year": year, "until": until, "year_start": year_start}
+    if only is not None:
+        params["only"] = sorted(only)
+    return params
+
+
+@cache
+def _statement(dialect: str, only: bool) -> Any:
+    year, until, year_start = bindparam("year"), bindparam("until"), bindparam("year_start")
+    ids = bindparam("only", expanding=True, literal_execute=True) if only else None  # inline: no limit on their number
+    query = (_correlated(year, until, year_start) if dialect == "sqlite"
+             else _aggregated(year, until, year_start, ids))
+    return query.where(col(Assignment.id).in_(ids)) if ids is not None else query
 
 
 def _columns(value: Any, confirmed: Any, visit: Any, accepted: Any, dialect: str) -> list[Any]:
@@ -70,14 +84,14 @@ def _columns(value: Any, confirmed: Any, visit: Any, accepted: Any, dialect: str
             func.coalesce(Assignment.deadline, Target.deadline), Assignment.milestones]
 
 
-def _counting(visit: Any, until: datetime) -> Any:
+def _counting(visit: Any, until: Any) -> Any:
     """An inspection whose verified value counts by ``until`` (not held, or confirmed by then)."""
     return and_(col(visit.verified_value).is_not(None), visit.visited_at <= until,
                 or_(col(visit.confirmation).is_(None),
                     and_(visit.confirmation == "confirmed", visit.confirmed_at <= until)))
 
 
-def _correlated(year: int, until: datetime, year_start: datetime) -> Any:
+def _correlated(year: Any, until: Any, year_start: Any) -> Any:
     visit, acc = aliased(Inspection), aliased(ProgressReport)
     visited, accepted = aliased(Inspection), aliased(ProgressReport)
 
@@ -124,11 +138,10 @@ def _correlated(year: int, until: datetime, year_start: datetime) -> Any:
     )
 
 
-def _aggregated(year: int, until: datetime, year_start: datetime, only: Collection[int] | None) -> Any:
+def _aggregated(year: Any, until: Any, year_start: Any, only: Any) -> Any:
     of_year = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id)).where(Target.year == year)
     if only is not None:
-        of_year = of_year.where(col(Assignment.id).in_(bindparam("only_sub", sorted(only), expanding=True,
-                                                                  literal_execute=True)))
+        of_year = of_year.where(col(Assignment.id).in_(only))
     zero_base = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id)).where(
         Target.year == year, Target.mode == "zero_base")
     report = ProgressReport
