@@ -239,9 +239,10 @@ async def measure(url: str, kind: str, args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         counts = await seed(db, args.units, args.per_unit, args.reports)
         seeded = time.perf_counter() - t0
-        if kind == "postgresql":
+        if kind == "postgresql":  # statistics and the visibility map, as autovacuum keeps them (committed: outside
+            # a transaction; an ANALYZE rolled back with its transaction leaves the planner without statistics)
             async with db.engine.connect() as conn:
-                await conn.execute(text("ANALYZE"))
+                await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("VACUUM ANALYZE"))
         rules = load_rules()
         result = None
 

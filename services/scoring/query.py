@@ -4,8 +4,8 @@ services/progress/effective.py's rule at a moment, one row each, raw (no ORM obj
 Columns, by position: 0 assignment id, 1 unit id, 2 target id, 3 baseline, 4 planned, 5 weight, 6 the counted
 report's value, 7 its confirmation time, 8 the latest counting inspection's verified value, 9 its visit time,
 10 the latest accepted evidence's value, 11 its acceptance time, 12 the deadline (the assignment's, else the
-target's), 13 the milestones. Decimals come as the canonical text on SQLite and as Decimals on PostgreSQL
-(``load.decimal_of``), moments as SQLite's text of the UTC moment or as aware datetimes (``load.moment_of``).
+target's), 13 the milestones. Decimals come as text (``load.Decimals``), moments as SQLite's text of the UTC
+moment or as aware datetimes (``load.moment_of``).
 
 The indexes it relies on are in models/migrations/versions/0014_ranking_indexes.py: the counted report is read
 from ``ix_progress_assignment_value`` alone (assignment, id, confirmation time, value: no table row visited),
@@ -21,8 +21,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Numeric, String, and_, bindparam, case, func, literal_column, or_, select, type_coerce
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import DateTime, String, and_, bindparam, cast, func, literal_column, or_, select, true, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -34,9 +33,10 @@ ACCEPTED = literal_column("'accepted'")  # a literal, not a parameter: the parti
 
 
 def plain(column: Any, dialect: str) -> Any:
-    """A decimal column read without its TypeDecorator: SQLite hands back the canonical text, asyncpg a Decimal
-    already. Same values, a fraction of the cost."""
-    return type_coerce(column, String() if dialect == "sqlite" else Numeric(20, 4, asdecimal=True))
+    """A decimal column read as text, without its TypeDecorator: SQLite's canonical text, PostgreSQL's numeric
+    as text (its digits and scale, as asyncpg would make them a Decimal). The same Decimals once converted
+    (``load.Decimals``: each distinct text once), a fraction of the cost."""
+    return type_coerce(column, String()) if dialect == "sqlite" else cast(column, String())
 
 
 def raw_moment(column: Any, dialect: str) -> Any:
@@ -53,8 +53,8 @@ def assignments_query(dialect: str = "postgresql", only: bool = False) -> Any:
     an admin's confirmation (or confirmed by ``until``), latest by visit time, then id. The latest accepted
     evidence: a report whose review was accepted by ``until`` (zero-base: a report of the year), latest by
     acceptance time, then id. Two forms of the same query, each the faster on its database (correlated
-    subqueries on SQLite, hash aggregates on PostgreSQL); the tests run both and check them against
-    progress.standings (tests/progress/test_effective.py)."""
+    subqueries on SQLite, lateral joins on PostgreSQL: each lookup one short index scan); the tests run both
+    and check them against progress.standings (tests/progress/test_effective.py)."""
     return _statement("sqlite" if dialect == "sqlite" else "postgresql", only)
 
 
@@ -71,8 +71,7 @@ def parameters(year: int, until: datetime, year_start: datetime, only: Collectio
 def _statement(dialect: str, only: bool) -> Any:
     year, until, year_start = bindparam("year"), bindparam("until"), bindparam("year_start")
     ids = bindparam("only", expanding=True, literal_execute=True) if only else None  # inline: no limit on their number
-    query = (_correlated(year, until, year_start) if dialect == "sqlite"
-             else _aggregated(year, until, year_start, ids))
+    query = _correlated(year, until, year_start) if dialect == "sqlite" else _lateral(year, until, year_start)
     return query.where(col(Assignment.id).in_(ids)) if ids is not None else query
 
 
@@ -138,49 +137,41 @@ def _correlated(year: Any, until: Any, year_start: Any) -> Any:
     )
 
 
-def _aggregated(year: Any, until: Any, year_start: Any, only: Any) -> Any:
-    of_year = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id)).where(Target.year == year)
-    if only is not None:
-        of_year = of_year.where(col(Assignment.id).in_(only))
-    zero_base = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id)).where(
-        Target.year == year, Target.mode == "zero_base")
-    report = ProgressReport
-    latest = (
-        select(col(report.assignment_id).label("aid"), func.max(report.id).label("all_time"),
-               func.max(report.id).filter(report.confirmed_at >= year_start).label("this_year"))
-        .where(report.confirmed_at <= until, col(report.assignment_id).in_(of_year))
-        .group_by(col(report.assignment_id))
-        .subquery("latest")
+def _lateral(year: Any, until: Any, year_start: Any) -> Any:
+    """PostgreSQL: the same three lookups as lateral joins (an index scan each, backwards, stopping at the
+    first row), which the planner cannot turn into hash joins over every report of every year."""
+    report, visit, acc = aliased(ProgressReport), aliased(Inspection), aliased(ProgressReport)
+    counted = (
+        select(plain(report.value, "postgresql").label("value"),
+               raw_moment(report.confirmed_at, "postgresql").label("at"))
+        .where(report.assignment_id == Assignment.id, report.confirmed_at <= until,
+               or_(Target.mode != "zero_base", report.confirmed_at >= year_start))
+        .order_by(col(report.id).desc())
+        .limit(1)
+        .lateral("counted")
     )
-    visit_ids = (
-        select(col(Inspection.id).label("id"), col(Inspection.assignment_id).label("aid"))
-        .where(_counting(Inspection, until), col(Inspection.assignment_id).in_(of_year),
-               or_(col(Inspection.assignment_id).not_in(zero_base), Inspection.visited_at >= year_start))
-        .ext(distinct_on(col(Inspection.assignment_id)))
-        .order_by(col(Inspection.assignment_id), col(Inspection.visited_at).desc(), col(Inspection.id).desc())
-        .subquery("visit_ids")
+    visited = (
+        select(visit.verified_value, visit.visited_at)
+        .where(visit.assignment_id == Assignment.id, _counting(visit, until),
+               or_(Target.mode != "zero_base", visit.visited_at >= year_start))
+        .order_by(col(visit.visited_at).desc(), col(visit.id).desc())
+        .limit(1)
+        .lateral("visited")
     )
-    acc = aliased(ProgressReport)
-    accepted_ids = (
-        select(col(acc.id).label("id"), col(acc.assignment_id).label("aid"))
-        .where(acc.review == ACCEPTED, acc.reviewed_at <= until, col(acc.assignment_id).in_(of_year),
-               or_(col(acc.assignment_id).not_in(zero_base), acc.confirmed_at >= year_start))
-        .ext(distinct_on(col(acc.assignment_id)))
-        .order_by(col(acc.assignment_id), col(acc.reviewed_at).desc(), col(acc.id).desc())
-        .subquery("accepted_ids")
+    accepted = (
+        select(acc.value, acc.reviewed_at)
+        .where(acc.assignment_id == Assignment.id, acc.review == ACCEPTED, acc.reviewed_at <= until,
+               or_(Target.mode != "zero_base", acc.confirmed_at >= year_start))
+        .order_by(col(acc.reviewed_at).desc(), col(acc.id).desc())
+        .limit(1)
+        .lateral("accepted")
     )
-    visited, accepted = aliased(Inspection), aliased(ProgressReport)
-    counted = case((Target.mode == "zero_base", latest.c.this_year), else_=latest.c.all_time)
     return (
-        select(*_columns(plain(report.value, "postgresql"), raw_moment(report.confirmed_at, "postgresql"),
-                         visited, accepted, "postgresql"))
+        select(*_columns(counted.c.value, counted.c.at, visited.c, accepted.c, "postgresql"))
         .join(Target, col(Target.id) == col(Assignment.target_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .outerjoin(latest, latest.c.aid == col(Assignment.id))
-        .outerjoin(report, col(report.id) == counted)
-        .outerjoin(visit_ids, visit_ids.c.aid == col(Assignment.id))
-        .outerjoin(visited, col(visited.id) == visit_ids.c.id)
-        .outerjoin(accepted_ids, accepted_ids.c.aid == col(Assignment.id))
-        .outerjoin(accepted, col(accepted.id) == accepted_ids.c.id)
+        .outerjoin(counted, true())
+        .outerjoin(visited, true())
+        .outerjoin(accepted, true())
         .where(Target.year == year, col(Unit.active).is_(True))
     )
