@@ -109,8 +109,11 @@ complete; ``head_code`` / ``head_name`` name its head (组长), who answers for 
 Display: ``display`` rounds half-up to 2 decimals ("—" for None).
 
 Where it runs: ``compute`` reads on the event loop (services/scoring/load.py, in partitions) and does
-the arithmetic (``calculate``: ~0.25 s of CPU for a county of 1,000 units) in a worker thread
-(``asyncio.to_thread``), so the loop -- every county served by the process -- keeps running meanwhile.
+the arithmetic (``calculate``) in a worker thread (``asyncio.to_thread``), so the loop -- every county served by
+the process -- keeps running meanwhile. The ranking is computed on values alone (services/scoring/calc.py:
+each assignment's points by services/scoring/points.py's ``assess``, no line objects); a unit's explained lines
+(``UnitResult.lines``: /score, the exports, the stored snapshots) are built from the same rows by the same
+``assess`` when they are first read (services/scoring/lines.py).
 """
 
 from __future__ import annotations
