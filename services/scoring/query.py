@@ -72,7 +72,8 @@ def _statement(dialect: str, only: bool) -> Any:
     year, until, year_start = bindparam("year"), bindparam("until"), bindparam("year_start")
     ids = bindparam("only", expanding=True, literal_execute=True) if only else None  # inline: no limit on their number
     query = _correlated(year, until, year_start) if dialect == "sqlite" else _lateral(year, until, year_start)
-    return query.where(col(Assignment.id).in_(ids)) if ids is not None else query
+    # "+ 0": a filter on the rows read, not an index probe (SQLite would otherwise probe every id for every target)
+    return query.where((col(Assignment.id) + 0).in_(ids)) if ids is not None else query
 
 
 def _columns(value: Any, confirmed: Any, visit: Any, accepted: Any, dialect: str) -> list[Any]:
