@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.sqlite_inline import WriterLock, inline_creator
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 OWNER_ONLY = 0o600  # the database holds phone numbers and drafts: its owner alone reads it
 
@@ -52,11 +54,18 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
     a ``readonly`` engine begins deferred and refuses writes, so reads never wait for the write lock."""
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
-        memory = make_url(url).database in (None, "", ":memory:")
+        path = make_url(url).database
+        memory = path in (None, "", ":memory:")
+        # A file: its statements run on the loop's own thread, writers queued on the loop (models/sqlite_inline.py)
+        inline = {} if memory else {"async_creator": inline_creator(
+            str(Path(path).expanduser()), writers=None if readonly else WriterLock(),
+            busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)}
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **({"poolclass": NullPool} if memory else {"pool_size": 4, "max_overflow": 8}), **kwargs,
+            **({"poolclass": NullPool} if memory else {"pool_size": 4, "max_overflow": 8}), **inline, **kwargs,
         )
+        # An inline writer never waits inside SQLite: its BEGIN IMMEDIATE is retried on the loop instead.
+        busy_ms = 0 if inline and not readonly else SQLITE_BUSY_TIMEOUT_MS
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -64,7 +73,7 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             if readonly:
