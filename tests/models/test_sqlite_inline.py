@@ -25,7 +25,7 @@ async def _migrated(tmp_path: Path) -> Database:
 
 
 async def _record(db: Database, update_id: int, hold: float = 0.0) -> None:
-    async with db.uow() as uow:
+    async with db.hot_uow() as uow:
         uow.session.add(HandledUpdate(update_id=update_id, handled_at=datetime.now(UTC)))
         await uow.session.flush()
         await asyncio.sleep(hold)  # the transaction stays open, as a step waiting on something would
@@ -33,7 +33,7 @@ async def _record(db: Database, update_id: int, hold: float = 0.0) -> None:
 
 
 async def _count(db: Database) -> int:
-    async with db.read_uow() as uow:
+    async with db.hot_read_uow() as uow:
         return (await uow.session.exec(select(func.count()).select_from(HandledUpdate))).one()
 
 
