@@ -1,0 +1,139 @@
+"""The bot process of bench/soak.py: the real bot on a movable clock, polling the fake Bot API, driven by one JSON
+line per command on stdin (``tick``: jump the clock and run the scheduler's tick; ``measure``: settle the outbox,
+then RSS, the garbage collector's counts and pauses, the per-bot memories' sizes and, with ``--trace``,
+tracemalloc's biggest growths between two snapshots), answered by one ``SOAK {json}`` line on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import gc
+import json
+import logging
+import sys
+import time
+import warnings
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from bot.sandbox.clock import MovableClock
+
+# --- the child process: the bot, a control line per command on stdin --------------------------------------
+
+def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """The process's resident memory (``VmHWM``: its peak) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def serve(args: argparse.Namespace) -> None:
+    import tracemalloc
+
+    from bot.app import jobs
+    from bot.app.build import build_application, start_polling, stop
+    from config.settings import Settings
+    from models.db import Database
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    warnings.filterwarnings("ignore", message="If 'per_message=False'")
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    gc_began = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_began[0] = time.perf_counter()
+        else:
+            pauses[info["generation"]].append(time.perf_counter() - gc_began[0])
+
+    gc.callbacks.append(on_gc)
+    settings = Settings(token=args.token, database_url=args.database_url, bot_api_base_url=f"{args.fake_url}/bot",
+                        bot_api_file_url=f"{args.fake_url}/file/bot", tick_interval=0.0, evidence_dir=args.evidence_dir,
+                        survey_secret="bench-soak-survey-secret-0123", _env_file=None)  # type: ignore[call-arg]
+    clock = MovableClock.starting_at(datetime.fromisoformat(args.start), settings.tz)
+    db = Database(settings.database_url)
+    app = build_application(settings, db, clock)
+    await start_polling(app, poll_timeout=10)
+    if args.freeze:
+        gc.collect()
+        gc.freeze()
+    deps, snapshots = app.bot_data, []
+    reader = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    print("SOAK READY", flush=True)
+    while line := await reader.readline():
+        cmd = json.loads(line)
+        out: dict[str, Any] = {}
+        if cmd["op"] == "tick":
+            clock.jump(datetime.fromisoformat(cmd["at"]))
+            began, out["rss_before_tick"] = time.perf_counter(), rss_mb()
+            await jobs.tick_job(SimpleNamespace(bot_data=deps, job=None))  # type: ignore[arg-type]
+            out["tick_s"], out["rss_after_tick"] = time.perf_counter() - began, rss_mb()
+        elif cmd["op"] == "measure":
+            began = time.perf_counter()
+            with contextlib.suppress(TimeoutError):
+                await deps.delivery.settle(cmd["settle"])
+            out["settle_s"] = time.perf_counter() - began
+            out["rss"], out["hwm"] = rss_mb(), rss_mb(field="VmHWM")
+            if tracemalloc.is_tracing():
+                out["py_mb"], out["py_peak_mb"] = (n / 2**20 for n in tracemalloc.get_traced_memory())
+                tracemalloc.reset_peak()
+            out["gc_count"] = gc.get_count()
+            out["gc2"] = gc.get_stats()[2]["collections"]
+            out["objects"] = len(gc.get_objects())
+            out["pause_max_ms"] = {g: max(p, default=0) * 1000 for g, p in pauses.items()}
+            out["pause_sum_ms"] = {g: sum(p) * 1000 for g, p in pauses.items()}
+            for p in pauses.values():
+                p.clear()
+            out["sizes"] = sizes(app)
+            if args.trim:  # what-if: the heap's free memory handed back to the system after each hour
+                gc.collect()
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
+                out["rss_trimmed"] = rss_mb()
+            if args.trace and cmd.get("snapshot"):  # hour 1: start tracing (one frame: the tick is slow enough)
+                if not tracemalloc.is_tracing():
+                    tracemalloc.start(1)
+                snapshots.append(tracemalloc.take_snapshot())
+                if len(snapshots) == 2:
+                    print("TRACE the biggest growths since the previous snapshot:", file=sys.stderr)
+                    for stat in snapshots[1].compare_to(snapshots[0], "lineno")[:15]:
+                        print(f"TRACE {stat}", file=sys.stderr)
+                    snapshots.pop(0)
+        print("SOAK " + json.dumps(out), flush=True)
+    await stop(app)
+    await db.dispose()
+
+
+def sizes(app: Any) -> dict[str, int]:
+    """The per-bot memories that could grow with new people or updates."""
+    from telegram.ext import ConversationHandler
+
+    processor = app.update_processor
+    conversations = sum(len(h._conversations) for group in app.handlers.values() for h in group
+                        if isinstance(h, ConversationHandler))
+    engine = app.bot_data.db.engine.sync_engine
+    return {"viewers": len(app.bot_data.viewers), "user_data": len(app._user_data), "chat_data": len(app._chat_data),
+            "conversations": conversations, "strangers": len(app.bot_data.strangers),
+            "throttle": len(getattr(processor, "throttle", None) or ()),
+            "sql_cache": len(engine._compiled_cache) if engine._compiled_cache is not None else 0}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench.soak_bot", description="the bot process of bench/soak.py")
+    for name in ("--fake-url", "--token", "--database-url", "--evidence-dir", "--start"):
+        p.add_argument(name, required=True)
+    p.add_argument("--trace", action="store_true")
+    p.add_argument("--freeze", action="store_true")
+    p.add_argument("--trim", action="store_true")
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(parse_args()))
+    sys.exit(0)
