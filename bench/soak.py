@@ -299,7 +299,8 @@ class Child:
 
 @contextlib.asynccontextmanager
 async def child_bot(fake: SoakFake, db_url: str, evidence: Path, args: argparse.Namespace) -> Any:
-    extra = [flag for flag, on in (("--trace", args.trace), ("--freeze", args.freeze), ("--trim", args.trim)) if on]
+    extra = [flag for flag, on in (("--trace", args.trace), ("--freeze", args.freeze), ("--trim", args.trim),
+                                             ("--no-tick", args.no_tick)) if on]
     env = {**os.environ, **({"MALLOC_ARENA_MAX": str(args.arena_max)} if args.arena_max else {})}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.soak_bot", "--fake-url", fake.url, "--token", fake.token,
@@ -369,12 +370,13 @@ HEADER = (f"{'hour':>4} {'sim time':>9} {'tick s':>6} {'upd':>4} {'fail':>4} {'p
 def line(r: dict) -> str:
     """One hour-equivalent: RSS after the tick, at the end of the hour and the peak so far (VmHWM)."""
     trimmed = f"  trimmed {r['rss_trimmed']:.1f}" if "rss_trimmed" in r else ""
+    heap = f"  arenas {r['arenas_mb']:.0f} MB, in use {r['blocks_mb']:.0f}"
     traced = f"  python {r['py_mb']:.1f} MB (peak {r['py_peak_mb']:.1f})" if "py_mb" in r else ""
     sizes = json.dumps(r["sizes"])
     return (f"{r['hour']:>4} {r['at']:%a %H:%M} {r['tick_s']:>6.1f} {r['updates']:>4} {r['failed']:>4} "
             f"{r['p50']:>6.0f} {r['p99']:>6.0f} {r['sent']:>5} {r['rss_after_tick']:>7.1f} {r['rss']:>7.1f} "
             f"{r['hwm']:>7.1f} {r['objects']:>8} {r['gc2']:>4} {r['pause_max_ms']['2']:>10.0f}  "
-            f"{sizes}{trimmed}{traced}")
+            f"{sizes}{heap}{trimmed}{traced}")
 
 
 def verdict(rows: list[dict], traffic: Traffic, args: argparse.Namespace) -> None:
@@ -399,14 +401,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench.soak", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--hours", type=int, default=24, help="hour-equivalents to simulate (default 24)")
     p.add_argument("--rate", type=float, default=4.0, help="updates a second during the traffic (default 4)")
-    p.add_argument("--seconds-per-hour", type=float, default=6.0,
-                   help="seconds of traffic in each hour-equivalent (default 6; the tick and settling come on top)")
+    p.add_argument("--seconds-per-hour", type=float, default=5.0,
+                   help="seconds of traffic in each hour-equivalent (default 5; the tick and settling come on top)")
     p.add_argument("--database-url", help="a PostgreSQL server to create a scratch database on (default: SQLite)")
     p.add_argument("--trace", action="store_true",
                    help="tracemalloc in the bot: the biggest growths from hour 2 to the last (on stderr; slower)")
     p.add_argument("--freeze", action="store_true", help="what-if: gc.freeze() in the bot after start-up")
     p.add_argument("--trim", action="store_true",
                    help="what-if: after each hour's reading, gc.collect() and malloc_trim(0) in the bot (RSS after)")
+    p.add_argument("--no-tick", action="store_true", help="what-if: no scheduler tick (the traffic alone)")
     p.add_argument("--arena-max", type=int, default=0, help="what-if: MALLOC_ARENA_MAX for the bot process")
     args = p.parse_args(argv)
     if args.hours < 1 or args.rate <= 0 or args.seconds_per_hour <= 0:

@@ -69,7 +69,10 @@ async def serve(args: argparse.Namespace) -> None:
     while line := await reader.readline():
         cmd = json.loads(line)
         out: dict[str, Any] = {}
-        if cmd["op"] == "tick":
+        if cmd["op"] == "tick" and args.no_tick:  # what-if: the clock moves, no tick runs
+            clock.jump(datetime.fromisoformat(cmd["at"]))
+            out.update(tick_s=0.0, rss_before_tick=rss_mb(), rss_after_tick=rss_mb())
+        elif cmd["op"] == "tick":
             clock.jump(datetime.fromisoformat(cmd["at"]))
             began, out["rss_before_tick"] = time.perf_counter(), rss_mb()
             await jobs.tick_job(SimpleNamespace(bot_data=deps, job=None))  # type: ignore[arg-type]
@@ -80,6 +83,7 @@ async def serve(args: argparse.Namespace) -> None:
                 await deps.delivery.settle(cmd["settle"])
             out["settle_s"] = time.perf_counter() - began
             out["rss"], out["hwm"] = rss_mb(), rss_mb(field="VmHWM")
+            out["arenas_mb"], out["blocks_mb"] = obmalloc_mb()
             if tracemalloc.is_tracing():
                 out["py_mb"], out["py_peak_mb"] = (n / 2**20 for n in tracemalloc.get_traced_memory())
                 tracemalloc.reset_peak()
@@ -109,6 +113,28 @@ async def serve(args: argparse.Namespace) -> None:
     await db.dispose()
 
 
+def obmalloc_mb() -> tuple[float, float]:
+    """Python's small-object allocator: MB of its arenas the process holds, and MB of blocks in use in them (the
+    difference is fragmentation: memory freed inside arenas that still hold a live object)."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        stats = {k.strip(): v for k, _, v in (ln.partition("=") for ln in out.read().splitlines()) if v}
+    arenas = int(stats["# arenas allocated current"].replace(",", "")) * 2**20  # 1 MiB arenas (3.10+)
+    used = int(stats.get("# bytes in allocated blocks", "0").replace(",", ""))
+    return arenas / 2**20, used / 2**20
+
+
 def sizes(app: Any) -> dict[str, int]:
     """The per-bot memories that could grow with new people or updates."""
     from telegram.ext import ConversationHandler
@@ -130,6 +156,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--trace", action="store_true")
     p.add_argument("--freeze", action="store_true")
     p.add_argument("--trim", action="store_true")
+    p.add_argument("--no-tick", action="store_true")
     return p.parse_args(argv)
 
 
