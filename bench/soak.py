@@ -301,7 +301,7 @@ class Child:
 async def child_bot(fake: SoakFake, db_url: str, evidence: Path, args: argparse.Namespace) -> Any:
     extra = [flag for flag, on in (("--trace", args.trace), ("--freeze", args.freeze), ("--trim", args.trim),
                                              ("--no-tick", args.no_tick)) if on]
-    env = {**os.environ, **({"MALLOC_ARENA_MAX": str(args.arena_max)} if args.arena_max else {})}
+    env = {**os.environ, **dict(pair.split("=", 1) for pair in args.env)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.soak_bot", "--fake-url", fake.url, "--token", fake.token,
         "--database-url", db_url, "--evidence-dir", str(evidence), "--start", START.isoformat(), *extra, cwd=ROOT,
@@ -332,7 +332,8 @@ async def main(args: argparse.Namespace) -> None:
             print(f"{kind}: seeded {counts} in {time.perf_counter() - began:.1f} s; {os.cpu_count()} CPUs, "
                   f"load average {os.getloadavg()[0]:.2f}; {args.hours} hour-equivalents of "
                   f"{args.seconds_per_hour:g} s at {args.rate:g} updates/s{', tracemalloc on' if args.trace else ''}"
-                  f"{', gc.freeze() after start' if args.freeze else ''}", flush=True)
+                  f"{', gc.freeze() after start' if args.freeze else ''}{', no tick' if args.no_tick else ''}"
+                  f"{', malloc_trim hourly' if args.trim else ''}{''.join(', ' + e for e in args.env)}", flush=True)
             clock = MovableClock.starting_at(START, TZ)
             async with SoakFake() as fake:
                 fake.clock_now = clock.timestamp
@@ -410,7 +411,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--trim", action="store_true",
                    help="what-if: after each hour's reading, gc.collect() and malloc_trim(0) in the bot (RSS after)")
     p.add_argument("--no-tick", action="store_true", help="what-if: no scheduler tick (the traffic alone)")
-    p.add_argument("--arena-max", type=int, default=0, help="what-if: MALLOC_ARENA_MAX for the bot process")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="what-if: an environment variable of the bot process, e.g. PYTHONMALLOC=malloc (repeatable)")
     args = p.parse_args(argv)
     if args.hours < 1 or args.rate <= 0 or args.seconds_per_hour <= 0:
         p.error("hours, rate and seconds-per-hour must be positive")

@@ -130,9 +130,10 @@ def obmalloc_mb() -> tuple[float, float]:
             os.close(saved)
         out.seek(0)
         stats = {k.strip(): v for k, _, v in (ln.partition("=") for ln in out.read().splitlines()) if v}
-    arenas = int(stats["# arenas allocated current"].replace(",", "")) * 2**20  # 1 MiB arenas (3.10+)
-    used = int(stats.get("# bytes in allocated blocks", "0").replace(",", ""))
-    return arenas / 2**20, used / 2**20
+    if "# arenas allocated current" not in stats:  # PYTHONMALLOC=malloc: no arenas
+        return float("nan"), float("nan")
+    arenas = int(stats["# arenas allocated current"].replace(",", ""))  # of 1 MiB (3.10+)
+    return arenas, int(stats["# bytes in allocated blocks"].replace(",", "")) / 2**20
 
 
 def sizes(app: Any) -> dict[str, int]:
