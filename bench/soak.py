@@ -69,7 +69,7 @@ async def seed(db_url: str) -> dict[str, int]:
     """1,000 units (30 townships, 670 villages, 100 departments, 200 enterprises), 200 targets, 20 assignments
     a unit with one report each (on pace but for BEHIND, last week but for SILENT), 5,000 people joined:
     10 admins, 150 leaders with four links each, 40 inspectors (every unit), 4,800 cadres (4–5 a unit)."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from models.db import Database
     from models.migrate import upgrade
@@ -129,6 +129,12 @@ async def seed(db_url: str) -> dict[str, int]:
                             "value": (planned(aid) * share).quantize(Decimal(1)), "note": "", "confirmed_at": when})
     await bulk(Assignment, assignments)
     await bulk(ProgressReport, reports)
+    if db_url.startswith("postgresql"):  # the ids were given: the sequences must go on after them
+        async with db.uow() as uow:
+            for table in counts:
+                await uow.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                               f"(SELECT max(id) FROM {table}))"))
+            await uow.commit()
     await db.dispose()
     return counts
 
@@ -421,6 +427,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: the scratch database is dropped all the same
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(arguments))
     sys.exit(0)
