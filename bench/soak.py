@@ -2,7 +2,7 @@
 20,000 assignments. Run ``.venv/bin/python -m bench.soak --help`` from the project root.
 
 A fresh database (SQLite, or a scratch PostgreSQL database created and dropped), migrated and seeded; the real
-bot (``build_application``) in a child process polling the fake Bot API on loopback, on a movable clock
+bot (``build_application``) in a child process (bench/soak_bot.py) polling the fake Bot API on loopback, on a movable clock
 (``bot.sandbox.clock.MovableClock``). Each hour-equivalent: the clock jumps one hour, the scheduler's tick runs
 (``bot.app.jobs.tick_job``, as the repeating job does), then ``--seconds-per-hour`` of traffic at ``--rate``
 updates a second (/report dialogues by ever new cadres, /mytargets with a page turned, /history, /score,
@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.report_flow import fresh_database, percentile  # noqa: E402
-from bench.soak_bot import rss_mb  # noqa: E402
+from bench.soak_bot import child_bot, rss_mb  # noqa: E402
 from bot.sandbox.botapi.server import FakeBotAPI, FakeUser, SentMessage  # noqa: E402
 from bot.sandbox.clock import MovableClock  # noqa: E402
 
@@ -287,47 +287,6 @@ class Traffic:
 
 # --- the parent: the database, the fake, the child, the hours ---------------------------------------------
 
-class Child:
-    """The bot in a child process (a core of its own, as against the real Telegram); one JSON line per command."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-
-    async def call(self, **cmd: Any) -> dict:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
-        await self.proc.stdin.drain()
-        while not (line := await asyncio.wait_for(self.proc.stdout.readline(), 900)).startswith(b"SOAK "):
-            if not line:
-                raise RuntimeError(f"the bot process ended (exit {await self.proc.wait()})")
-        return json.loads(line[5:])
-
-
-@contextlib.asynccontextmanager
-async def child_bot(fake: SoakFake, db_url: str, evidence: Path, args: argparse.Namespace) -> Any:
-    extra = [flag for flag, on in (("--trace", args.trace), ("--freeze", args.freeze), ("--trim", args.trim),
-                                             ("--no-tick", args.no_tick)) if on]
-    env = {**os.environ, **dict(pair.split("=", 1) for pair in args.env)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.soak_bot", "--fake-url", fake.url, "--token", fake.token,
-        "--database-url", db_url, "--evidence-dir", str(evidence), "--start", START.isoformat(), *extra, cwd=ROOT,
-        env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 20)
-    try:
-        assert proc.stdout is not None
-        while (line := await asyncio.wait_for(proc.stdout.readline(), 120)).strip() != b"SOAK READY":
-            if not line:
-                raise RuntimeError(f"the bot process did not start (exit {await proc.wait()})")
-        yield Child(proc)
-    finally:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), 60)
-        except TimeoutError:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), 30)
-
-
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="duban-soak-") as tmp:
         db_url, drop = await fresh_database(args.database_url, Path(tmp))
@@ -345,7 +304,7 @@ async def main(args: argparse.Namespace) -> None:
                 fake.clock_now = clock.timestamp
                 traffic = Traffic(fake, clock)
                 rows = []
-                async with child_bot(fake, db_url, Path(tmp) / "evidence", args) as child:
+                async with child_bot(fake, db_url, Path(tmp) / "evidence", START.isoformat(), args) as child:
                     print(f"bot process {child.proc.pid}: {rss_mb(child.proc.pid):.1f} MB after start", flush=True)
                     print(HEADER, flush=True)
                     for h in range(args.hours):

@@ -12,6 +12,8 @@ import ctypes
 import gc
 import json
 import logging
+import os
+import signal
 import sys
 import time
 import warnings
@@ -21,6 +23,52 @@ from types import SimpleNamespace
 from typing import Any
 
 from bot.sandbox.clock import MovableClock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --- the parent's side ----------------------------------------------------------------------------------
+
+class Child:
+    """The bot process as bench/soak.py drives it: one JSON line per command, one answer."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    async def call(self, **cmd: Any) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+        await self.proc.stdin.drain()
+        while not (line := await asyncio.wait_for(self.proc.stdout.readline(), 900)).startswith(b"SOAK "):
+            if not line:
+                raise RuntimeError(f"the bot process ended (exit {await self.proc.wait()})")
+        return json.loads(line[5:])
+
+
+@contextlib.asynccontextmanager
+async def child_bot(fake: Any, db_url: str, evidence: Path, start: str, args: argparse.Namespace) -> Any:
+    """This module in a child process (a core of its own, as against the real Telegram), for ``fake``."""
+    extra = [flag for flag, on in (("--trace", args.trace), ("--freeze", args.freeze), ("--trim", args.trim),
+                                             ("--no-tick", args.no_tick)) if on]
+    env = {**os.environ, **dict(pair.split("=", 1) for pair in args.env)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.soak_bot", "--fake-url", fake.url, "--token", fake.token,
+        "--database-url", db_url, "--evidence-dir", str(evidence), "--start", start, *extra, cwd=ROOT,
+        env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 20)
+    try:
+        assert proc.stdout is not None
+        while (line := await asyncio.wait_for(proc.stdout.readline(), 120)).strip() != b"SOAK READY":
+            if not line:
+                raise RuntimeError(f"the bot process did not start (exit {await proc.wait()})")
+        yield Child(proc)
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 60)
+        except TimeoutError:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 30)
+
 
 # --- the child process: the bot, a control line per command on stdin --------------------------------------
 
