@@ -2,13 +2,13 @@
 20,000 assignments. Run ``.venv/bin/python -m bench.soak --help`` from the project root.
 
 A fresh database (SQLite, or a scratch PostgreSQL database created and dropped), migrated and seeded; the real
-bot (``build_application``) in a child process (bench/soak_bot.py) polling the fake Bot API on loopback, on a movable clock
-(``bot.sandbox.clock.MovableClock``). Each hour-equivalent: the clock jumps one hour, the scheduler's tick runs
-(``bot.app.jobs.tick_job``, as the repeating job does), then ``--seconds-per-hour`` of traffic at ``--rate``
-updates a second (/report dialogues by ever new cadres, /mytargets with a page turned, /history, /score,
-/alerts and /portfolio by leaders, /inspect with a site photo, strangers writing), then the outbox is settled
-and the child's RSS and garbage collector are read. Goal (issue #19): RSS under 200 MB at the end, no growth
-from the second to the last hour-equivalent. Always exits 0. See bench/README.md.
+bot (``build_application``) in a child process (bench/soak_bot.py) polling the fake Bot API on loopback, on a
+movable clock (``bot.sandbox.clock.MovableClock``). Each hour-equivalent: the clock jumps one hour, the
+scheduler's tick runs (``bot.app.jobs.tick_job``, as the repeating job does), then ``--seconds-per-hour`` of
+traffic at ``--rate`` updates a second (/report dialogues by ever new cadres, /mytargets with a page turned,
+/history, /score, /alerts and /portfolio by leaders, /inspect with a site photo, strangers writing), then the
+outbox is settled and the child's RSS and garbage collector are read. Goal (issue #19): RSS under 200 MB at the
+end, no growth from the second to the last hour-equivalent. Always exits 0. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -330,7 +330,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 HEADER = (f"{'hour':>4} {'sim time':>9} {'tick s':>6} {'upd':>4} {'fail':>4} {'p50 ms':>6} {'p99 ms':>6} {'msgs':>5} "
-          f"{'tick MB':>7} {'RSS MB':>7} {'peak MB':>7} {'objects':>8} {'gc2':>4} {'gc2 max ms':>10}  sizes")
+          f"{'tick MB':>7} {'RSS MB':>7} {'peak MB':>7} {'live':>8} {'gc2':>4} {'gc2 max ms':>10}  sizes")
 
 
 def line(r: dict) -> str:
@@ -341,7 +341,7 @@ def line(r: dict) -> str:
     sizes = json.dumps(r["sizes"])
     return (f"{r['hour']:>4} {r['at']:%a %H:%M} {r['tick_s']:>6.1f} {r['updates']:>4} {r['failed']:>4} "
             f"{r['p50']:>6.0f} {r['p99']:>6.0f} {r['sent']:>5} {r['rss_after_tick']:>7.1f} {r['rss']:>7.1f} "
-            f"{r['hwm']:>7.1f} {r['objects']:>8} {r['gc2']:>4} {r['pause_max_ms']['2']:>10.0f}  "
+            f"{r['hwm']:>7.1f} {r['live']:>8} {r['gc2']:>4} {r['pause_max_ms']['2']:>10.0f}  "
             f"{sizes}{heap}{trimmed}{traced}")
 
 
@@ -359,7 +359,7 @@ def verdict(rows: list[dict], traffic: Traffic, args: argparse.Namespace) -> Non
         growth = last["rss"] - second["rss"]
         per_hour = growth / (len(rows) - 2)
         print(f"growth from hour 2 to hour {last['hour']}: {growth:+.1f} MB ({per_hour:+.2f} MB an hour-equivalent); "
-              f"objects {last['objects'] - second['objects']:+d}")
+              f"live objects {last['live'] - second['live']:+d}")
     print(f"load average at the end {os.getloadavg()[0]:.2f} (other work on the machine skews the numbers)")
 
 

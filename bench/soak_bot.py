@@ -137,7 +137,9 @@ async def serve(args: argparse.Namespace) -> None:
                 tracemalloc.reset_peak()
             out["gc_count"] = gc.get_count()
             out["gc2"] = gc.get_stats()[2]["collections"]
-            out["objects"] = len(gc.get_objects())
+            out["objects"] = len(gc.get_objects())  # tracked, garbage not yet collected included
+            gc.collect()
+            out["live"] = len(gc.get_objects())  # after a full collection: what is really kept
             out["pause_max_ms"] = {g: max(p, default=0) * 1000 for g, p in pauses.items()}
             out["pause_sum_ms"] = {g: sum(p) * 1000 for g, p in pauses.items()}
             for p in pauses.values():
