@@ -298,6 +298,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"load average {os.getloadavg()[0]:.2f}; {args.hours} hour-equivalents of "
                   f"{args.seconds_per_hour:g} s at {args.rate:g} updates/s{', tracemalloc on' if args.trace else ''}"
                   f"{', gc.freeze() after start' if args.freeze else ''}{', no tick' if args.no_tick else ''}"
+                  f"{', the tick in a process of its own' if args.tick_apart else ''}"
                   f"{', malloc_trim hourly' if args.trim else ''}{''.join(', ' + e for e in args.env)}", flush=True)
             clock = MovableClock.starting_at(START, TZ)
             async with SoakFake() as fake:
@@ -376,6 +377,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--trim", action="store_true",
                    help="what-if: after each hour's reading, gc.collect() and malloc_trim(0) in the bot (RSS after)")
     p.add_argument("--no-tick", action="store_true", help="what-if: no scheduler tick (the traffic alone)")
+    p.add_argument("--tick-apart", action="store_true",
+                   help="what-if: each tick in a process of its own (as `duban jobs tick` from cron would run it)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                    help="what-if: an environment variable of the bot process, e.g. PYTHONMALLOC=malloc (repeatable)")
     args = p.parse_args(argv)

@@ -48,7 +48,7 @@ class Child:
 async def child_bot(fake: Any, db_url: str, evidence: Path, start: str, args: argparse.Namespace) -> Any:
     """This module in a child process (a core of its own, as against the real Telegram), for ``fake``."""
     extra = [flag for flag, on in (("--trace", args.trace), ("--freeze", args.freeze), ("--trim", args.trim),
-                                             ("--no-tick", args.no_tick)) if on]
+                                             ("--no-tick", args.no_tick), ("--tick-apart", args.tick_apart)) if on]
     env = {**os.environ, **dict(pair.split("=", 1) for pair in args.env)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.soak_bot", "--fake-url", fake.url, "--token", fake.token,
@@ -120,6 +120,15 @@ async def serve(args: argparse.Namespace) -> None:
         if cmd["op"] == "tick" and args.no_tick:  # what-if: the clock moves, no tick runs
             clock.jump(datetime.fromisoformat(cmd["at"]))
             out.update(tick_s=0.0, rss_before_tick=rss_mb(), rss_after_tick=rss_mb())
+        elif cmd["op"] == "tick" and args.tick_apart:  # what-if: the tick in a process of its own, as cron would
+            clock.jump(datetime.fromisoformat(cmd["at"]))  # run `duban jobs tick` with DUBAN_TICK_INTERVAL=0
+            began, out["rss_before_tick"] = time.perf_counter(), rss_mb()
+            ticker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.soak_bot", "--tick-at", cmd["at"], "--database-url", args.database_url,
+                "--evidence-dir", args.evidence_dir, cwd=ROOT)
+            await ticker.wait()
+            deps.delivery.wake()
+            out["tick_s"], out["rss_after_tick"] = time.perf_counter() - began, rss_mb()
         elif cmd["op"] == "tick":
             clock.jump(datetime.fromisoformat(cmd["at"]))
             began, out["rss_before_tick"] = time.perf_counter(), rss_mb()
@@ -200,18 +209,35 @@ def sizes(app: Any) -> dict[str, int]:
             "sql_cache": len(engine._compiled_cache) if engine._compiled_cache is not None else 0}
 
 
+async def tick_apart(args: argparse.Namespace) -> None:
+    """One scheduler run at ``--tick-at`` and nothing else, as `duban jobs tick` does (which refuses the future)."""
+    from bot.app.jobs import run_scheduled
+    from config.settings import Settings
+    from models.db import Database
+    from services.core.clock import FixedClock
+
+    settings = Settings(database_url=args.database_url, evidence_dir=args.evidence_dir,
+                        survey_secret="bench-soak-survey-secret-0123", _env_file=None)  # type: ignore[call-arg]
+    db = Database(settings.database_url)
+    at = datetime.fromisoformat(args.tick_at)
+    await run_scheduled(at, db=db, settings=settings, clock=FixedClock(at, settings.tz))
+    await db.dispose()
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench.soak_bot", description="the bot process of bench/soak.py")
-    for name in ("--fake-url", "--token", "--database-url", "--evidence-dir", "--start"):
-        p.add_argument(name, required=True)
+    for name in ("--fake-url", "--token", "--database-url", "--evidence-dir", "--start", "--tick-at"):
+        p.add_argument(name)
     p.add_argument("--trace", action="store_true")
     p.add_argument("--freeze", action="store_true")
     p.add_argument("--trim", action="store_true")
     p.add_argument("--no-tick", action="store_true")
+    p.add_argument("--tick-apart", action="store_true")
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(parse_args()))
+        arguments = parse_args()
+        asyncio.run(tick_apart(arguments) if arguments.tick_at else serve(arguments))
     sys.exit(0)
