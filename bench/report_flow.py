@@ -14,8 +14,8 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import math
 import os
+import random
 import signal
 import sys
 import tempfile
@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also runnable as ``python bench/report_flow.py``
     sys.path.insert(0, str(ROOT))
 
+from bench.results import Result, percentile, report  # noqa: E402  (also used by bench/webhook.py)
 from bot.sandbox.botapi.server import FakeBotAPI, FakeUser, SentMessage  # noqa: E402
 
 USER0 = 700_000  # Telegram user id of cadre 0
@@ -266,10 +267,12 @@ async def saturation(fake: TimedFake, cadres: list[Cadre], seconds: float) -> Ph
     return fake.phase
 
 
-async def open_loop(fake: TimedFake, cadres: list[Cadre], rate: float, count: int) -> tuple[Phase, int]:
+async def open_loop(fake: TimedFake, cadres: list[Cadre], rate: float, count: int, *, offset: float = 0.0,
+                    poisson: random.Random | None = None) -> tuple[Phase, int]:
     """Updates at a fixed rate, round robin over the cadres, whatever the replies. A Confirm whose
     summary has not arrived yet (and what that cadre sends after it) waits for it without holding
-    up the others, and is counted as late."""
+    up the others, and is counted as late. ``offset``: the first update that many seconds after the
+    start; ``poisson``: random (exponential) gaps of mean 1/rate instead of even ones."""
     fake.phase = Phase()
     for c in cadres:
         c.reset()
@@ -279,9 +282,11 @@ async def open_loop(fake: TimedFake, cadres: list[Cadre], rate: float, count: in
         await (prev if prev is not None else asyncio.sleep(0))
         return await c.act()
 
-    start = time.perf_counter()
+    start, due = time.perf_counter() + offset, 0.0
     for k in range(count):
-        await asyncio.sleep(max(0.0, start + k / rate - time.perf_counter()))
+        if k:
+            due += poisson.expovariate(rate) if poisson is not None else 1 / rate
+        await asyncio.sleep(max(0.0, start + due - time.perf_counter()))
         c = cadres[k % len(cadres)]
         waiting = c.tail is not None and not c.tail.done()
         if waiting or (STEPS[c.step] == "confirm" and not (c.summary and c.summary.done())):
@@ -300,30 +305,15 @@ async def open_loop(fake: TimedFake, cadres: list[Cadre], rate: float, count: in
 
 # --- the run ----------------------------------------------------------------------------------------
 
-class Result(NamedTuple):
-    label: str
-    updates: int
-    rate: float  # answered updates a second
-    p50: float  # ms
-    p99: float
-    bot_cpu: float  # share of one core
-    fake_cpu: float  # the fake and the simulated cadres (this process)
-    late: int  # open loop: updates that had to wait for an earlier answer of their cadre
-
-
-def percentile(values: list[float], q: float) -> float:  # nearest rank
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else float("nan")
-
-
 async def run_variant(kind: str, fake: TimedFake, cadres: list[Cadre], args: argparse.Namespace, db_url: str,
                       evidence: Path) -> list[Result]:
     results = []
     async with (running_bot if args.inline else child_bot)(kind, fake.url, fake.token, db_url, evidence) as bot_cpu:
-        for label in ("saturation", f"open {args.rate:g}/s"):
+        for label in ("saturation", "alone", f"open {args.rate:g}/s"):
             t0, b0, f0 = time.perf_counter(), bot_cpu(), time.process_time()
-            if label == "saturation":  # the first second warms up and is not counted
-                phase, late, lo = await saturation(fake, cadres, 1.0 + args.seconds), 0, t0 + 1.0
+            if label in ("saturation", "alone"):  # the first second warms up and is not counted
+                who = cadres if label == "saturation" else cadres[:1]  # alone: one cadre, nobody else
+                phase, late, lo = await saturation(fake, who, 1.0 + args.seconds), 0, t0 + 1.0
                 hi = lo + args.seconds
             else:
                 phase, late = await open_loop(fake, cadres, args.rate, int(args.rate * args.seconds))
@@ -337,20 +327,6 @@ async def run_variant(kind: str, fake: TimedFake, cadres: list[Cadre], args: arg
                 print(f"  {kind} {label}: {phase.unmatched} messages answered no update; {len(phase.errors)} "
                       f"dialogues went wrong{', e.g. ' + phase.errors[0] if phase.errors else ''}", file=sys.stderr)
     return results
-
-
-def report(results: list[Result], args: argparse.Namespace) -> None:
-    print(f"\n{'run':<30}{'updates':>8}{'upd/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'bot CPU':>9}{'fake CPU':>9}{'late':>6}")
-    for r in results:
-        print(f"{r.label:<30}{r.updates:>8}{r.rate:>8.1f}{r.p50:>9.1f}{r.p99:>9.1f}{r.bot_cpu:>9.0%}"
-              f"{r.fake_cpu:>9.0%}{r.late:>6}")
-    echo, verdict = (by := {r.label: r for r in results}).get("echo saturation"), {True: "met", False: "NOT met"}
-    for kind in ("duban", "duban-unlimited"):
-        if (sat := by.get(f"{kind} saturation")) is not None and echo is not None and echo.rate:
-            ratio = sat.rate / echo.rate
-            print(f"{kind}: {ratio:.0%} of the echo bot's rate at saturation (goal ≥ 60%: {verdict[ratio >= 0.6]})")
-        if (ol := by.get(f"{kind} open {args.rate:g}/s")) is not None:
-            print(f"{kind}: p99 {ol.p99:.0f} ms at {args.rate:g} updates/s (goal < 150 ms: {verdict[ol.p99 < 150]})")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -377,7 +353,8 @@ async def main(args: argparse.Namespace) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench.report_flow", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--cadres", type=int, default=100, help="simulated cadres (default 100)")
-    p.add_argument("--rate", type=float, default=50.0, help="open-loop updates per second (default 50)")
+    p.add_argument("--rate", type=float, default=25.0,
+                   help="open-loop updates per second (default 25, below Telegram's ~30 messages/s per bot)")
     p.add_argument("--seconds", type=float, default=10.0,
                    help="length of each saturation run; the open loop sends rate × seconds updates (default 10)")
     p.add_argument("--database-url", help="a PostgreSQL server to create a scratch database on (default: SQLite)")

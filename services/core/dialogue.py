@@ -27,10 +27,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.core import ConversationState
 from models.db import UnitOfWork
 from models.people import Person
 from services.core import conversations, updates
@@ -100,9 +98,8 @@ class Dialogue(ABC, Generic[S]):
 
     # ------------------------------------------------------------------------------ inside a transaction
     async def load(self, s: AsyncSession, conv: ConvRef, *, lock: bool = False) -> Draft | None:
-        query = select(ConversationState).where(ConversationState.name == self.draft_name,
-                                                ConversationState.conv_key == conv.key)
-        row = (await s.exec(query.with_for_update() if lock else query)).first()
+        """The draft (its row read together with PTB's state, which ``save`` then writes without reading)."""
+        row = (await conversations.rows(s, conv.key, [self.draft_name, self.name], lock=lock))[self.draft_name]
         return Draft.from_json(row.state) if row is not None else None
 
     async def save(self, s: AsyncSession, clock: Clock, conv: ConvRef, draft: Draft) -> None:
@@ -115,8 +112,7 @@ class Dialogue(ABC, Generic[S]):
             await conversations.put(s, clock, self.done_name, conv.key, [*done, draft.to_json()])
 
     async def _done(self, s: AsyncSession, conv: ConvRef) -> list[dict[str, Any]]:
-        row = (await s.exec(select(ConversationState).where(ConversationState.name == self.done_name,
-                                                            ConversationState.conv_key == conv.key))).first()
+        row = (await conversations.rows(s, conv.key, [self.done_name]))[self.done_name]
         return list(row.state) if row is not None and isinstance(row.state, list) else []
 
     async def finished(self, s: AsyncSession, conv: ConvRef, serial: int) -> Draft | None:
