@@ -24,6 +24,7 @@ from services.items.reminders import Reminder
 from services.items.reminders import due as items_due
 
 KIND = "item"
+FLUSH = 200  # new alerts flushed at once
 TASK_SHOWN = 120
 
 
@@ -77,14 +78,17 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
     for start in range(0, len(reminders), 500):  # one query per 500 reminders, not one each
         keys_now = [r.key for r in reminders[start:start + 500]]
         known |= {a.key: a for a in (await session.exec(select(Alert).where(col(Alert.key).in_(keys_now)))).all()}
+    fresh = 0
     for r in reminders:
         alert = known.get(r.key)
         if alert is None:
             alert = Alert(key=r.key, kind=KIND, level=r.level, period=r.period, created_at=now, stage=r.stage,
                           stage_at=now, details={"item_id": r.item_id, "part_id": r.part_id, "step": r.step})
             session.add(alert)
-            await session.flush()
             result.created(alert.level)
+            fresh += 1
+            if fresh % FLUSH == 0:  # ids in the order the reminders came, FLUSH at a time
+                await session.flush()
         elif alert.state == "resolved":  # the same condition again (a part sent back, then late again)
             alert.state, alert.stage, alert.stage_at = "open", r.stage, now
             alert.acknowledged_at = alert.acknowledged_by_person_id = None
@@ -100,6 +104,7 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
             alert.stage = r.stage
             session.add(alert)
         pending.append((alert, Subject(r), alert.stage))
+    await session.flush()  # the last new alerts' ids
     return pending
 
 
