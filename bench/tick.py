@@ -119,13 +119,16 @@ def _watch(beat: list[float], done: threading.Event, main: int) -> None:
     while not done.wait(0.005):
         if time.perf_counter() - beat[0] > 0.05:
             frame = sys._current_frames().get(main)
-            stack = []
+            stack, inner = [], []
             while frame is not None:
                 name = frame.f_code.co_filename
-                if "/services/" in name or "/bot/" in name:
-                    stack.append(f"{Path(name).name}:{frame.f_lineno} {frame.f_code.co_name}")
+                where = f"{Path(name).name}:{frame.f_lineno} {frame.f_code.co_name}"
+                if "/services/" in name or "/bot/" in name or "/models/" in name:
+                    stack.append(where)
+                elif len(inner) < 3:
+                    inner.append(where)
                 frame = frame.f_back
-            WHERE[" < ".join(stack[:4])] += 5
+            WHERE[" < ".join(stack[:4] or inner)] += 5
 
 
 async def _stall(work, where: bool = False):  # type: ignore[no-untyped-def]

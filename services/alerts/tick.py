@@ -42,8 +42,8 @@ from services.scoring.load import paused_gc
 
 ESCALATING = ("yellow", "red", "overdue")
 LAST_STAGE = 2
-PART = reading.PART  # rows read (or standings looked at) before the event loop gets a turn
-FLUSH = 200  # new rows made and flushed before the event loop gets a turn
+PART = reading.PART  # rows read before the event loop gets a turn
+FLUSH = 100  # new rows made and flushed (or standings looked at) before the event loop gets a turn
 
 
 @dataclass(frozen=True)
@@ -213,19 +213,21 @@ async def tick(
             return again  # type: ignore[no-any-return]
         await s.commit()  # nothing written yet: the reads above end here, the write lock is not held meanwhile
         current = await reading.standings_apart(s, today, tz)  # type: ignore[arg-type]
-        found: dict[str, Candidate] = {}
-        for n, standing in enumerate(current):
-            for c in candidates(standing, today, cal, tz):
-                found[c.key] = c
-            if n % (4 * PART) == 0:
-                await asyncio.sleep(0)
-        by_assignment = {st.assignment_id: st for st in current}
-        with paused_gc():  # tens of thousands of objects may be made below; the GC waits (see paused_gc)
+        with paused_gc():  # tens of thousands of objects are made below; the GC waits (see paused_gc)
+            found: dict[str, Candidate] = {}
+            for n, standing in enumerate(current, 1):
+                for c in candidates(standing, today, cal, tz):
+                    found[c.key] = c
+                if n % FLUSH == 0:
+                    await asyncio.sleep(0)
+            by_assignment = {st.assignment_id: st for st in current}
             result.resolved = await _resolve(s, clock, found, by_assignment)
             pending: list[tuple[Alert, Standing, int]] = []
             known = await _known(s, found)
             fresh = 0
-            for c in found.values():
+            for n, c in enumerate(found.values(), 1):
+                if n % PART == 0:
+                    await asyncio.sleep(0)
                 if not allowed(c.urgent, now, cal, rules):
                     continue
                 alert = _episode(known, c, now)
@@ -236,7 +238,7 @@ async def tick(
                     result.created(alert.level)
                     fresh += 1
                     if fresh % FLUSH == 0:
-                        await s.flush()  # the new alerts' ids, PART at a time in the order they were found
+                        await s.flush()  # the new alerts' ids, FLUSH at a time in the order they were found
                         await asyncio.sleep(0)
                 s.add(alert)
                 pending.append((alert, c.standing, alert.stage))
@@ -362,6 +364,6 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
                 texts[(alert.id, person.language)] = alert_text.block(alert, standing, person)
             result.messages.append(Message(person.code, person.telegram_user_id or 0, alert.kind, alert.level,
                                            alert.key, texts[(alert.id, person.language)]))
-            if n % FLUSH == 0:
+            if n % (FLUSH // 2) == 0:
                 await asyncio.sleep(0)
         await asyncio.sleep(0)

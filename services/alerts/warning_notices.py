@@ -28,7 +28,7 @@ from services.progress.standings import Standing
 
 KIND = "warning"
 LAST_STAGE = 2
-PART = 200  # new notices made and flushed before the event loop gets a turn
+PART = 100  # new notices made and flushed before the event loop gets a turn
 
 
 async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowed: Callable[..., bool],
@@ -41,7 +41,9 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
     rows = (await session.exec(select(Alert, WarningNotice).join(WarningNotice, col(WarningNotice.alert_id) == col(
         Alert.id)).where(Alert.kind == KIND, Alert.state == "open"))).all()
     recovered = set()
-    for _, n in rows:  # the pace alerts as this tick left them (resolved a moment ago, not yet flushed)
+    for i, (_, n) in enumerate(rows, 1):  # the pace alerts as this tick left them (resolved, not yet flushed)
+        if i % PART == 0:
+            await asyncio.sleep(0)
         pace_alert = await session.get(Alert, n.pace_alert_id) if n.pace_alert_id else None
         if pace_alert is not None and pace_alert.state == "resolved":
             recovered.add(pace_alert.id)
