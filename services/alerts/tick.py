@@ -211,7 +211,7 @@ async def tick(
         before = await idle.mark(s, now, flags) if memory is not None else None
         if memory is not None and before is not None and (again := memory.same(before)) is not None:
             return again  # type: ignore[no-any-return]
-        await s.commit()  # nothing written yet: the reads above end here, the write lock is not held meanwhile
+        await uow.commit()  # nothing written yet: the reads above end here, the write lock is not held meanwhile
         current = await reading.standings_apart(s, today, tz)  # type: ignore[arg-type]
         with paused_gc():  # tens of thousands of objects are made below; the GC waits (see paused_gc)
             found: dict[str, Candidate] = {}
