@@ -195,9 +195,20 @@ async def tick(
     caller from tick to tick), a tick that finds nothing moved since the last tick that changed nothing returns
     that tick's result at once (services/alerts/idle.py).
 
-    The standings are read first, apart (``_standings``), and the transaction that writes begins after them, so
-    SQLite's write lock is held only while the alerts are written; the work on the event loop comes in parts
-    (``PART`` rows read, ``FLUSH`` rows made) with a turn of the loop between them."""
+    The standings are read first, apart (services/alerts/reading.py), and the transaction that writes begins
+    after them, so SQLite's write lock is held only while the alerts are written; the work on the event loop
+    comes in parts (``PART`` rows read, ``FLUSH`` rows made) with a turn of the loop between them."""
+    # The cyclic GC waits until everything the tick made is freed again (reference counting frees it): a
+    # collection meanwhile would go through tens of thousands of objects with the loop held. The GC is the
+    # process's, so other work goes without it for as long as a tick lasts.
+    with paused_gc():
+        return await _tick(now, uow=uow, rules=rules, calendar=calendar, dry_run=dry_run, memory=memory)
+
+
+async def _tick(
+    now: datetime, *, uow: UnitOfWork, rules: Rules | None = None, calendar: WorkCalendar | None = None,
+    dry_run: bool = False, memory: idle.Memory | None = None,
+) -> TickResult:
     rules = rules or Rules()
     tz = now.tzinfo
     assert tz is not None, "tick needs an aware time"
@@ -213,43 +224,42 @@ async def tick(
             return again  # type: ignore[no-any-return]
         await uow.commit()  # nothing written yet: the reads above end here, the write lock is not held meanwhile
         current = await reading.standings_apart(s, today, tz)  # type: ignore[arg-type]
-        with paused_gc():  # tens of thousands of objects are made below; the GC waits (see paused_gc)
-            found: dict[str, Candidate] = {}
-            for n, standing in enumerate(current, 1):
-                for c in candidates(standing, today, cal, tz):
-                    found[c.key] = c
-                if n % FLUSH == 0:
+        found: dict[str, Candidate] = {}
+        for n, standing in enumerate(current, 1):
+            for c in candidates(standing, today, cal, tz):
+                found[c.key] = c
+            if n % FLUSH == 0:
+                await asyncio.sleep(0)
+        by_assignment = {st.assignment_id: st for st in current}
+        result.resolved = await _resolve(s, clock, found, by_assignment)
+        pending: list[tuple[Alert, Standing, int]] = []
+        known = await _known(s, found)
+        fresh = 0
+        for n, c in enumerate(found.values(), 1):
+            if n % PART == 0:
+                await asyncio.sleep(0)
+            if not allowed(c.urgent, now, cal, rules):
+                continue
+            alert = _episode(known, c, now)
+            if alert is None:
+                alert = Alert(key=c.key, kind=c.kind, level=c.level, period=c.period,
+                              assignment_id=c.standing.assignment_id, created_at=now, stage=c.stage, stage_at=now,
+                              details=alert_text.details(c.standing))
+                result.created(alert.level)
+                fresh += 1
+                if fresh % FLUSH == 0:
+                    await s.flush()  # the new alerts' ids, FLUSH at a time in the order they were found
                     await asyncio.sleep(0)
-            by_assignment = {st.assignment_id: st for st in current}
-            result.resolved = await _resolve(s, clock, found, by_assignment)
-            pending: list[tuple[Alert, Standing, int]] = []
-            known = await _known(s, found)
-            fresh = 0
-            for n, c in enumerate(found.values(), 1):
-                if n % PART == 0:
-                    await asyncio.sleep(0)
-                if not allowed(c.urgent, now, cal, rules):
-                    continue
-                alert = _episode(known, c, now)
-                if alert is None:
-                    alert = Alert(key=c.key, kind=c.kind, level=c.level, period=c.period,
-                                  assignment_id=c.standing.assignment_id, created_at=now, stage=c.stage, stage_at=now,
-                                  details=alert_text.details(c.standing))
-                    result.created(alert.level)
-                    fresh += 1
-                    if fresh % FLUSH == 0:
-                        await s.flush()  # the new alerts' ids, FLUSH at a time in the order they were found
-                        await asyncio.sleep(0)
-                s.add(alert)
-                pending.append((alert, c.standing, alert.stage))
-            await s.flush()
-            result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
-            pending += await warning_notices.due(s, now, cal, rules, allowed, list(pending), by_assignment, result)
-            pending += await overdue.due(s, now, cal, rules, allowed, result)
-            await _deliver(s, clock, pending, result)
-            if not cal.known(today.year):
-                await warn_unknown_years({today.year}, session=s, clock=clock)
-            await s.flush()
+            s.add(alert)
+            pending.append((alert, c.standing, alert.stage))
+        await s.flush()
+        result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
+        pending += await warning_notices.due(s, now, cal, rules, allowed, list(pending), by_assignment, result)
+        pending += await overdue.due(s, now, cal, rules, allowed, result)
+        await _deliver(s, clock, pending, result)
+        if not cal.known(today.year):
+            await warn_unknown_years({today.year}, session=s, clock=clock)
+        await s.flush()
         after = await idle.mark(s, now, flags) if memory is not None else None
         if dry_run:
             await uow.rollback()
