@@ -16,7 +16,9 @@ memory of the last tick kept between runs, when the code has one), on a working 
 * ``next day``: the next working day's first tick (pace, deadlines and reminders move on).
 
 Each tick's wall time, and the event loop's longest stall meanwhile (a 10 ms ticker on the loop, as
-bench/dashboard.py measures it); goal: under 100 ms. Also the rows the ticks queued, to compare versions.
+bench/dashboard.py measures it; goal: under 100 ms) with the CPU time the loop's thread spent in that longest
+gap (what the stall would be on an idle machine: under load the thread also waits for a core and the GIL).
+``--where`` prints where the loop's thread was while held (sampled every 5 ms by a watching thread). Also the rows the ticks queued, to compare versions.
 On PostgreSQL a scratch database ``duban_bench_tick_<pid>_<hex>`` is created and dropped. Always exits 0.
 """
 
@@ -112,6 +114,7 @@ async def seed(db: Database, units: int) -> dict[str, int]:
 
 
 WHERE: collections.Counter[str] = collections.Counter()
+cpu = [0.0]  # the longest the loop's thread computed between two turns of the ticker (load-independent)
 
 
 def _watch(beat: list[float], done: threading.Event, main: int) -> None:
@@ -136,14 +139,16 @@ async def _stall(work, where: bool = False):  # type: ignore[no-untyped-def]
     worst = 0.0
     done = False
     beat = [time.perf_counter()]
+    cpu[0] = 0.0
 
     async def ticker() -> None:
         nonlocal worst
         while not done:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             await asyncio.sleep(0.01)
             beat[0] = time.perf_counter()
             worst = max(worst, beat[0] - t0 - 0.01)
+            cpu[0] = max(cpu[0], time.thread_time() - c0)  # what the loop's thread itself did meanwhile
 
     running = asyncio.ensure_future(ticker())
     stop = threading.Event()
@@ -206,7 +211,8 @@ async def measure(url: str, kind: str, args: argparse.Namespace, folder: Path) -
                 tick_only.took = (time.perf_counter() - t1, stall2)
             after = await _queued(db)
             r = work.result
-            print(f"{label:9} {at:%m-%d %H:%M}  {took * 1000:8.1f} ms   longest stall {stall * 1000:7.1f} ms   "
+            print(f"{label:9} {at:%m-%d %H:%M}  {took * 1000:8.1f} ms   longest stall {stall * 1000:7.1f} ms "
+                  f"(CPU {cpu[0] * 1000:6.1f} ms)   "
                   f"alerts +{r.alerts_created} escalated {r.escalated} resolved {r.resolved} "
                   f"pushes {r.outbox_rows}   rows: alerts +{after[0] - before[0]} told +{after[1] - before[1]} "
                   f"outbox +{after[2] - before[2]}"
