@@ -18,7 +18,8 @@ memory of the last tick kept between runs, when the code has one), on a working 
 Each tick's wall time, and the event loop's longest stall meanwhile (a 10 ms ticker on the loop, as
 bench/dashboard.py measures it; goal: under 100 ms) with the CPU time the loop's thread spent in that longest
 gap (what the stall would be on an idle machine: under load the thread also waits for a core and the GIL).
-``--where`` prints where the loop's thread was while held (sampled every 5 ms by a watching thread). Also the rows the ticks queued, to compare versions.
+``--where`` prints where the loop's thread was while held (sampled every 5 ms by a watching thread). Also the
+rows the ticks queued, to compare versions.
 On PostgreSQL a scratch database ``duban_bench_tick_<pid>_<hex>`` is created and dropped. Always exits 0.
 """
 
@@ -193,8 +194,10 @@ async def measure(url: str, kind: str, args: argparse.Namespace, folder: Path) -
         for label, at in steps:
             if label == "report":
                 async with db.uow() as uow:
+                    top = (await uow.session.exec(select(func.max(ProgressReport.id)))).one()  # ids were given
                     await uow.session.execute(insert(ProgressReport.__table__), [{
-                        "assignment_id": 7, "reporter_person_id": 1 + 1, "value": Decimal(10 ** 6), "note": "",
+                        "id": top + 1, "assignment_id": 7, "reporter_person_id": 1 + 1, "value": Decimal(10 ** 6),
+                        "note": "",
                         "confirmed_at": at - timedelta(seconds=30)}])
                     await uow.commit()
             clock = FixedClock(at, TZ)
