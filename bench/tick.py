@@ -16,8 +16,8 @@ memory of the last tick kept between runs, when the code has one), on a working 
 * ``next day``: the next working day's first tick (pace, deadlines and reminders move on).
 
 Each tick's wall time, and the event loop's longest stall meanwhile (a 10 ms ticker on the loop, as
-bench/dashboard.py measures it; goal: under 100 ms) with the CPU time the loop's thread spent in that longest
-gap (what the stall would be on an idle machine: under load the thread also waits for a core and the GIL).
+bench/dashboard.py measures it; goal: under 100 ms) and the most CPU time the loop's thread spent between two
+turns of the ticker (about the stall on an idle machine: under load the thread also waits for a core and the GIL).
 ``--where`` prints where the loop's thread was while held (sampled every 5 ms by a watching thread). Also the
 rows the ticks queued, to compare versions.
 On PostgreSQL a scratch database ``duban_bench_tick_<pid>_<hex>`` is created and dropped. Always exits 0.
