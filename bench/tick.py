@@ -118,10 +118,20 @@ WHERE: collections.Counter[str] = collections.Counter()
 cpu = [0.0]  # the longest the loop's thread computed between two turns of the ticker (load-independent)
 
 
+LONGEST: list = [0.0, collections.Counter()]  # the longest stall seen with --where, and where it was
+
+
 def _watch(beat: list[float], done: threading.Event, main: int) -> None:
     """``--where``: while the loop has not ticked for 50 ms, note where its thread is (our code's frames)."""
+    episode: collections.Counter[str] = collections.Counter()
+    began = None
     while not done.wait(0.005):
+        if began is not None and beat[0] > began:  # the loop turned: the stall is over
+            if beat[0] - began > LONGEST[0]:
+                LONGEST[:] = [beat[0] - began, episode]
+            episode, began = collections.Counter(), None
         if time.perf_counter() - beat[0] > 0.05:
+            began = beat[0] if began is None else began
             frame = sys._current_frames().get(main)
             stack, inner = [], []
             while frame is not None:
@@ -133,6 +143,7 @@ def _watch(beat: list[float], done: threading.Event, main: int) -> None:
                     inner.append(where)
                 frame = frame.f_back
             WHERE[" < ".join(stack[:4] or inner)] += 5
+            episode[" < ".join(stack[:4] or inner)] += 5
 
 
 async def _stall(work, where: bool = False):  # type: ignore[no-untyped-def]
@@ -227,6 +238,9 @@ async def measure(url: str, kind: str, args: argparse.Namespace, folder: Path) -
             for stack, ms in WHERE.most_common(25):
                 print(f"  {ms:6d}  {stack}")
             WHERE.clear()
+            print(f"the longest stall seen ({LONGEST[0] * 1000:.0f} ms) was in:")
+            for stack, ms in LONGEST[1].most_common(12):
+                print(f"  {ms:6d}  {stack}")
     finally:
         await db.dispose()
 

@@ -282,6 +282,10 @@ async def _resolve(session: AsyncSession, clock: FixedClock, found: dict[str, Ca
             alert.state = "resolved"
             session.add(alert)
             n += 1
+            if n % FLUSH == 0:  # the changes flushed FLUSH at a time, the event loop's turn between
+                await session.flush()
+                await asyncio.sleep(0)
+    await session.flush()
     return n
 
 
@@ -306,6 +310,10 @@ async def _escalate(session: AsyncSession, now: datetime, cal: WorkCalendar, rul
         n += 1
         if id(alert) not in listed:
             pending.append((alert, standing, alert.stage))
+        if n % FLUSH == 0:
+            await session.flush()
+            await asyncio.sleep(0)
+    await session.flush()
     return n
 
 

@@ -64,6 +64,9 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
             session.add(alert)
             result.escalated += 1
             pending.append((alert, standing, alert.stage))
+            if len(pending) % PART == 0:  # flushed PART at a time, the event loop's turn between
+                await session.flush()
+                await asyncio.sleep(0)
     reds = [(a, s) for a, s, _ in pace if a.kind == "pace" and a.level == "red" and a.state != "resolved"]
     if not reds:
         return pending
