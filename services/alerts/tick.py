@@ -265,6 +265,10 @@ async def _tick(
             await uow.rollback()
         else:
             await uow.commit()
+        for n, obj in enumerate(list(s.identity_map.values()), 1):  # let go of the tens of thousands of
+            s.expunge(obj)  # objects read and made in parts: closing the session would do it all at once
+            if n % (4 * PART) == 0:
+                await asyncio.sleep(0)
     if memory is not None and after is not None and not dry_run:
         memory.keep(before, after, result)
     return result
