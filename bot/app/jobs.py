@@ -80,7 +80,7 @@ async def run_scheduled(
     (once per ISO week), the audit log's head to the admins (once a day, outside quiet hours), which is
     also written to the log (fields ``audit_day``, ``audit_rows``, ``audit_head``; ``county`` when given),
     the survey's passed comment windows forgotten, and (once a day) evidence nothing refers to collected.
-    ``memory``: kept from run to run by the repeating job, so that an idle tick costs one cheap read."""
+    ``memory``: kept from run to run by the repeating job, so that an idle tick costs two cheap reads."""
     pushes = rules(settings)
     result = await tick.tick(moment, uow=db.uow(), rules=pushes, memory=memory)
     digests = await portfolio.weekly_digest(moment, uow=db.uow(), clock=clock)
