@@ -311,10 +311,13 @@ async def run_variant(kind: str, fake: TimedFake, cadres: list[Cadre], args: arg
     async with (running_bot if args.inline else child_bot)(kind, fake.url, fake.token, db_url, evidence) as bot_cpu:
         for label in ("saturation", "alone", f"open {args.rate:g}/s"):
             t0, b0, f0 = time.perf_counter(), bot_cpu(), time.process_time()
-            if label in ("saturation", "alone"):  # the first second warms up and is not counted
-                who = cadres if label == "saturation" else cadres[:1]  # alone: one cadre, nobody else
-                phase, late, lo = await saturation(fake, who, 1.0 + args.seconds), 0, t0 + 1.0
+            if label == "saturation":  # the first second warms up and is not counted
+                phase, late, lo = await saturation(fake, cadres, 1.0 + args.seconds), 0, t0 + 1.0
                 hi = lo + args.seconds
+            elif label == "alone":  # one cadre, nobody else, 2 updates a second (as fast as a person; faster
+                # trips the per-person throttle, DUBAN_USER_RATE): no queue in front of any update
+                phase, late = await open_loop(fake, cadres[:1], 2.0, int(2 * args.seconds))
+                lo, hi = t0, time.perf_counter()
             else:
                 phase, late = await open_loop(fake, cadres, args.rate, int(args.rate * args.seconds))
                 lo, hi = t0, time.perf_counter()
