@@ -150,7 +150,8 @@ async def measure(url: str, kind: str, args: argparse.Namespace, evidence: Path)
                 else:
                     stall = await _stall(board._read(uow.session, clock.now().date(), clock))
             print(f"county read {label:18} the event loop's longest stall {stall * 1000:7.1f} ms")
-        await _served(db, clock, args, evidence)
+        if not args.read_only:
+            await _served(db, clock, args, evidence)
     finally:
         await db.dispose()
 
@@ -257,6 +258,8 @@ async def main() -> None:
     parser.add_argument("--reports", type=int, default=3)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--read-only", action="store_true",
+                        help="only the board in process and the county read's stalls (no web server, no browser)")
     parser.add_argument("--marks", action="store_true", help="print the page's performance marks of each render")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

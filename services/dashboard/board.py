@@ -37,7 +37,7 @@ from models.items import ItemPart, SupervisionItem
 from models.plan import Target, Unit
 from services.core.clock import Clock
 from services.dashboard.scope import View
-from services.progress.standings import URGENCY, Standing, standings
+from services.progress.standings import URGENCY, Standing, paused_gc, standings
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,15 @@ def _read_apart(url: str, as_of: date, clock: Clock) -> Seen:
         engine = make_engine(url, readonly=True) if url.startswith("sqlite") else make_engine(url, poolclass=NullPool)
         try:
             async with make_session_factory(engine)() as s:
-                return await _read(s, as_of, clock)
+                return await _read(s, as_of, clock, apart=True)
         finally:
             await engine.dispose()
-    return asyncio.run(read())
+    with paused_gc():  # see ``county``: no collection of the process's whole heap amid the read
+        return asyncio.run(read())
 
 
-async def _read(s: AsyncSession, as_of: date, clock: Clock) -> Seen:
-    found = await standings(s, as_of=as_of, tz=clock.tz)
+async def _read(s: AsyncSession, as_of: date, clock: Clock, *, apart: bool = False) -> Seen:
+    found = await standings(s, as_of=as_of, tz=clock.tz, apart=apart)
     targets = (await s.exec(select(Target.id, Target.category, Target.code, Target.title))).all()
     units = {u.id: u for u in (await s.exec(select(Unit))).all() if u.id is not None}
     return Seen(as_of, found, {i: c for i, c, _, _ in targets}, units, await open_items(s, None),  # type: ignore[arg-type]
