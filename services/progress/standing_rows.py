@@ -13,12 +13,12 @@ Core with only the columns needed (no ORM objects, no decimal or timestamp TypeD
 What they mean is services/progress/effective.py's rule (``effective_of``, applied in standings.py) and
 ``plan_as_of``'s: this module only reads. Big reads come in partitions of ``PARTITION`` rows, so that a
 reader on the bot's event loop lets it run between them, and a reader in a worker thread lets go of the
-GIL between them (``breathe``).
+GIL between them (``pause``).
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -81,10 +81,11 @@ def utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def breathe() -> None:
-    """Between two partitions: in a worker thread, let go of the GIL for a moment (the event loop's thread,
-    waiting for it, runs); on the event loop the awaits between partitions do that."""
-    time.sleep(BREATHE)
+async def pause(apart: bool) -> None:
+    """Between two partitions: on the event loop, give it a turn; in a worker thread (``apart``), let go of the
+    GIL for a moment (its own loop waits for nothing that long, outside the GIL), so that the event loop's
+    thread, waiting for the GIL, runs."""
+    await asyncio.sleep(BREATHE if apart else 0)
 
 
 async def rows_of(conn: AsyncConnection, query: Any, apart: bool) -> list[Any]:
@@ -92,9 +93,9 @@ async def rows_of(conn: AsyncConnection, query: Any, apart: bool) -> list[Any]:
     result = await conn.stream(query)
     rows: list[Any] = []
     async for part in result.partitions(PARTITION):
+        if rows:
+            await pause(apart)
         rows += part
-        if apart:
-            breathe()
     return rows
 
 

@@ -136,30 +136,36 @@ async def standings(
         return []
     targets = {r[0]: r for r in (await conn.execute(rows.targets(chosen))).all()}
     units = {r[0]: r for r in (await conn.execute(rows.units(chosen))).all()}
-    inputs = await _effective_inputs(session, conn, chosen, found, targets, until, tz, apart)
+    inputs, latest = await _effective_inputs(session, conn, chosen, found, targets, until, tz, apart)
     held = {aid: int(n) for aid, n in (await conn.execute(rows.held(chosen, until))).all() if aid is not None}
     later = (await conn.execute(rows.later_adjustments(chosen, as_of))).all()
     undone = {aid for aid, _, _ in later}
     plans = {r[0]: (rows.decimal(r[4]), r[5]) for r in found if r[0] in undone}
     undo_later(plans, later)  # type: ignore[arg-type]
+    out: list[Standing] = []
+    for start in range(0, len(found), rows.PARTITION):  # the loop (or, apart, the loop's thread) runs between
+        if start:
+            await rows.pause(apart)
+        with paused_gc():
+            out += [_standing(r, targets[r[2]], units[r[1]], inputs, latest, plans, held, as_of)
+                    for r in found[start:start + rows.PARTITION]]
     with paused_gc():
-        out = [_standing(r, targets[r[2]], units[r[1]], inputs, plans, held, as_of) for r in found]
         out.sort(key=lambda s: s.urgency)
     return out
 
 
-def _standing(r: Any, target: Any, unit: Any, inputs: dict[int, Any], plans: dict, held: dict[int, int],
-              as_of: date) -> Standing:
+def _standing(r: Any, target: Any, unit: Any, inputs: dict[int, Effective], latest: dict[int, datetime | None],
+              plans: dict, held: dict[int, int], as_of: date) -> Standing:
     """One row of ``standing_rows.assignments`` with its target, unit and effective value as a Standing."""
     aid = r[0]
     e = inputs[aid]
     planned, deadline_override = plans.get(aid) or (rows.decimal(r[4]), r[5])
     deadline = deadline_override or target[10]
     baseline = rows.decimal(r[3])
-    reporter = r[9] if r[8] is not None and rows.utc(r[8]) == e.claimed_at else None  # zero-base: not last year's
+    reporter = r[9] if r[8] is not None and latest[aid] == e.claimed_at else None  # zero-base: not last year's
     direction = target[4]
     plan = PacePlan(year=target[6], baseline=baseline, planned=planned, deadline=deadline,
-                    milestones=parse_milestones(r[6]), direction=direction)
+                    milestones=parse_milestones(r[6]) if r[6] else (), direction=direction)
     verified = e.verified
     return Standing(
         assignment_id=aid, target_code=target[1], title=target[2], measure=target[3], direction=direction,
@@ -173,17 +179,20 @@ def _standing(r: Any, target: Any, unit: Any, inputs: dict[int, Any], plans: dic
 
 
 async def _effective_inputs(session: AsyncSession, conn: Any, chosen: Any, found: list[Any], targets: dict[int, Any],
-                            until: datetime, tz: ZoneInfo, apart: bool) -> dict[int, Effective]:
+                            until: datetime, tz: ZoneInfo, apart: bool,
+                            ) -> tuple[dict[int, Effective], dict[int, datetime | None]]:
     """The effective value of each assignment of ``found``: the inputs read set-based, as ``read_effective`` reads
     them for a few (the counted report, the latest counting visit, the latest accepted evidence; zero-base: of the
-    year only; continuous: what last year's target carries), then the one rule ``effective_of``."""
+    year only; continuous: what last year's target carries), then the one rule ``effective_of``; and when each
+    one's latest report was confirmed."""
     dialect = conn.dialect.name
     zero = {r[0]: year_start(targets[r[2]][6], tz) for r in found if targets[r[2]][9] == "zero_base"}
     counted: dict[int, tuple[Any, datetime | None]] = {}
     late: dict[datetime, list[int]] = defaultdict(list)  # zero-base: the latest report is from before the year
+    latest: dict[int, datetime | None] = {}
     for r in found:
-        if r[7] is not None:
-            at = rows.utc(r[8])
+        if r[8] is not None:  # a report (its value is r[7])
+            at = latest[r[0]] = rows.utc(r[8])
             start = zero.get(r[0])
             if start is not None and at is not None and at < start:
                 late[start].append(r[0])
@@ -217,7 +226,7 @@ async def _effective_inputs(session: AsyncSession, conn: Any, chosen: Any, found
             value, at = counted.get(aid, (None, None))
             out[aid] = with_carried(effective_of(targets[r[2]][4], rows.decimal(value), at, visits.get(aid),
                                                  accepted.get(aid)), carried.get(aid))
-    return out
+    return out, latest
 
 
 @contextmanager
