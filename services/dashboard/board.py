@@ -7,13 +7,17 @@ supervision items (督办件).
 Lights: overdue and red are red, yellow is yellow, on track and done are green, not started is grey.
 
 The county's standings behind the board and the map are read once for everyone and kept for ``TTL`` (a
-minute, by the clock) per database: a county of 1,000 units and 20,000 assignments takes seconds to read
-through ``standings`` (bench/dashboard.py), and every viewer filters the same standings by their own scope.
-Requests while it is first read wait for that read instead of starting another; once it is older than
-``TTL`` it is still answered at once while one read behind it brings it up to date (so a board is at most a
-minute and one read old). Reads run in a worker thread (their own loop and connection), so that the bot's
-event loop goes on meanwhile. The drill-down
-(services/dashboard/detail.py) always reads afresh.
+minute, by the clock) per database: a county of 1,000 units and 20,000 assignments takes most of a second of
+Python to read through ``standings`` (column-wise, bench/dashboard.py), and every viewer filters the same
+standings by their own scope. Requests while it is first read wait for that read instead of starting another;
+once it is older than ``TTL`` it is still answered at once while one read behind it brings it up to date (so a
+board is at most a minute and one read old). The drill-down (services/dashboard/detail.py) always reads afresh.
+
+Reads run in a worker thread (their own loop and connection), so that the bot's event loop goes on meanwhile.
+The thread and the loop share the GIL: the read lets go of it between partitions of its rows, and the cyclic
+garbage collector is paused for the read (process-wide, under a second a minute), so that no collection of the
+process's whole heap — tens of milliseconds with the GIL held — falls inside it (issue #19: the loop is kept
+waiting at most about a switch interval, 5 ms, at a time on a quiet machine).
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ def _read_apart(url: str, as_of: date, clock: Clock) -> Seen:
                 return await _read(s, as_of, clock, apart=True)
         finally:
             await engine.dispose()
-    with paused_gc():  # see ``county``: no collection of the process's whole heap amid the read
+    with paused_gc():  # see the module docstring: no collection of the process's whole heap amid the read
         return asyncio.run(read())
 
 
