@@ -16,8 +16,8 @@ board is at most a minute and one read old). The drill-down (services/dashboard/
 Reads run in a worker thread (their own loop and connection), so that the bot's event loop goes on meanwhile.
 The thread and the loop share the GIL: the read lets go of it between partitions of its rows, and the cyclic
 garbage collector is paused for the read (process-wide, under a second a minute), so that no collection of the
-process's whole heap — tens of milliseconds with the GIL held — falls inside it (issue #19: the loop is kept
-waiting at most about a switch interval, 5 ms, at a time on a quiet machine).
+process's whole heap — tens of milliseconds with the GIL held — falls inside it (issue #19; the loop's longest
+wait during a read is measured by bench/dashboard.py).
 """
 
 from __future__ import annotations
