@@ -90,7 +90,7 @@ async def pause(apart: bool) -> None:
 
 async def rows_of(conn: AsyncConnection, query: Any, apart: bool) -> list[Any]:
     """Every row of ``query``, ``PARTITION`` at a time (a server-side cursor on PostgreSQL)."""
-    result = await conn.stream(query)
+    result = await conn.stream(query.execution_options(yield_per=PARTITION))
     rows: list[Any] = []
     async for part in result.partitions(PARTITION):
         if rows:
