@@ -13,6 +13,7 @@ rules then run on them in Python with the cyclic garbage collector paused (the v
 from __future__ import annotations
 
 import gc
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -142,16 +143,24 @@ async def standings(
     undone = {aid for aid, _, _ in later}
     plans = {r[0]: (rows.decimal(r[4]), r[5]) for r in found if r[0] in undone}
     undo_later(plans, later)  # type: ignore[arg-type]
-    out: list[Standing] = []
+    parts: list[list[Standing]] = []
     for start in range(0, len(found), rows.PARTITION):  # the loop (or, apart, the loop's thread) runs between
         if start:
             await rows.pause(apart)
         with paused_gc():
-            out += [_standing(r, targets[r[2]], units[r[1]], inputs, latest, plans, held, as_of)
+            part = [_standing(r, targets[r[2]], units[r[1]], inputs, latest, plans, held, as_of)
                     for r in found[start:start + rows.PARTITION]]
-    with paused_gc():
-        out.sort(key=lambda s: s.urgency)
-    return out
+            part.sort(key=_urgency)
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    # Sorted a partition at a time, then merged in Python: one sort of 20,000 is tens of milliseconds of C that holds
+    # the GIL throughout. Both are stable, and the partitions come in assignment id order: ties stay in id order.
+    return list(heapq.merge(*parts, key=_urgency))
+
+
+def _urgency(s: Standing) -> tuple[int, int, str]:
+    return s.urgency
 
 
 def _standing(r: Any, target: Any, unit: Any, inputs: dict[int, Effective], latest: dict[int, datetime | None],

@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 
+import pytest
+
 from models.db import Database
 from models.plan import Assignment, Target, Unit
 from models.progress import TargetAdjustment
 from services.core.clock import FixedClock
+from services.progress import standing_rows as rows
 from services.progress.standings import Standing, standings
 from tests.progress.standings_before import standings_before
 from tests.support.scoringrig import TZ, D, Scene, at
@@ -139,7 +142,12 @@ def _fields(found: list[Standing]) -> list[dict]:
     return [{k: (type(v).__name__, str(v)) for k, v in asdict(st).items()} for st in found]
 
 
-async def test_the_column_wise_read_equals_the_orm_read(database: Database, clock: FixedClock) -> None:
+@pytest.mark.parametrize("partition", [rows.PARTITION, 4])
+async def test_the_column_wise_read_equals_the_orm_read(database: Database, clock: FixedClock, partition: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also read 4 rows at a time (a county of 20,000 assignments comes in partitions of PARTITION rows, each built
+    and sorted apart, then merged): the same order."""
+    monkeypatch.setattr(rows, "PARTITION", partition)
     s = Scene(database, clock)
     cases = await _county(s, database)
     some = [cases["reported thrice"].unit_id, cases["inactive unit"].unit_id]
