@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import signal
 import sys
 import tempfile
@@ -49,6 +50,30 @@ from bench.report_flow import (  # noqa: E402
 )
 
 SECRET = "bench-webhook-secret-0123456789"
+CHILD: dict[str, int] = {}  # the bot process being measured
+
+
+def child_rss() -> float:
+    """MiB resident in the bot's child process now."""
+    with contextlib.suppress(OSError, KeyError, StopIteration):
+        status = Path(f"/proc/{CHILD['pid']}/status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
+    return 0.0
+
+
+async def server_connections(url: str | None) -> int:
+    """Client connections open on the PostgreSQL server of ``url`` (0 on SQLite)."""
+    if not url:
+        return 0
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    conn = await asyncpg.connect(user=u.username, host=u.host, port=u.port or 5432, database=u.database)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"))
+    finally:
+        await conn.close()
 
 
 class CountyFake(TimedFake):
@@ -124,6 +149,7 @@ async def child_webhook(spec: list[dict], tmp: Path) -> AsyncIterator[Callable[[
         if (await asyncio.wait_for(proc.stdout.readline(), 120)).strip() != b"READY":  # type: ignore[union-attr]
             raise RuntimeError(f"the webhook process did not start (exit {await proc.wait()})")
         stat = Path(f"/proc/{proc.pid}/stat")
+        CHILD["pid"] = proc.pid
         yield lambda: sum(map(int, stat.read_text().rsplit(")", 1)[1].split()[11:13])) / os.sysconf("SC_CLK_TCK")
     finally:
         if proc.returncode is None:
@@ -146,15 +172,22 @@ async def measure(name: str, groups: list[tuple[TimedFake, list[Cadre]]], args: 
             late, lo = 0, t0 + 1.0
             hi = lo + args.seconds
         else:
-            outcomes = await asyncio.gather(
-                *(open_loop(fake, cadres, share, max(1, int(share * args.seconds))) for fake, cadres in groups))
+            # even: county i starts i/rate after the first, so the process sees one even stream of `rate`
+            # updates a second, as one county at that rate does; poisson: each county its own random stream;
+            # together: every county at the same instants (bursts of one update per county)
+            outcomes = await asyncio.gather(*(
+                open_loop(fake, cadres, share, max(1, int(share * args.seconds)),
+                          offset=i / args.rate if args.arrivals == "even" else 0.0,
+                          poisson=random.Random(i) if args.arrivals == "poisson" else None)
+                for i, (fake, cadres) in enumerate(groups)))
             phases, late = [p for p, _ in outcomes], sum(n for _, n in outcomes)
             lo, hi = t0, time.perf_counter()
         wall = time.perf_counter() - t0
         kept = [lat for p in phases for at, lat in p.samples if lo <= at <= hi]
         results.append(Result(f"{name} {label}", len(kept), len(kept) / (hi - lo), percentile(kept, 0.5) * 1000,
                               percentile(kept, 0.99) * 1000, (bot_cpu() - b0) / wall,
-                              (time.process_time() - f0) / wall, late))
+                              (time.process_time() - f0) / wall, late, child_rss(),
+                              await server_connections(args.database_url) - 1))  # less our own
         errors = [e for p in phases for e in p.errors]
         unmatched = sum(p.unmatched for p in phases)
         if unmatched or errors:
@@ -223,10 +256,11 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def report(results: list[Result]) -> None:
-    print(f"\n{'run':<34}{'updates':>8}{'upd/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'bot CPU':>9}{'fake CPU':>9}{'late':>6}")
+    print(f"\n{'run':<34}{'updates':>8}{'upd/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'bot CPU':>9}{'fake CPU':>9}{'late':>6}"
+          f"{'RSS MiB':>9}{'PG conns':>9}")
     for r in results:
         print(f"{r.label:<34}{r.updates:>8}{r.rate:>8.1f}{r.p50:>9.1f}{r.p99:>9.1f}{r.bot_cpu:>9.0%}"
-              f"{r.fake_cpu:>9.0%}{r.late:>6}")
+              f"{r.fake_cpu:>9.0%}{r.late:>6}{r.rss:>9.0f}{max(r.connections, 0) or '':>9}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -241,6 +275,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="webhook-k on PostgreSQL: cap each county's connection pool at N (+N overflow) in the "
                         "bot process (default 1; SQLAlchemy's 5+10 per county exhausts max_connections=100 at "
                         "7 counties); 0 leaves the code's default")
+    p.add_argument("--arrivals", choices=("even", "poisson", "together"), default="even",
+                   help="open loop: even gaps, counties staggered (default); poisson: random gaps, each county "
+                        "its own stream; together: every county sends at the same instants")
     p.add_argument("--variants", default="polling,webhook-1,webhook-k",
                    help="comma-separated, of polling, webhook-1, webhook-k")
     p.add_argument("--serve", help=argparse.SUPPRESS)  # the child process: a spec file

@@ -42,16 +42,19 @@ def _command(update: Update) -> str | None:
 
 
 async def before(update: Update, context: Context) -> None:
-    """Group -1: ignore an update already handled; let only registered, active people further."""
+    """Group -1: ignore an update already handled; let only registered, active people further. One read
+    answers both "handled already?" and "who is this?" (the viewer is kept for the update's handlers)."""
     d = deps(context)
-    if await updates.is_handled(update.update_id, uow=d.db.read_uow()):
-        log.info("update %s already handled; ignored", update.update_id)
-        raise ApplicationHandlerStop
     user = update.effective_user
     chat = update.effective_chat
     if user is None or user.is_bot:
         raise ApplicationHandlerStop
-    viewer, tr = await who(update, context)
+    handled, viewer = await people.at_gate(update.update_id, user.id, uow=d.db.read_uow())
+    if handled:
+        log.info("update %s already handled; ignored", update.update_id)
+        raise ApplicationHandlerStop
+    d.viewers[update.update_id] = viewer
+    _, tr = await who(update, context)
     if user.id in d.settings.admin_ids and (viewer is None or not viewer.holds(Role.ADMIN)):
         viewer = await people.ensure_admin(user.id, user.full_name, uow=d.db.uow(), clock=d.clock)
     d.viewers[update.update_id] = viewer
@@ -84,13 +87,21 @@ async def before(update: Update, context: Context) -> None:
 
 
 async def after(update: Update, context: Context) -> None:
-    """Last group: record the id of an update that had no effect of its own; push what it queued."""
+    """Last group: record the id of an update that had no effect of its own; push what it queued. The
+    update's marks (services/core/updates.py) say whether its own transaction recorded its id already
+    and whether it queued anything: then nothing is read or written here."""
     d = deps(context)
     forget(update, context)
-    # Most updates with an effect recorded their id in their own transaction: look before writing.
-    if not await updates.is_handled(update.update_id, uow=d.db.read_uow()):
+    marks = updates.current()
+    if marks is None:  # outside the update processor's tracking: look before writing, wake in any case
+        if not await updates.is_handled(update.update_id, uow=d.db.read_uow()):
+            await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
+        d.delivery.wake()
+        return
+    if update.update_id not in marks.recorded:
         await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
-    d.delivery.wake()
+    if marks.queued:
+        d.delivery.wake()
 
 
 async def unknown(update: Update, context: Context) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -83,6 +83,15 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
 
 
+AFTER_COMMIT = "duban_after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the transaction of ``session`` has committed through ``UnitOfWork.commit``
+    (never if it rolls back): e.g. "this update's id is recorded", "something was queued in the outbox"."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
 class UnitOfWork:
     """One transaction: ``async with uow: ...; await uow.commit()``. Leaving without commit rolls back."""
 
@@ -110,6 +119,7 @@ class UnitOfWork:
             return
         # close() ends any transaction not committed (a rollback) and detaches the objects read,
         # keeping their loaded values; an explicit rollback first would expire them.
+        session.info.pop(AFTER_COMMIT, None)  # not committed (or told already): nobody is told
         try:
             if exc is not None:
                 await session.rollback()
@@ -117,7 +127,11 @@ class UnitOfWork:
             await session.close()
 
     async def commit(self) -> None:
-        await self.session.commit()
+        """Commit; then run what the transaction asked to be told of its commit (``after_commit``)."""
+        session = self.session
+        await session.commit()
+        for callback in session.info.pop(AFTER_COMMIT, ()):
+            callback()
 
     async def rollback(self) -> None:
         await self.session.rollback()

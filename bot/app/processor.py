@@ -33,6 +33,7 @@ from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, BaseU
 from bot import logs, metrics
 from bot.app.throttle import UserThrottle, sender
 from config.i18n import normalise_language, t
+from services.core import updates
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         token = _TRACE.set(trace)
         started = time.perf_counter()
         try:
-            await coroutine
+            with updates.tracking():  # what the update's transactions commit (services/core/updates.py)
+                await coroutine
         except BaseException:
             trace.error = True
             raise

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.core import ConversationState
@@ -31,20 +31,44 @@ def key_tuple(text: str) -> tuple[int | str, ...]:
     return tuple(json.loads(text))
 
 
+_READ = "duban_conversation_rows"  # session.info: the rows this transaction read or wrote, by (name, key)
+
+
+async def rows(session: AsyncSession, key: str, names: list[str], *, lock: bool = False
+               ) -> dict[str, ConversationState | None]:
+    """The rows of one conversation key under ``names``, in one read (``lock``: FOR UPDATE); kept for the
+    rest of the transaction, so that ``put`` on them reads nothing again."""
+    query = select(ConversationState).where(ConversationState.conv_key == key,
+                                            col(ConversationState.name).in_(names))
+    found = {row.name: row for row in (await session.exec(query.with_for_update() if lock else query)).all()}
+    kept = session.info.setdefault(_READ, {})
+    for name in names:
+        kept[(name, key)] = found.get(name)
+    return {name: found.get(name) for name in names}
+
+
+async def _row(session: AsyncSession, name: str, key: str) -> ConversationState | None:
+    kept = session.info.setdefault(_READ, {})
+    if (name, key) not in kept:
+        kept[(name, key)] = (await session.exec(
+            select(ConversationState).where(ConversationState.name == name, ConversationState.conv_key == key)
+        )).first()
+    return kept[(name, key)]
+
+
 async def put(session: AsyncSession, clock: Clock, name: str, key: str, state: Any) -> None:
     """Set (or, with None, end) one conversation's state in the caller's transaction."""
-    row = (
-        await session.exec(
-            select(ConversationState).where(ConversationState.name == name, ConversationState.conv_key == key)
-        )
-    ).first()
+    row = await _row(session, name, key)
     if state is None:
         if row is not None:
             await session.exec(delete(ConversationState).where(ConversationState.id == row.id))  # type: ignore[arg-type]
+            session.info[_READ][(name, key)] = None
         return
     if row is None:
-        session.add(ConversationState(name=name, conv_key=key, state=state, updated_at=clock.now()))
+        row = ConversationState(name=name, conv_key=key, state=state, updated_at=clock.now())
+        session.add(row)
         await session.flush()  # a second put in this transaction finds it (the session does not autoflush)
+        session.info[_READ][(name, key)] = row
     elif row.state != state:
         row.state = state
         row.updated_at = clock.now()

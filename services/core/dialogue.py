@@ -100,9 +100,8 @@ class Dialogue(ABC, Generic[S]):
 
     # ------------------------------------------------------------------------------ inside a transaction
     async def load(self, s: AsyncSession, conv: ConvRef, *, lock: bool = False) -> Draft | None:
-        query = select(ConversationState).where(ConversationState.name == self.draft_name,
-                                                ConversationState.conv_key == conv.key)
-        row = (await s.exec(query.with_for_update() if lock else query)).first()
+        """The draft (its row read together with PTB's state, which ``save`` then writes without reading)."""
+        row = (await conversations.rows(s, conv.key, [self.draft_name, self.name], lock=lock))[self.draft_name]
         return Draft.from_json(row.state) if row is not None else None
 
     async def save(self, s: AsyncSession, clock: Clock, conv: ConvRef, draft: Draft) -> None:

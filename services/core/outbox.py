@@ -27,6 +27,7 @@ from models.core import OutboxMessage
 from models.db import UnitOfWork
 from models.enums import OutboxStatus, Role
 from models.people import Person, RoleMembership
+from services.core import updates
 from services.core.clock import Clock
 
 BACKOFF_BASE_SECONDS = 5
@@ -85,6 +86,7 @@ async def enqueue(
         next_attempt_at=not_before or now,
     )
     session.add(row)
+    updates.note_queued(session)  # the delivery worker is woken once this commits
     return row
 
 

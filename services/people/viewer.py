@@ -55,7 +55,11 @@ class Viewer:
         return self.active and self.holds(role)
 
 
-async def _viewer(session: AsyncSession, person: Person) -> Viewer:
+_UNREAD = object()
+
+
+async def _viewer(session: AsyncSession, person: Person, unit: Unit | object | None = _UNREAD) -> Viewer:
+    """``unit``: the person's unit when the caller read it with the person (None: none)."""
     rows = (
         await session.exec(
             select(RoleMembership, Unit)
@@ -67,8 +71,9 @@ async def _viewer(session: AsyncSession, person: Person) -> Viewer:
     memberships = tuple(
         Membership(Role(m.role), u.code if u else None, u.name if u else None, m.scope) for m, u in rows
     )
-    unit = await session.get(Unit, person.unit_id) if person.unit_id else None
-    assert person.id is not None
+    if unit is _UNREAD:
+        unit = await session.get(Unit, person.unit_id) if person.unit_id else None
+    assert person.id is not None and (unit is None or isinstance(unit, Unit))
     return Viewer(
         person_id=person.id,
         code=person.code,
@@ -92,8 +97,20 @@ async def cadre_unit_ids(session: AsyncSession, person: Person) -> list[int]:
 
 
 async def viewer_in(session: AsyncSession, telegram_user_id: int) -> Viewer | None:
-    person = (await session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id))).first()
-    return await _viewer(session, person) if person else None
+    found = (await session.exec(
+        select(Person, Unit).join(Unit, col(Person.unit_id) == col(Unit.id), isouter=True)
+        .where(Person.telegram_user_id == telegram_user_id)
+    )).first()
+    return await _viewer(session, found[0], found[1]) if found else None
+
+
+async def at_gate(update_id: int, telegram_user_id: int, *, uow: UnitOfWork) -> tuple[bool, Viewer | None]:
+    """For the gate, in one read: whether the update was handled already, and who sent it (None: nobody
+    registered; the viewer is not read for an update handled already)."""
+    async with uow:
+        if await updates.handled_in(uow.session, update_id):
+            return True, None
+        return False, await viewer_in(uow.session, telegram_user_id)
 
 
 async def viewer_for(telegram_user_id: int, *, uow: UnitOfWork) -> Viewer | None:
