@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
@@ -137,7 +137,7 @@ async def standings(
         return []
     targets = {r[0]: r for r in (await conn.execute(rows.targets(chosen))).all()}
     units = {r[0]: r for r in (await conn.execute(rows.units(chosen))).all()}
-    inputs, latest = await _effective_inputs(session, conn, chosen, found, targets, until, tz, apart)
+    inputs = await _effective_inputs(session, conn, chosen, found, targets, until, tz, apart)
     held = {aid: int(n) for aid, n in (await conn.execute(rows.held(chosen, until))).all() if aid is not None}
     later = (await conn.execute(rows.later_adjustments(chosen, as_of))).all()
     undone = {aid for aid, _, _ in later}
@@ -148,7 +148,7 @@ async def standings(
         if start:
             await rows.pause(apart)
         with paused_gc():
-            part = [_standing(r, targets[r[2]], units[r[1]], inputs, latest, plans, held, as_of)
+            part = [_standing(r, targets[r[2]], units[r[1]], inputs, plans, held, as_of)
                     for r in found[start:start + rows.PARTITION]]
             part.sort(key=_urgency)
         parts.append(part)
@@ -159,20 +159,27 @@ async def standings(
     return list(heapq.merge(*parts, key=_urgency))
 
 
+class Inputs(NamedTuple):
+    counted: dict[int, tuple[Any, datetime | None]]  # the counted report: value (as read), confirmed at
+    visits: dict[int, Verification]  # the latest counting visit
+    accepted: dict[int, Verification]  # the latest accepted evidence
+    carried: dict[int, Effective]  # continuing targets: last year's effective value
+    latest: dict[int, datetime | None]  # when the latest report (whatever the mode) was confirmed
+
+
 def _urgency(s: Standing) -> tuple[int, int, str]:
     return s.urgency
 
 
-def _standing(r: Any, target: Any, unit: Any, inputs: dict[int, Effective], latest: dict[int, datetime | None],
-              plans: dict, held: dict[int, int], as_of: date) -> Standing:
+def _standing(r: Any, target: Any, unit: Any, inputs: Inputs, plans: dict, held: dict[int, int],
+              as_of: date) -> Standing:
     """One row of ``standing_rows.assignments`` with its target, unit and effective value as a Standing."""
-    aid = r[0]
-    e = inputs[aid]
+    aid, direction = r[0], target[4]
+    e = _effective(aid, direction, inputs)
     planned, deadline_override = plans.get(aid) or (rows.decimal(r[4]), r[5])
     deadline = deadline_override or target[10]
     baseline = rows.decimal(r[3])
-    reporter = r[9] if r[8] is not None and latest[aid] == e.claimed_at else None  # zero-base: not last year's
-    direction = target[4]
+    reporter = r[9] if r[8] is not None and inputs.latest[aid] == e.claimed_at else None  # zero-base: not last year's
     plan = PacePlan(year=target[6], baseline=baseline, planned=planned, deadline=deadline,
                     milestones=parse_milestones(r[6]) if r[6] else (), direction=direction)
     verified = e.verified
@@ -188,12 +195,11 @@ def _standing(r: Any, target: Any, unit: Any, inputs: dict[int, Effective], late
 
 
 async def _effective_inputs(session: AsyncSession, conn: Any, chosen: Any, found: list[Any], targets: dict[int, Any],
-                            until: datetime, tz: ZoneInfo, apart: bool,
-                            ) -> tuple[dict[int, Effective], dict[int, datetime | None]]:
-    """The effective value of each assignment of ``found``: the inputs read set-based, as ``read_effective`` reads
-    them for a few (the counted report, the latest counting visit, the latest accepted evidence; zero-base: of the
-    year only; continuous: what last year's target carries), then the one rule ``effective_of``; and when each
-    one's latest report was confirmed."""
+                            until: datetime, tz: ZoneInfo, apart: bool) -> Inputs:
+    """The inputs of the effective value of each assignment of ``found``, read set-based as ``read_effective`` reads
+    them for a few: the counted report, the latest counting visit, the latest accepted evidence (zero-base: of the
+    year only), what a continuing target carries from last year's; and when each one's latest report was confirmed.
+    ``_effective`` applies the rule to them, as each standing is built."""
     dialect = conn.dialect.name
     zero = {r[0]: year_start(targets[r[2]][6], tz) for r in found if targets[r[2]][9] == "zero_base"}
     counted: dict[int, tuple[Any, datetime | None]] = {}
@@ -228,14 +234,14 @@ async def _effective_inputs(session: AsyncSession, conn: Any, chosen: Any, found
     if continuing:  # a few targets: their assignments' predecessors read with read_effective, as the score does
         orm = {t.id: t for t in (await session.exec(select(Target).where(col(Target.id).in_(continuing)))).all()}
         carried = await carried_from(session, {r[0]: orm[r[2]] for r in found if r[2] in continuing}, until, tz)
-    out = {}
-    with paused_gc():
-        for r in found:
-            aid = r[0]
-            value, at = counted.get(aid, (None, None))
-            out[aid] = with_carried(effective_of(targets[r[2]][4], rows.decimal(value), at, visits.get(aid),
-                                                 accepted.get(aid)), carried.get(aid))
-    return out, latest
+    return Inputs(counted, visits, accepted, carried, latest)
+
+
+def _effective(aid: int, direction: str, inputs: Inputs) -> Effective:
+    """The one rule (services/progress/effective.py) on an assignment's inputs."""
+    value, at = inputs.counted.get(aid, (None, None))
+    return with_carried(effective_of(direction, rows.decimal(value), at, inputs.visits.get(aid),
+                                     inputs.accepted.get(aid)), inputs.carried.get(aid))
 
 
 @contextmanager
