@@ -141,17 +141,19 @@ async def measure(url: str, kind: str, args: argparse.Namespace, evidence: Path)
             assert admin is not None
             view = await view_of(uow.session, admin)
         for label, cold in (("board, county read  ", True), ("board, county kept  ", False)):
-            times = []
+            times, cpu = [], []
             for _ in range(args.runs):
                 if cold:
                     async with db.read_uow() as uow:
                         board.forget(uow.session)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 data = await board.board(view, uow=db.read_uow(), clock=clock)
                 body = json.dumps(data, ensure_ascii=False)
                 times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
             rows = sum(len(g["rows"]) for g in data["groups"])
-            print(f"{label} {_summary(times)}   {rows} rows, {len(body) // 1024} KiB of JSON")
+            print(f"{label} {_summary(times)}   {rows} rows, {len(body) // 1024} KiB of JSON; this process's CPU "
+                  f"(all threads) median {statistics.median(cpu) * 1000:.0f} ms")
         idle = await _stall(asyncio.sleep(2))
         print(f"nothing to do for 2 s          the event loop's longest stall {idle * 1000:7.1f} ms   (the machine)")
         for label, apart in (("on the event loop", False), ("in a worker thread", True)):  # (leaves it kept)
