@@ -41,7 +41,8 @@ from models.migrate import upgrade  # noqa: E402
 from models.people import Person  # noqa: E402
 from models.plan import Assignment, LeadingGroup, Target, Unit  # noqa: E402
 from models.progress import ProgressReport  # noqa: E402
-from services.scoring.formula import compute_county  # noqa: E402
+from services.scoring.formula import calculate, compute_county  # noqa: E402
+from services.scoring.load import load  # noqa: E402
 from services.scoring.rules import load_rules  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -238,9 +239,10 @@ async def measure(url: str, kind: str, args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         counts = await seed(db, args.units, args.per_unit, args.reports)
         seeded = time.perf_counter() - t0
-        if kind == "postgresql":
+        if kind == "postgresql":  # statistics and the visibility map, as autovacuum keeps them (committed: outside
+            # a transaction; an ANALYZE rolled back with its transaction leaves the planner without statistics)
             async with db.engine.connect() as conn:
-                await conn.execute(text("ANALYZE"))
+                await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("VACUUM ANALYZE"))
         rules = load_rules()
         result = None
 
@@ -272,6 +274,19 @@ async def measure(url: str, kind: str, args: argparse.Namespace) -> dict:
         assert result is not None
         ours = {u.unit_id: u.completion for u in result.units}
         diff = max(abs(float(ours[uid]) - float(c)) for uid, c in raw_rows["equiv"])
+        split: dict[str, list[float]] = {"read": [], "read_cpu": [], "arith": [], "arith_cpu": []}
+        if args.split:  # where the ranking's time goes: the reads (event loop + driver) and the arithmetic
+            for _ in range(args.runs):
+                async with db.read_uow() as uow:
+                    w0, c0 = time.perf_counter(), time.process_time()
+                    data = await load(uow.session, YEAR, CUTOFF, TZ, milestones=rules.weighs_milestones)
+                    w1, c1 = time.perf_counter(), time.process_time()
+                    calculate(data, year=YEAR, rules=rules, cutoff=CUTOFF)
+                    w2, c2 = time.perf_counter(), time.process_time()
+                for key, value in (("read", w1 - w0), ("read_cpu", c1 - c0), ("arith", w2 - w1),
+                                   ("arith_cpu", c2 - c1)):
+                    split[key].append(value)
+                gc.collect()
         late: list[float] = []
         if args.past_deadlines:  # issue #15: the main query again at the end of each past deadline
             async with db.uow() as uow:
@@ -283,7 +298,7 @@ async def measure(url: str, kind: str, args: argparse.Namespace) -> dict:
             await ranking()
             for _ in range(args.runs):
                 late += await best_of(1, ranking)
-        return {"kind": kind, "counts": counts, "seed_s": seeded, **times, "diff": diff, "late": late,
+        return {"kind": kind, "counts": counts, "seed_s": seeded, **times, "diff": diff, "late": late, "split": split,
                 "units": len(result.units), "lines": sum(len(u.lines) for u in result.units)}
     finally:
         await db.dispose()
@@ -318,6 +333,10 @@ def show(r: dict) -> None:
         print(f"{label:26} median {med[k] * 1000:5.0f} ms  best {min(r[k]) * 1000:5.0f} ms  "
               f"runs {', '.join(f'{x * 1000:.0f}' for x in r[k])}")
     print(f"C from compute_county vs the same-rules SQL: max difference {r['diff']:.2e} (float vs exact)")
+    if r["split"]["read"]:
+        sp = {k: statistics.median(v) * 1000 for k, v in r["split"].items()}
+        print(f"ranking split (--split): read {sp['read']:.0f} ms (process CPU {sp['read_cpu']:.0f} ms), arithmetic "
+              f"{sp['arith']:.0f} ms (CPU {sp['arith_cpu']:.0f} ms), medians")
     if r["late"]:
         print(f"ranking with past deadlines (--past-deadlines): median {statistics.median(r['late']) * 1000:5.0f} ms  "
               f"runs {', '.join(f'{x * 1000:.0f}' for x in r['late'])}")
@@ -350,6 +369,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--per-unit", type=int, default=20, help="assignments per unit (default 20)")
     p.add_argument("--reports", type=int, default=10, help="reports per assignment (default 10)")
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--split", action="store_true", help="also time the reads and the arithmetic apart")
     p.add_argument("--past-deadlines", type=int, default=0,
                    help="then give N/(N+1) of the targets one of N deadlines before the cut-off and time the ranking "
                         "again (each past deadline reads the assignments once more)")

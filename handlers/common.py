@@ -46,7 +46,7 @@ async def who(update: Update, context: Context) -> tuple[Viewer | None, Translat
     if update.update_id in d.viewers:
         viewer = d.viewers[update.update_id]
     else:
-        viewer = await people.viewer_for(user.id, uow=d.db.read_uow()) if user else None
+        viewer = await people.viewer_for(user.id, uow=d.db.hot_read_uow()) if user else None
     return viewer, Translator(language_of(update, viewer, d.settings.locale))
 
 

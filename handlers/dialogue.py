@@ -78,7 +78,7 @@ class DialogueView:
         d = deps(context)
         _, tr = await who(update, context)
         try:
-            snap = await call(*args, **kwargs, conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+            snap = await call(*args, **kwargs, conv=conv_ref(update), update_id=update.update_id, uow=d.db.hot_uow(),
                               clock=d.clock)
         except DuplicateUpdate:
             return None
@@ -103,7 +103,7 @@ class DialogueView:
         d = deps(context)
         _, tr = await who(update, context)
         try:
-            await call(*args, conv=conv_ref(update), uow=d.db.read_uow(), clock=d.clock)
+            await call(*args, conv=conv_ref(update), uow=d.db.hot_read_uow(), clock=d.clock)
         except StepMismatch as exc:
             await self.show(update, context, exc.snapshot, tr)
             return False, self.next_state(exc.snapshot)
@@ -129,7 +129,7 @@ class DialogueView:
         d = deps(context)
         _, tr = await who(update, context)
         try:
-            had = await self.dialogue.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.uow(),
+            had = await self.dialogue.cancel(conv=conv_ref(update), update_id=update.update_id, uow=d.db.hot_uow(),
                                              clock=d.clock)
         except DuplicateUpdate:
             return END
@@ -142,7 +142,7 @@ class DialogueView:
         d = deps(context)
         _, tr = await who(update, context)
         try:
-            snap = await self.dialogue.resume(conv=conv_ref(update), uow=d.db.read_uow(), clock=d.clock)
+            snap = await self.dialogue.resume(conv=conv_ref(update), uow=d.db.hot_read_uow(), clock=d.clock)
         except DomainError as exc:
             await self.refuse(update, tr, exc)
             return END

@@ -49,7 +49,7 @@ async def before(update: Update, context: Context) -> None:
     chat = update.effective_chat
     if user is None or user.is_bot:
         raise ApplicationHandlerStop
-    handled, viewer = await people.at_gate(update.update_id, user.id, uow=d.db.read_uow())
+    handled, viewer = await people.at_gate(update.update_id, user.id, uow=d.db.hot_read_uow())
     if handled:
         log.info("update %s already handled; ignored", update.update_id)
         raise ApplicationHandlerStop
@@ -62,7 +62,7 @@ async def before(update: Update, context: Context) -> None:
         if _for_groups(update):
             return  # each of these checks its own rights (an active admin binds)
         forget(update, context)  # anything else in a group: nothing, not even a reply
-        await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
+        await updates.mark_handled(update.update_id, uow=d.db.hot_uow(), clock=d.clock)
         raise ApplicationHandlerStop
     if _command(update) in PUBLIC:
         return
@@ -82,7 +82,7 @@ async def before(update: Update, context: Context) -> None:
     else:
         return
     forget(update, context)
-    await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
+    await updates.mark_handled(update.update_id, uow=d.db.hot_uow(), clock=d.clock)
     raise ApplicationHandlerStop
 
 
@@ -99,7 +99,7 @@ async def after(update: Update, context: Context) -> None:
         d.delivery.wake()
         return
     if update.update_id not in marks.recorded:
-        await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
+        await updates.mark_handled(update.update_id, uow=d.db.hot_uow(), clock=d.clock)
     if marks.queued:
         d.delivery.wake()
 

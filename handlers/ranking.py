@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -16,16 +17,22 @@ from handlers.context import Context
 from services.assessment import results
 from services.assessment.results import RankingView
 from services.core.errors import DomainError
-from services.scoring import chart as ranking_chart
 from services.scoring import text
 from services.scoring.results import UnitResult
+
+if TYPE_CHECKING:
+    from services.scoring.chart import Chart
 
 log = logging.getLogger(__name__)
 # matplotlib's rc_context changes process-wide settings for the time of a drawing: one at a time.
 _drawing = threading.Lock()
 
 
-def _render(year: int, unit_class: str, units: list[UnitResult], lang: str) -> ranking_chart.Chart:
+def _render(year: int, unit_class: str, units: list[UnitResult], lang: str) -> Chart:
+    # matplotlib (about 30 MB of the bot's memory, a second to import) only once someone asks for a chart: the
+    # ranking is a year-end affair, and the bot runs all year.
+    from services.scoring import chart as ranking_chart
+
     with _drawing:
         return ranking_chart.render(year, unit_class, units, lang)
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.columns import decimal_column, fk_column, json_column, timestamp_column
@@ -68,7 +68,9 @@ class SurveyResponse(SQLModel, table=True):
     only as a keyed hash (respondent), enough to refuse a second answer."""
 
     __tablename__ = "survey_responses"
-    __table_args__ = (UniqueConstraint("year", "unit_id", "respondent", name="uq_survey_response"),)
+    __table_args__ = (UniqueConstraint("year", "unit_id", "respondent", name="uq_survey_response"),
+                      # the score's counts per unit and answer, from the index alone (migration 0014)
+                      Index("ix_survey_counts", "year", "unit_id", "answer", "excluded"))
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)
     unit_id: int = fk_column("units.id", nullable=False, ondelete="CASCADE")

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.sqlite_inline import WriterLock, inline_creator
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 OWNER_ONLY = 0o600  # the database holds phone numbers and drafts: its owner alone reads it
 
@@ -46,17 +48,25 @@ def _prepare_sqlite_file(url: str) -> None:
             log.warning("cannot make %s readable by its owner only: %s", file, exc.strerror or exc)
 
 
-def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, readonly: bool = False, inline: bool = False, **kwargs: Any) -> AsyncEngine:
     """An engine. On SQLite: WAL, a busy timeout, kept connections, and ``BEGIN IMMEDIATE`` for every
     transaction (writers queue at the start instead of failing with "database is locked" halfway);
-    a ``readonly`` engine begins deferred and refuses writes, so reads never wait for the write lock."""
+    a ``readonly`` engine begins deferred and refuses writes, so reads never wait for the write lock;
+    an ``inline`` engine (a file) runs its statements on the event loop's thread (models/sqlite_inline.py):
+    for the hot path's small transactions only, since a long query there would hold the loop."""
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
-        memory = make_url(url).database in (None, "", ":memory:")
+        path = make_url(url).database
+        memory = path in (None, "", ":memory:")
+        creator = {} if memory or not inline else {"async_creator": inline_creator(
+            str(Path(path).expanduser()), writers=None if readonly else WriterLock(),
+            busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)}
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **({"poolclass": NullPool} if memory else {"pool_size": 4, "max_overflow": 8}), **kwargs,
+            **({"poolclass": NullPool} if memory else {"pool_size": 4, "max_overflow": 8}), **creator, **kwargs,
         )
+        # An inline writer never waits inside SQLite: its BEGIN IMMEDIATE is retried on the loop instead.
+        busy_ms = 0 if creator and not readonly else SQLITE_BUSY_TIMEOUT_MS
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -64,7 +74,7 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> AsyncEngi
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             if readonly:
@@ -149,6 +159,13 @@ class Database:
         self.session_factory = make_session_factory(self.engine)
         self.read_engine = make_engine(url, readonly=True) if url.startswith("sqlite") else self.engine
         self.read_session_factory = make_session_factory(self.read_engine)
+        # The hot path (the gate, a dialogue's step): on SQLite, engines whose statements run on the loop's
+        # thread, without aiosqlite's hand-offs; their transactions are a handful of small statements.
+        sqlite = url.startswith("sqlite")
+        self.hot_engine = make_engine(url, inline=True) if sqlite else self.engine
+        self.hot_read_engine = make_engine(url, readonly=True, inline=True) if sqlite else self.engine
+        self.hot_session_factory = make_session_factory(self.hot_engine)
+        self.hot_read_session_factory = make_session_factory(self.hot_read_engine)
 
     def uow(self) -> UnitOfWork:
         """A transaction that may write."""
@@ -158,12 +175,20 @@ class Database:
         """A transaction that only reads (on SQLite it does not take the write lock)."""
         return UnitOfWork(self.read_session_factory)
 
+    def hot_uow(self) -> UnitOfWork:
+        """A small transaction that may write, on the hot path (a dialogue's step): on SQLite it runs on the
+        event loop's thread. Nothing that reads a county's worth of rows goes here."""
+        return UnitOfWork(self.hot_session_factory)
+
+    def hot_read_uow(self) -> UnitOfWork:
+        """A small read on the hot path (the gate's): on SQLite on the event loop's thread."""
+        return UnitOfWork(self.hot_read_session_factory)
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.session_factory() as session:
             yield session
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
+        for engine in {self.engine, self.read_engine, self.hot_engine, self.hot_read_engine}:
+            await engine.dispose()

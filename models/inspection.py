@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.columns import decimal_column, fk_column, json_column, timestamp_column
@@ -18,6 +18,8 @@ class Inspection(SQLModel, table=True):
     """A confirmed site visit (督查): where, when, what was seen, the value verified on site."""
 
     __tablename__ = "inspections"
+    # The latest visit of an assignment without a sort (the score's main query, migration 0014).
+    __table_args__ = (Index("ix_inspections_assignment_visit", "assignment_id", "visited_at", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     inspector_person_id: int = fk_column("people.id", nullable=False, ondelete="RESTRICT")
     unit_id: int = fk_column("units.id", nullable=False, ondelete="RESTRICT")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from models.columns import decimal_column, fk_column, timestamp_column
@@ -16,7 +16,13 @@ class ProgressReport(SQLModel, table=True):
     """A confirmed report: the cumulative value reached. Never overwritten; a correction supersedes."""
 
     __tablename__ = "progress_reports"
-    __table_args__ = (Index("ix_progress_assignment", "assignment_id", "id"),)
+    __table_args__ = (
+        # The score's main query (services/scoring/query.py, migration 0014): the counted report and its value
+        # from the index alone, and the latest accepted evidence from a partial index of the accepted only.
+        Index("ix_progress_assignment_value", "assignment_id", "id", "confirmed_at", "value"),
+        Index("ix_progress_accepted", "assignment_id", "reviewed_at", "id",
+              sqlite_where=text("review = 'accepted'"), postgresql_where=text("review = 'accepted'")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = fk_column("assignments.id", nullable=False, ondelete="RESTRICT", index=False)
     reporter_person_id: int = fk_column("people.id", nullable=False, ondelete="RESTRICT")

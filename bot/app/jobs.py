@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,7 +13,7 @@ from telegram.ext import Application, ContextTypes
 from bot import metrics
 from config.settings import Settings
 from models.db import Database
-from services.alerts import tick
+from services.alerts import idle, tick
 from services.assessment import survey
 from services.core import audit_chain, files, updates
 from services.core.clock import Clock
@@ -20,6 +21,9 @@ from services.core.storage import LocalStorage
 from services.progress import portfolio
 
 log = logging.getLogger(__name__)
+
+# Per database: what the repeating tick remembers of its last run that changed nothing (services/alerts/idle.py).
+_memories: weakref.WeakKeyDictionary[Database, idle.Memory] = weakref.WeakKeyDictionary()
 
 
 def rules(settings: Settings) -> tick.Rules:
@@ -40,7 +44,8 @@ async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         scheduled = next_run.timestamp() - d.settings.tick_interval
         metrics.TICK_LAG.labels(d.county).set(max(0.0, time.time() - scheduled))
     now = d.clock.now()
-    work = await run_scheduled(now, db=d.db, settings=d.settings, clock=d.clock, county=d.county)
+    work = await run_scheduled(now, db=d.db, settings=d.settings, clock=d.clock, county=d.county,
+                               memory=_memories.setdefault(d.db, idle.Memory()))
     result, digests = work.result, work.digests
     # The set of handled update ids only needs the last days (Telegram redelivers for 24 hours).
     await updates.prune(uow=d.db.uow(), clock=d.clock, keep=timedelta(days=d.settings.handled_update_retention_days))
@@ -68,14 +73,16 @@ class Scheduled:
 
 
 async def run_scheduled(
-    moment: datetime, *, db: Database, settings: Settings, clock: Clock, county: str | None = None
+    moment: datetime, *, db: Database, settings: Settings, clock: Clock, county: str | None = None,
+    memory: idle.Memory | None = None,
 ) -> Scheduled:
     """Everything the scheduler does at ``moment``: reminders, alerts, escalation, the leaders' Monday digest
     (once per ISO week), the audit log's head to the admins (once a day, outside quiet hours), which is
     also written to the log (fields ``audit_day``, ``audit_rows``, ``audit_head``; ``county`` when given),
-    the survey's passed comment windows forgotten, and (once a day) evidence nothing refers to collected."""
+    the survey's passed comment windows forgotten, and (once a day) evidence nothing refers to collected.
+    ``memory``: kept from run to run by the repeating job, so that an idle tick costs two cheap reads."""
     pushes = rules(settings)
-    result = await tick.tick(moment, uow=db.uow(), rules=pushes)
+    result = await tick.tick(moment, uow=db.uow(), rules=pushes, memory=memory)
     digests = await portfolio.weekly_digest(moment, uow=db.uow(), clock=clock)
     head = await audit_chain.push_daily_head(moment, uow=db.uow(), clock=clock,
                                              quiet=lambda t: tick.in_quiet_hours(t, pushes))

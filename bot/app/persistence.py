@@ -8,6 +8,7 @@ is the state.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -25,13 +26,29 @@ class DbPersistence(BasePersistence[dict, dict, dict]):
         )
         self.db = db
         self.clock = clock
+        self._pending: dict[tuple[str, str], object | None] = {}
+        self._batch: asyncio.Future[None] | None = None
 
     async def get_conversations(self, name: str) -> dict:
         stored = await conversations.load(name, uow=self.db.read_uow())
         return {conversations.key_tuple(k): v for k, v in stored.items()}
 
     async def update_conversation(self, name: str, key: tuple[int | str, ...], new_state: object | None) -> None:
-        await conversations.save(name, conversations.key_text(key), new_state, uow=self.db.uow(), clock=self.clock)
+        """PTB hands over every changed conversation at once (each minute, and at stop): they are written
+        together, in one transaction, instead of one transaction each."""
+        self._pending[(name, conversations.key_text(key))] = new_state
+        if self._batch is None:
+            self._batch = asyncio.ensure_future(self._write_pending())
+        await asyncio.shield(self._batch)
+
+    async def _write_pending(self) -> None:
+        await asyncio.sleep(0)  # the rest of this round is handed over meanwhile
+        try:
+            while self._pending:  # what came while writing goes in the next transaction
+                pending, self._pending = self._pending, {}
+                await conversations.save_many(pending, uow=self.db.uow(), clock=self.clock)
+        finally:
+            self._batch = None
 
     # Nothing else is persisted: PTB asks, we have nothing; PTB hands over, we keep nothing.
     async def get_user_data(self) -> dict[int, dict]:
@@ -74,4 +91,5 @@ class DbPersistence(BasePersistence[dict, dict, dict]):
         pass
 
     async def flush(self) -> None:
-        pass
+        if self._batch is not None:
+            await asyncio.shield(self._batch)

@@ -1,12 +1,12 @@
 """Supervision items (督办件) in the scheduler tick: the reminders services/items/reminders.py finds due become
 alerts of kind ``item``, on the ladder of other alerts — the unit's cadres, then the unit's linked leaders (or
-the office when it has none), then the office. ``due`` returns (alert, subject, stage) triples; ``recipients``
-the people each stage reaches; a subject renders itself (``Subject.block``). An alert whose reminder is no
-longer due (signed, reported, closed, a day passed) is resolved."""
+the office when it has none), then the office. ``due`` returns (alert, subject, stage) triples; ``ladder``
+the people each stage reaches; a subject renders itself (``Subject.block``). An alert whose reminder is no longer
+due (signed, reported, closed, a day passed) is resolved."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,13 +18,13 @@ from config.i18n import th
 from models.alerts import Alert
 from models.people import Person
 from services.alerts import recipients as alert_people
-from services.items import scope
 from services.items.lights import ICON
 from services.items.pushes import short
 from services.items.reminders import Reminder
 from services.items.reminders import due as items_due
 
 KIND = "item"
+FLUSH = 200  # new alerts flushed at once
 TASK_SHOWN = 120
 
 
@@ -78,14 +78,17 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
     for start in range(0, len(reminders), 500):  # one query per 500 reminders, not one each
         keys_now = [r.key for r in reminders[start:start + 500]]
         known |= {a.key: a for a in (await session.exec(select(Alert).where(col(Alert.key).in_(keys_now)))).all()}
+    fresh = 0
     for r in reminders:
         alert = known.get(r.key)
         if alert is None:
             alert = Alert(key=r.key, kind=KIND, level=r.level, period=r.period, created_at=now, stage=r.stage,
                           stage_at=now, details={"item_id": r.item_id, "part_id": r.part_id, "step": r.step})
             session.add(alert)
-            await session.flush()
             result.created(alert.level)
+            fresh += 1
+            if fresh % FLUSH == 0:  # ids in the order the reminders came, FLUSH at a time
+                await session.flush()
         elif alert.state == "resolved":  # the same condition again (a part sent back, then late again)
             alert.state, alert.stage, alert.stage_at = "open", r.stage, now
             alert.acknowledged_at = alert.acknowledged_by_person_id = None
@@ -101,30 +104,17 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
             alert.stage = r.stage
             session.add(alert)
         pending.append((alert, Subject(r), alert.stage))
+    await session.flush()  # the last new alerts' ids
     return pending
 
 
-async def recipients(session: AsyncSession, alert: Alert, subject: Subject) -> list[tuple[Person, int]]:
-    """The unit's cadres; from stage 1 its linked leaders (the office when it has none); at stage 2 the office.
-    Each unit's people are read once per transaction (a tick asks for every reminder of the unit)."""
-    cache: dict[Any, list[Person]] = session.info.setdefault("items.recipients", {})
-
-    async def once(key: Any, read: Callable[[], Awaitable[list[Person]]]) -> list[Person]:
-        if key not in cache:
-            cache[key] = await read()
-        return cache[key]
-
+def ladder(reach: alert_people.Reach, alert: Alert, subject: Subject) -> list[tuple[Person, int]]:
+    """The unit's cadres; from stage 1 its linked leaders (the office when it has none); at stage 2 the office:
+    from the people the tick read at once (services/alerts/recipients.py ``reach``)."""
     unit = subject.unit_id
-    ladder: list[list[Person]] = [await once(("cadres", unit), lambda: scope.cadres(session, unit)), [], []]
+    steps: list[list[Person]] = [reach.cadres_by_name(unit), [], []]
     if alert.stage >= 1:
-        ladder[1] = await once(("leaders", unit), lambda: scope.unit_leaders(session, unit))
-        if not ladder[1] or alert.stage >= 2:
-            ladder[2] = await once("office", lambda: alert_people.office(session))
-    out: list[tuple[Person, int]] = []
-    seen: set[int] = set()
-    for stage, people in enumerate(ladder):
-        for person in people:
-            if person.id is not None and person.id not in seen:
-                seen.add(person.id)
-                out.append((person, stage))
-    return out
+        steps[1] = reach.unit_leaders(unit)
+        if not steps[1] or alert.stage >= 2:
+            steps[2] = reach.office()
+    return alert_people.flatten(steps)

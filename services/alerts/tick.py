@@ -21,6 +21,7 @@ Rules (see README "Reminders and alerts"):
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -30,16 +31,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.alerts import Alert, AlertDelivery
 from models.db import UnitOfWork
-from services.alerts import overdue, recipients, warning_notices
+from services.alerts import idle, overdue, reading, recipients, warning_notices
 from services.alerts import push as alert_push
 from services.alerts import text as alert_text
 from services.calendar.workdays import WorkCalendar, read_calendar, warn_unknown_years
 from services.core import outbox
 from services.core.clock import FixedClock
-from services.progress.standings import Standing, standings
+from services.progress.standings import Standing
+from services.scoring.load import paused_gc
 
 ESCALATING = ("yellow", "red", "overdue")
 LAST_STAGE = 2
+PART = reading.PART  # rows read before the event loop gets a turn
+FLUSH = 100  # new rows made and flushed (or standings looked at) before the event loop gets a turn
 
 
 @dataclass(frozen=True)
@@ -162,11 +166,12 @@ class Raised:
 async def _known(session: AsyncSession, found: dict[str, Candidate]) -> Raised:
     keys = list(found)
     by_key: dict[str, Alert] = {}
-    for start in range(0, len(keys), 500):
-        rows = await session.exec(select(Alert).where(col(Alert.key).in_(keys[start:start + 500])))
+    for start in range(0, len(keys), PART):
+        rows = await session.exec(select(Alert).where(col(Alert.key).in_(keys[start:start + PART])))
         by_key |= {a.key: a for a in rows.all()}
-    rows2 = await session.exec(select(Alert).where(Alert.kind == "pace", Alert.state != "resolved"))
-    return Raised(by_key, {(a.assignment_id or 0, a.level): a for a in rows2.all()})
+        await asyncio.sleep(0)
+    open_pace = await reading.rows_of(session, select(Alert).where(Alert.kind == "pace", Alert.state != "resolved"))
+    return Raised(by_key, {(a.assignment_id or 0, a.level): a for a in open_pace})
 
 
 def _episode(known: Raised, c: Candidate, now: datetime) -> Alert | None:
@@ -184,9 +189,26 @@ def _episode(known: Raised, c: Candidate, now: datetime) -> Alert | None:
 
 async def tick(
     now: datetime, *, uow: UnitOfWork, rules: Rules | None = None, calendar: WorkCalendar | None = None,
-    dry_run: bool = False,
+    dry_run: bool = False, memory: idle.Memory | None = None,
 ) -> TickResult:
-    """Everything due at ``now``, in one transaction (rolled back with ``dry_run``)."""
+    """Everything due at ``now``, in one transaction (rolled back with ``dry_run``). With ``memory`` (kept by the
+    caller from tick to tick), a tick that finds nothing moved since the last tick that changed nothing returns
+    that tick's result at once (services/alerts/idle.py).
+
+    The standings are read first, apart (services/alerts/reading.py), and the transaction that writes begins
+    after them, so SQLite's write lock is held only while the alerts are written; the work on the event loop
+    comes in parts (``PART`` rows read, ``FLUSH`` rows made) with a turn of the loop between them."""
+    # The cyclic GC waits until everything the tick made is freed again (reference counting frees it): a
+    # collection meanwhile would go through tens of thousands of objects with the loop held. The GC is the
+    # process's, so other work goes without it for as long as a tick lasts.
+    with paused_gc():
+        return await _tick(now, uow=uow, rules=rules, calendar=calendar, dry_run=dry_run, memory=memory)
+
+
+async def _tick(
+    now: datetime, *, uow: UnitOfWork, rules: Rules | None = None, calendar: WorkCalendar | None = None,
+    dry_run: bool = False, memory: idle.Memory | None = None,
+) -> TickResult:
     rules = rules or Rules()
     tz = now.tzinfo
     assert tz is not None, "tick needs an aware time"
@@ -196,16 +218,26 @@ async def tick(
     async with uow:
         s = uow.session
         cal = calendar or await read_calendar(s)
-        current = await standings(s, as_of=today, tz=tz, unit_ids=None)  # type: ignore[arg-type]
+        flags = (allowed(False, now, cal, rules), allowed(True, now, cal, rules))
+        before = await idle.mark(s, now, flags) if memory is not None else None
+        if memory is not None and before is not None and (again := memory.same(before)) is not None:
+            return again  # type: ignore[no-any-return]
+        await uow.commit()  # nothing written yet: the reads above end here, the write lock is not held meanwhile
+        current = await reading.standings_apart(s, today, tz)  # type: ignore[arg-type]
         found: dict[str, Candidate] = {}
-        for standing in current:
+        for n, standing in enumerate(current, 1):
             for c in candidates(standing, today, cal, tz):
                 found[c.key] = c
+            if n % FLUSH == 0:
+                await asyncio.sleep(0)
         by_assignment = {st.assignment_id: st for st in current}
         result.resolved = await _resolve(s, clock, found, by_assignment)
         pending: list[tuple[Alert, Standing, int]] = []
         known = await _known(s, found)
-        for c in found.values():
+        fresh = 0
+        for n, c in enumerate(found.values(), 1):
+            if n % PART == 0:
+                await asyncio.sleep(0)
             if not allowed(c.urgent, now, cal, rules):
                 continue
             alert = _episode(known, c, now)
@@ -214,19 +246,31 @@ async def tick(
                               assignment_id=c.standing.assignment_id, created_at=now, stage=c.stage, stage_at=now,
                               details=alert_text.details(c.standing))
                 result.created(alert.level)
+                fresh += 1
+                if fresh % FLUSH == 0:
+                    await s.flush()  # the new alerts' ids, FLUSH at a time in the order they were found
+                    await asyncio.sleep(0)
             s.add(alert)
             pending.append((alert, c.standing, alert.stage))
-        await s.flush()  # the new alerts' ids, in one flush
+        await s.flush()
         result.escalated = await _escalate(s, now, cal, rules, pending, by_assignment)
         pending += await warning_notices.due(s, now, cal, rules, allowed, list(pending), by_assignment, result)
         pending += await overdue.due(s, now, cal, rules, allowed, result)
         await _deliver(s, clock, pending, result)
         if not cal.known(today.year):
             await warn_unknown_years({today.year}, session=s, clock=clock)
+        await s.flush()
+        after = await idle.mark(s, now, flags) if memory is not None else None
         if dry_run:
             await uow.rollback()
         else:
             await uow.commit()
+        for n, obj in enumerate(list(s.identity_map.values()), 1):  # let go of the tens of thousands of
+            s.expunge(obj)  # objects read and made in parts: closing the session would do it all at once
+            if n % (4 * PART) == 0:
+                await asyncio.sleep(0)
+    if memory is not None and after is not None and not dry_run:
+        memory.keep(before, after, result)
     return result
 
 
@@ -234,27 +278,27 @@ async def _resolve(session: AsyncSession, clock: FixedClock, found: dict[str, Ca
                    by_assignment: dict[int, Standing]) -> int:
     """Open alerts whose condition is over (pace recovered, target done) stop escalating."""
     still = {(c.kind, c.standing.assignment_id, c.level) for c in found.values()}
-    rows = (
-        await session.exec(select(Alert).where(col(Alert.kind).in_(["pace", "overdue"]), Alert.state != "resolved"))
-    ).all()
+    rows = await reading.rows_of(session, select(Alert).where(col(Alert.kind).in_(["pace", "overdue"]),
+                                                      Alert.state != "resolved"))
     n = 0
     for alert in rows:
         if (alert.kind, alert.assignment_id, alert.level) not in still:
             alert.state = "resolved"
             session.add(alert)
             n += 1
+            if n % FLUSH == 0:  # the changes flushed FLUSH at a time, the event loop's turn between
+                await session.flush()
+                await asyncio.sleep(0)
+    await session.flush()
     return n
 
 
 async def _escalate(session: AsyncSession, now: datetime, cal: WorkCalendar, rules: Rules,
                     pending: list[tuple[Alert, Standing, int]], by_assignment: dict[int, Standing]) -> int:
     """Unacknowledged yellow/red/overdue alerts go one step up after the configured working days."""
-    rows = (
-        await session.exec(
-            select(Alert).where(col(Alert.level).in_(ESCALATING), Alert.state == "open", Alert.stage < LAST_STAGE,
-                                Alert.kind != warning_notices.KIND)  # a warning notice climbs when unanswered
-        )
-    ).all()
+    rows = await reading.rows_of(session, select(Alert).where(
+        col(Alert.level).in_(ESCALATING), Alert.state == "open", Alert.stage < LAST_STAGE,
+        Alert.kind != warning_notices.KIND))  # a warning notice climbs when unanswered
     listed = {id(a) for a, _, _ in pending}
     n = 0
     for alert in rows:
@@ -270,6 +314,10 @@ async def _escalate(session: AsyncSession, now: datetime, cal: WorkCalendar, rul
         n += 1
         if id(alert) not in listed:
             pending.append((alert, standing, alert.stage))
+        if n % FLUSH == 0:
+            await session.flush()
+            await asyncio.sleep(0)
+    await session.flush()
     return n
 
 
@@ -282,17 +330,22 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
     records: dict[tuple[int, int], AlertDelivery] = {}
     already: dict[int, set[int]] = {}
     ids = [alert.id for alert, _, _ in pending]
-    for start in range(0, len(ids), 500):  # who was told of what: one query per 500 alerts, not one each
+    for start in range(0, len(ids), PART):  # who was told of what: one query per PART alerts, not one each
         rows = await session.exec(select(AlertDelivery.alert_id, AlertDelivery.person_id).where(
-            col(AlertDelivery.alert_id).in_(ids[start:start + 500])))
+            col(AlertDelivery.alert_id).in_(ids[start:start + PART])))
         for alert_id, person_id in rows.all():
             already.setdefault(alert_id, set()).add(person_id)
-    for alert, standing, _ in pending:
+        await asyncio.sleep(0)
+    reach = await recipients.reach(session, clock.now().date())  # everyone who may be told, in a few queries
+    added = 0
+    for n, (alert, standing, _) in enumerate(pending):
+        if n % FLUSH == 0:
+            await asyncio.sleep(0)
         told = already.setdefault(alert.id or 0, set())
         if isinstance(standing, overdue.Subject):
-            reached = await overdue.recipients(session, alert, standing)
+            reached = overdue.ladder(reach, alert, standing)
         else:
-            reached = await recipients.recipients(session, alert, standing, clock.now().date())
+            reached = reach.ladder(alert, standing)
         if not reached and not told:
             result.unheard.append((alert.kind, alert.level, alert.key))
         for person, stage in reached:
@@ -306,7 +359,12 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
             session.add(record)
             records[(alert.id or 0, person.id)] = record
             told.add(person.id)
+            added += 1
+            if added % FLUSH == 0:
+                await session.flush()
+                await asyncio.sleep(0)
     await session.flush()
+    texts: dict[tuple[int | None, str | None], str] = {}
     for person_id, items in per_person.items():
         person = people[person_id]
         leader = person_id in above_unit
@@ -323,6 +381,11 @@ async def _deliver(session: AsyncSession, clock: FixedClock, pending: list[tuple
                 records[(alert.id or 0, person_id)].outbox_id = push_id
         result.pushes.append(Push(person.code, person.telegram_user_id or 0, len(items), text,
                                   alert_push.buttons(items, person, push_id, by_unit=leader, whole=whole)))
-        for alert, standing in items:
+        for n, (alert, standing) in enumerate(items, 1):
+            if (alert.id, person.language) not in texts:  # an alert reads the same to everyone of a language
+                texts[(alert.id, person.language)] = alert_text.block(alert, standing, person)
             result.messages.append(Message(person.code, person.telegram_user_id or 0, alert.kind, alert.level,
-                                           alert.key, alert_text.block(alert, standing, person)))
+                                           alert.key, texts[(alert.id, person.language)]))
+            if n % (FLUSH // 2) == 0:
+                await asyncio.sleep(0)
+        await asyncio.sleep(0)

@@ -12,6 +12,7 @@ light: the pace alert resolves only when the pace recovers, and then an unanswer
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from services.progress.standings import Standing
 
 KIND = "warning"
 LAST_STAGE = 2
+PART = 100  # new notices made and flushed before the event loop gets a turn
 
 
 async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowed: Callable[..., bool],
@@ -39,7 +41,9 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
     rows = (await session.exec(select(Alert, WarningNotice).join(WarningNotice, col(WarningNotice.alert_id) == col(
         Alert.id)).where(Alert.kind == KIND, Alert.state == "open"))).all()
     recovered = set()
-    for _, n in rows:  # the pace alerts as this tick left them (resolved a moment ago, not yet flushed)
+    for i, (_, n) in enumerate(rows, 1):  # the pace alerts as this tick left them (resolved, not yet flushed)
+        if i % PART == 0:
+            await asyncio.sleep(0)
         pace_alert = await session.get(Alert, n.pace_alert_id) if n.pace_alert_id else None
         if pace_alert is not None and pace_alert.state == "resolved":
             recovered.add(pace_alert.id)
@@ -60,6 +64,9 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
             session.add(alert)
             result.escalated += 1
             pending.append((alert, standing, alert.stage))
+            if len(pending) % PART == 0:  # flushed PART at a time, the event loop's turn between
+                await session.flush()
+                await asyncio.sleep(0)
     reds = [(a, s) for a, s, _ in pace if a.kind == "pace" and a.level == "red" and a.state != "resolved"]
     if not reds:
         return pending
@@ -72,25 +79,27 @@ async def due(session: AsyncSession, now: datetime, cal: Any, rules: Any, allowe
             session.add(alert)
     clock = FixedClock(now, now.tzinfo)  # type: ignore[arg-type]
     answer_by = cal.add_workdays(today, rules.warning_answer_working_days)
-    fresh = [(pace_alert, standing, Alert(
-        key=f"{KIND}|{pace_alert.id}", kind=KIND, level="red", period=pace_alert.period,
-        assignment_id=standing.assignment_id, created_at=now, stage=0, stage_at=now,
-        details={**alert_text.details(standing), "answer_by": answer_by.isoformat()}))
-        for pace_alert, standing in reds if pace_alert.id not in have]
-    if not fresh:
-        return pending
-    session.add_all([alert for _, _, alert in fresh])
-    await session.flush()  # one flush for the tick's new notices, not one each
-    notices = [WarningNotice(alert_id=alert.id or 0, pace_alert_id=pace_alert.id, assignment_id=standing.assignment_id,
-                             unit_id=standing.unit_id, created_at=now, answer_by=answer_by)
-               for pace_alert, standing, alert in fresh]
-    session.add_all(notices)
-    await session.flush()
-    for (pace_alert, standing, alert), notice in zip(fresh, notices, strict=True):
-        audit.record(session, clock, actor="scheduler", action="warning.issue", entity="warning_notice",
-                     key=str(notice.id), after={"alert": alert.id, "pace_alert": pace_alert.id,
-                                                "unit": standing.unit_code, "target": standing.target_code,
-                                                "answer_by": answer_by})
-        result.created(alert.level)
-        pending.append((alert, standing, 0))
+    new = [(pace_alert, standing) for pace_alert, standing in reds if pace_alert.id not in have]
+    for start in range(0, len(new), PART):  # one flush for each PART new notices, the event loop's turn between
+        fresh = [(pace_alert, standing, Alert(
+            key=f"{KIND}|{pace_alert.id}", kind=KIND, level="red", period=pace_alert.period,
+            assignment_id=standing.assignment_id, created_at=now, stage=0, stage_at=now,
+            details={**alert_text.details(standing), "answer_by": answer_by.isoformat()}))
+            for pace_alert, standing in new[start:start + PART]]
+        session.add_all([alert for _, _, alert in fresh])
+        await session.flush()
+        notices = [WarningNotice(alert_id=alert.id or 0, pace_alert_id=pace_alert.id,
+                                 assignment_id=standing.assignment_id, unit_id=standing.unit_id, created_at=now,
+                                 answer_by=answer_by)
+                   for pace_alert, standing, alert in fresh]
+        session.add_all(notices)
+        await session.flush()
+        for (pace_alert, standing, alert), notice in zip(fresh, notices, strict=True):
+            audit.record(session, clock, actor="scheduler", action="warning.issue", entity="warning_notice",
+                         key=str(notice.id), after={"alert": alert.id, "pace_alert": pace_alert.id,
+                                                    "unit": standing.unit_code, "target": standing.target_code,
+                                                    "answer_by": answer_by})
+            result.created(alert.level)
+            pending.append((alert, standing, 0))
+        await asyncio.sleep(0)
     return pending

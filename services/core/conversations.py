@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import tuple_
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,6 +74,25 @@ async def put(session: AsyncSession, clock: Clock, name: str, key: str, state: A
         row.state = state
         row.updated_at = clock.now()
         session.add(row)
+
+
+async def save_many(states: dict[tuple[str, str], Any], *, uow: UnitOfWork, clock: Clock) -> None:
+    """Set many conversations' states ((name, key) -> state, None ends one) in one transaction, one read."""
+    if not states:
+        return
+    async with uow:
+        s = uow.session
+        pairs = list(states)
+        found = (await s.exec(select(ConversationState).where(
+            tuple_(ConversationState.name, ConversationState.conv_key).in_(pairs)))).all()
+        kept = s.info.setdefault(_READ, {})
+        for pair in pairs:
+            kept[pair] = None
+        for row in found:
+            kept[(row.name, row.conv_key)] = row
+        for (name, key), state in states.items():
+            await put(s, clock, name, key, state)
+        await uow.commit()
 
 
 async def save(name: str, key: str, state: Any, *, uow: UnitOfWork, clock: Clock) -> None:

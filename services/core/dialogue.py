@@ -27,10 +27,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.core import ConversationState
 from models.db import UnitOfWork
 from models.people import Person
 from services.core import conversations, updates
@@ -114,8 +112,7 @@ class Dialogue(ABC, Generic[S]):
             await conversations.put(s, clock, self.done_name, conv.key, [*done, draft.to_json()])
 
     async def _done(self, s: AsyncSession, conv: ConvRef) -> list[dict[str, Any]]:
-        row = (await s.exec(select(ConversationState).where(ConversationState.name == self.done_name,
-                                                            ConversationState.conv_key == conv.key))).first()
+        row = (await conversations.rows(s, conv.key, [self.done_name]))[self.done_name]
         return list(row.state) if row is not None and isinstance(row.state, list) else []
 
     async def finished(self, s: AsyncSession, conv: ConvRef, serial: int) -> Draft | None:

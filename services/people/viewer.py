@@ -87,13 +87,16 @@ async def _viewer(session: AsyncSession, person: Person, unit: Unit | object | N
 
 
 async def cadre_unit_ids(session: AsyncSession, person: Person) -> list[int]:
-    """The units a person reports for (their cadre memberships)."""
-    rows = await session.exec(
-        select(RoleMembership.unit_id).where(
-            RoleMembership.person_id == person.id, RoleMembership.role == Role.CADRE.value
+    """The units a person reports for (their cadre memberships); read once per transaction."""
+    kept = session.info.setdefault("duban_cadre_units", {})
+    if person.id not in kept:
+        rows = await session.exec(
+            select(RoleMembership.unit_id).where(
+                RoleMembership.person_id == person.id, RoleMembership.role == Role.CADRE.value
+            )
         )
-    )
-    return [u for u in rows.all() if u is not None]
+        kept[person.id] = [u for u in rows.all() if u is not None]
+    return list(kept[person.id])
 
 
 async def viewer_in(session: AsyncSession, telegram_user_id: int) -> Viewer | None:

@@ -12,4 +12,9 @@ async def assignment_rows(s: AsyncSession, assignment_id: int | None) -> tuple[A
     a = await s.get(Assignment, assignment_id) if assignment_id is not None else None
     target = await s.get(Target, a.target_id) if a else None
     unit = await s.get(Unit, a.unit_id) if a else None
-    return (a, target, unit) if a is not None and target is not None and unit is not None else None
+    if a is None or target is None or unit is None:
+        return None
+    # The session's identity map holds objects weakly: kept here, a second look in this transaction (a
+    # dialogue step reads its assignment two or three times) reads nothing from the database.
+    s.info.setdefault("duban_kept_rows", []).extend((a, target, unit))
+    return a, target, unit

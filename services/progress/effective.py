@@ -18,7 +18,8 @@ counted report, the verified value. So a verified value stands until a later ins
 the office accepts new evidence: a report beyond it is kept and shown as *claimed, not verified*
 (``unverified_claim``) and does not count; a report worse than it counts at once.
 
-``effective_of`` is the rule (pure); ``read_effective`` reads its inputs with the ORM for a few
+``effective_of`` is the rule (pure; ``effective_value`` is its value alone, for the ranking's hot path);
+``read_effective`` reads its inputs with the ORM for a few
 assignments (progress.standings: /mytargets, pace, alerts, notices, exports); the year-end score reads
 the same inputs set-based in services/scoring/load.py and calls ``effective_of`` on them (the tests in
 tests/progress/test_effective.py check that both agree on every case).
@@ -29,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, or_, select
@@ -90,6 +91,27 @@ def effective_of(direction: str, claimed: Decimal | None, claimed_at: datetime |
     if better(direction, claimed, verified.value):
         return Effective(verified.value, verified.at, claimed, claimed_at, verified, True, verified.source)
     return Effective(claimed, claimed_at, claimed, claimed_at, verified, False, "report")
+
+
+def effective_value(direction: str, claimed: Decimal | None, inspection: Decimal | None = None,
+                    inspection_at: Any = None, acceptance: Decimal | None = None, acceptance_at: Any = None,
+                    carried: Decimal | None = None) -> Decimal | None:
+    """``with_carried(effective_of(...), carried).value`` without building the tuples: the same rule, its value
+    only, for the ranking's 20,000 assignments (services/scoring/calc.py). ``inspection`` and ``acceptance`` are
+    the two latest verifications' values (None: none), ``*_at`` their moments (compared only when both exist;
+    datetimes, or a database's text of UTC moments in one fixed format); ``carried`` the value of last year's
+    target a continuous one continues. tests/progress/test_effective.py checks it against ``effective_of`` on
+    every case."""
+    # The standing verification, as ``standing``: the later of the two, on a tie the inspection.
+    verified = acceptance if inspection is None or (acceptance is not None and acceptance_at > inspection_at) \
+        else inspection
+    if verified is None:
+        value = claimed
+    elif claimed is None:
+        value = verified
+    else:  # the worse for the unit of the claim and the standing verified value
+        value = verified if better(direction, claimed, verified) else claimed
+    return carried if value is None else value
 
 
 def with_carried(e: Effective, carried: Effective | None) -> Effective:

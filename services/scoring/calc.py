@@ -4,124 +4,81 @@ Pure functions; the caller sets the decimal context."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from functools import partial
+from typing import Any
 
-from services.progress.effective import Effective, better
-from services.progress.pace import PacePlan, expected_value, holds_line
-from services.scoring.load import AssignmentRow, ItemRow, ScoringData, TargetRow, UnitRow
-from services.scoring.results import AssignmentLine, CountyResult, GroupResult, ItemLine, SurveyStats, UnitResult
+from services.progress.pace import parse_milestones
+from services.scoring.lines import build_frozen, explain
+from services.scoring.load import Decimals, ItemRow, ScoringData, UnitRow, deadline_of, value_at
+from services.scoring.points import ONE, ZERO, assess, missed_milestones, stood
+from services.scoring.results import CountyResult, GroupResult, ItemLine, SurveyStats, UnitResult
 from services.scoring.rules import ClassRules, Rules, category_groups
 
-ZERO = Decimal(0)
-ONE = Decimal(1)
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 COMPONENTS = ("completion", "peer", "inspection")
-T = TypeVar("T")
+
+# A scored assignment, as the ranking keeps it: (target code, assignment id, weight, points, complete, target).
+# Tuples sort by target code, then id: the order of the lines, in which the points are summed.
+Fact = tuple[str, int, Decimal, Decimal, bool, Any]
 
 
-def ratio_of(direction: str, baseline: Decimal, planned: Decimal, value: Decimal | None) -> tuple[Decimal, str]:
-    """The unclamped ratio of a value against its plan, and the note explaining a special case."""
-    if value is None:
-        return ZERO, "no_report"
-    sign = ONE if direction != "lower" else -ONE
-    planned_change = sign * (planned - baseline)
-    if planned_change <= 0:
-        held = holds_line(direction, planned, value)
-        return (ONE if held else ZERO), ("planned_equals_baseline" if planned_change == 0 else "plan_behind_baseline")
-    return sign * (value - baseline) / planned_change, ""
+def facts_of(data: ScoringData, rules: Rules) -> tuple[dict[int, list[Fact]], dict[int, list[Any]]]:
+    """Every assignment's points and completeness, by unit (sorted as the lines are), from the main query's
+    rows: services/scoring/points.py's ``assess`` on the effective values alone (``load.value_at``), no line
+    objects. Also each unit's rows, for its lines when they are read (services/scoring/lines.py)."""
+    num, targets, undo, undo_deadline, carried, at_days = (Decimals(), data.targets, data.undo, data.undo_deadline,
+                                                           data.carried, data.raw_at)
+    class_rules = {uid: rules.for_class(unit.unit_class) for uid, unit in data.units.items()}
+    facts: dict[int, list[Fact]] = defaultdict(list)
+    raw: dict[int, list[Any]] = defaultdict(list)
+    for r in data.raw:
+        aid, uid, target = r[0], r[1], targets[r[2]]
+        direction, own, cls = target.direction, carried.get(aid), class_rules[uid]
+        baseline, planned, weight = num[r[3]], undo[aid] if aid in undo else num[r[4]], num[r[5]]
+        now = value_at(r, direction, own, num)
+        past, on_time, due, missed = False, None, 0, 0
+        if at_days:  # deadlines (and milestones) before the cut-off
+            deadline = deadline_of(r, undo_deadline, targets)
+            then = at_days.get(deadline, {}).get(aid) if deadline is not None else None
+            if then is not None:
+                past, on_time = True, stood(direction, value_at(then, direction, own, num), now)
+            if cls.milestone_weight > 0 and r[13]:
+                marks = tuple((day, pct, value_at(at_days[day][aid], direction, own, num))
+                              for day, pct in parse_milestones(r[13]) if day in at_days and aid in at_days[day])
+                due, missed = missed_milestones(direction, baseline, planned, data.year, deadline, marks, now)
+        scored = assess(cls, direction, baseline, planned, weight, now, past, on_time, due, missed)  # type: ignore[arg-type]
+        facts[uid].append((target.code, aid, weight, scored[5], scored[2], target))
+        raw[uid].append(r)
+    for unit_facts in facts.values():
+        unit_facts.sort()
+    return facts, raw
 
 
-def _build(cls: type[T], fields: dict[str, Any]) -> T:
-    """A frozen result dataclass without its generated ``__init__`` (5× faster; 20,000 lines per
-    ranking). The dataclasses have no ``__post_init__``; ``fields`` must name every field."""
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj
-
-
-def _stood(direction: str, then: Effective | None, now: Effective) -> Decimal | None:
-    """The value as it stood on a past day: its effective value then, unless the one at the cut-off is worse
-    (a later inspection or correction found less than was claimed by then)."""
-    if then is None:
-        return now.value
-    if then.value is None or now.value is None:
-        return then.value
-    return now.value if better(direction, then.value, now.value) else then.value
-
-
-def _milestones(row: AssignmentRow, target: TargetRow, year: int, deadline: date | None) -> tuple[int, int]:
-    """(due, missed): milestones weighed, before the deadline, whose expected value was not reached on their day."""
-    if not row.milestones or deadline is None:
-        return 0, 0
-    plan = PacePlan(year=year, baseline=row.baseline, planned=row.planned, deadline=deadline,
-                    milestones=tuple((day, pct) for day, pct, _ in row.milestones), direction=target.direction)
-    due = [(day, then) for day, _, then in row.milestones if day < deadline]
-    missed = sum(1 for day, then in due
-                 if not holds_line(target.direction, expected_value(plan, day), _stood(target.direction, then,
-                                                                                        row.effective)))
-    return len(due), missed
-
-
-def _day(at: datetime | None, tz: ZoneInfo | None) -> str | None:
-    return at.astimezone(tz).date().isoformat() if at is not None else None
-
-
-def line_of(row: AssignmentRow, target: TargetRow, rules: ClassRules, year: int = 0,
-            tz: ZoneInfo | None = None) -> AssignmentLine:
-    cap, now, direction = rules.completion_cap, row.effective, target.direction
-    ratio, note = ratio_of(direction, row.baseline, row.planned, now.value)
-    on_time_value = on_time_ratio = None
-    complete, late, reached = ratio >= 1, False, now.at if ratio >= 1 else None
-    if row.on_time is not None:  # the deadline is before the cut-off: scored on the value at the deadline
-        on_time_value = _stood(direction, row.on_time, now)
-        on_time_ratio, on_time_note = ratio_of(direction, row.baseline, row.planned, on_time_value)
-        late = on_time_ratio < 1 <= ratio
-        complete = on_time_ratio >= 1
-        reached = (row.on_time.at if on_time_value == row.on_time.value else now.at) if complete else reached
-        if ratio > on_time_ratio:
-            ratio = on_time_ratio + rules.late_credit * (ratio - on_time_ratio)
-        else:
-            ratio, note = on_time_ratio, on_time_note
-    due, missed = _milestones(row, target, year, row.deadline) if rules.milestone_weight > 0 else (0, 0)
-    factor = ONE - rules.milestone_weight * missed / due if due else ONE
-    points = row.weight * (ZERO if ratio <= 0 else (ratio if ratio < cap else cap)) * factor
-    return _build(AssignmentLine, {
-        "assignment_id": row.id, "target_code": target.code, "target_title": target.title,
-        "measure": target.measure, "mode": target.mode, "direction": direction, "baseline": row.baseline,
-        "planned": row.planned, "value": now.value, "ratio": ratio, "weight": row.weight, "points": points,
-        "complete": complete, "note": note, "claimed": now.claimed, "verified": now.unverified_claim,
-        "deadline": row.deadline.isoformat() if row.deadline else "", "on_time_value": on_time_value,
-        "on_time_ratio": on_time_ratio, "reached_on": _day(reached, tz), "late": late, "milestones_due": due,
-        "milestones_missed": missed,
-        "category": target.category,
-    })
-
-
-def completion(lines: list[AssignmentLine]) -> Decimal:
-    weights = sum((line.weight for line in lines), ZERO)
+def completion(facts: list[Fact]) -> Decimal:
+    """C = 100 × Σ points / Σ weights, summed in the lines' order (0 without weight)."""
+    weights = sum((f[2] for f in facts), ZERO)
     if weights == 0:
         return ZERO
-    return HUNDRED * sum((line.points for line in lines), ZERO) / weights
+    return HUNDRED * sum((f[3] for f in facts), ZERO) / weights
 
 
-def by_category(lines: list[AssignmentLine], weights: dict[str, Decimal]
+def by_category(facts: list[Fact], weights: dict[str, Decimal]
                 ) -> tuple[Decimal, dict[str, Decimal], dict[str, Decimal]]:
     """Completion with category weights (issue #15): C_k = completion of the lines of key k (a category, or
     "project" for both project categories); C = Σ w_k·C_k / Σ w_k over the keys the unit has lines in (a
     key without lines shares its weight out in proportion). Returns C, every C_k and the weights as applied."""
     group = category_groups(weights)
-    parts: dict[str, list[AssignmentLine]] = defaultdict(list)
-    for line in lines:
-        parts[group.get(line.category, "other" if "other" in weights else next(iter(weights)))].append(line)
+    parts: dict[str, list[Fact]] = defaultdict(list)
+    for fact in facts:
+        parts[group.get(fact[5].category, "other" if "other" in weights else next(iter(weights)))].append(fact)
     present = [k for k in weights if parts.get(k)]
     wsum = sum((weights[k] for k in present), ZERO)
     per = {k: completion(parts[k]) for k in present}
     if wsum == 0:
-        return completion(lines), per, {k: ZERO for k in present}
+        return completion(facts), per, {k: ZERO for k in present}
     applied = {k: weights[k] / wsum for k in present}
     return sum((weights[k] * per[k] for k in present), ZERO) / wsum, per, applied
 
@@ -192,16 +149,13 @@ def _sum(items: list[ItemRow], kind: str) -> Decimal:
     return sum((i.points or ZERO for i in items if i.kind == kind), ZERO)
 
 
-def _score_unit(unit: UnitRow, rows: list[AssignmentRow], data: ScoringData, rules: ClassRules) -> dict:
-    targets = data.targets
-    lines = [line_of(r, targets[r.target_id], rules, data.year, data.tz) for r in rows]
-    lines.sort(key=lambda x: (x.target_code, x.assignment_id))
+def _score_unit(unit: UnitRow, facts: list[Fact], data: ScoringData, rules: ClassRules) -> dict:
     categories: dict[str, Decimal] = {}
     category_weights: dict[str, Decimal] = {}
     if rules.category_weights:
-        c, categories, category_weights = by_category(lines, rules.category_weights)
+        c, categories, category_weights = by_category(facts, rules.category_weights)
     else:
-        c = completion(lines)
+        c = completion(facts)
     peer_scores, insp_scores = data.scores.get((unit.id, "peer"), []), data.scores.get((unit.id, "inspection"), [])
     p, i = trimmed_mean(peer_scores), trimmed_mean(insp_scores)
     base, weights = combine(rules, {"completion": c, "peer": p, "inspection": i})
@@ -214,18 +168,19 @@ def _score_unit(unit: UnitRow, rows: list[AssignmentRow], data: ScoringData, rul
     reasons = (["item"] if vetoes else []) + (["survey"] if survey.veto else [])
     total = base + bonus - deduction + correction
     return dict(
-        unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_class=unit.unit_class, lines=lines,
+        unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_class=unit.unit_class,
         completion=c, peer=p, peer_count=len(peer_scores), inspection=i, inspection_count=len(insp_scores),
         bonus=bonus, deduction=deduction, correction=correction,
         items=[_item(x) for x in items if x.kind != "veto"], vetoes=vetoes, survey=survey, total=total,
-        vetoed=bool(reasons), failed_targets=sorted({ln.target_code for ln in lines if not ln.complete}),
+        vetoed=bool(reasons), failed_targets=sorted({f[0] for f in facts if not f[4]}),
         weights=weights, veto_reasons=reasons, bonus_claimed=bonus_claimed, deduction_claimed=deduction_claimed,
         band=band_of(rules, total), categories=categories, category_weights=category_weights, caps=[],
     )
 
 
 def rank_class(scored: list[dict], rules: ClassRules) -> list[UnitResult]:
-    """Rank, grade and flag the units of one class."""
+    """Rank, grade and flag the units of one class (``scored``: ``_score_unit``'s dicts, each with ``_explain``,
+    what builds its lines when they are read: ``UnitResult.lines``)."""
     scored.sort(key=lambda u: (u["vetoed"], -u["total"], -u["completion"], u["unit_code"]))
     n = len(scored)
     quota = int((n * rules.top_share).to_integral_value(rounding=ROUND_FLOOR))
@@ -240,23 +195,24 @@ def rank_class(scored: list[dict], rules: ClassRules) -> list[UnitResult]:
             excellent += 1
             if excellent > quota:
                 grade = "good"
-        out.append(UnitResult(**u, rank=rank, class_size=n, grade=grade, bottom=rank > n - flagged))
+        out.append(build_frozen(UnitResult, {**u, "rank": rank, "class_size": n, "grade": grade,
+                                       "bottom": rank > n - flagged}))
     return out
 
 
-def groups_of(data: ScoringData, units: list[dict]) -> list[GroupResult]:
-    """Each leading group's line (分线履职) from the scored units (dicts of ``_score_unit``)."""
-    group_of = {t.code: t.leading_group_id for t in data.targets.values()}
-    in_round = {row.target_id for row in data.assignments}
-    owned = {data.targets[tid].leading_group_id for tid in in_round} - {None}
+def groups_of(data: ScoringData, facts: dict[int, list[Fact]]) -> list[GroupResult]:
+    """Each leading group's line (分线履职) from the scored assignments of the units in the round."""
+    codes = {uid: unit.code for uid, unit in data.units.items()}
+    owned: set[int] = set()
     failing: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for unit in units:
-        for line in unit["lines"]:
-            if not line.complete and (gid := group_of[line.target_code]) is not None:
-                failing[gid].append((line.target_code, unit["unit_code"]))
+    for uid, unit_facts in facts.items():
+        for f in unit_facts:
+            if (gid := f[5].leading_group_id) is not None:
+                owned.add(gid)
+                if not f[4]:
+                    failing[gid].append((f[0], codes[uid]))
     out = []
     for gid in owned:
-        assert gid is not None
         code, name = data.groups.get(gid, (str(gid), ""))
         head_code, head_name = data.heads.get(gid, ("", ""))
         fails = sorted(failing.get(gid, []))
@@ -265,34 +221,35 @@ def groups_of(data: ScoringData, units: list[dict]) -> list[GroupResult]:
     return sorted(out, key=lambda g: g.code)
 
 
-def caps_of(unit: dict, rules: ClassRules, data: ScoringData, failed_lines: set[int | None]) -> list[str]:
+def caps_of(unit_id: int, facts: list[Fact], rules: ClassRules, data: ScoringData,
+            failed_lines: set[int | None]) -> list[str]:
     """Why a unit may not be 优秀 (the rules' caps that are on and apply), in a fixed order."""
-    group_of = {t.code: t.leading_group_id for t in data.targets.values()}
-    lines = unit["lines"]
     out = []
-    if rules.caps.failed_group_target and any(not ln.complete and group_of[ln.target_code] is not None
-                                              for ln in lines):
+    if rules.caps.failed_group_target and any(not f[4] and f[5].leading_group_id is not None for f in facts):
         out.append("failed_group_target")
-    if rules.caps.failed_line and any(group_of[ln.target_code] in failed_lines for ln in lines):
+    if rules.caps.failed_line and any(f[5].leading_group_id in failed_lines for f in facts):
         out.append("failed_line")
-    if rules.caps.criticised and unit["unit_id"] in data.criticised:
+    if rules.caps.criticised and unit_id in data.criticised:
         out.append("criticised")
     return out
 
 
 def assemble(data: ScoringData, *, year: int, rules: Rules, cutoff: date) -> CountyResult:
-    rows_by_unit: dict[int, list[AssignmentRow]] = defaultdict(list)
-    for row in data.assignments:
-        rows_by_unit[row.unit_id].append(row)
+    """Score, rank, grade and flag every unit from the data read; each unit's lines are left to be built on
+    first read (services/scoring/lines.py)."""
+    facts, raw = facts_of(data, rules)
     classes: dict[str, list[dict]] = defaultdict(list)
     for uid, unit in data.units.items():
-        classes[unit.unit_class].append(_score_unit(unit, rows_by_unit[uid], data, rules.for_class(unit.unit_class)))
-    groups = groups_of(data, [u for scored in classes.values() for u in scored])
+        class_rules = rules.for_class(unit.unit_class)
+        scored = _score_unit(unit, facts.get(uid, []), data, class_rules)
+        scored["_explain"] = partial(explain, data, raw.get(uid, []), class_rules)
+        classes[unit.unit_class].append(scored)
+    groups = groups_of(data, facts)
     failed_lines: set[int | None] = {g.group_id for g in groups if not g.complete}
     units: list[UnitResult] = []
     for name in sorted(classes):
         class_rules = rules.for_class(name)
         for u in classes[name]:
-            u["caps"] = caps_of(u, class_rules, data, failed_lines)
+            u["caps"] = caps_of(u["unit_id"], facts.get(u["unit_id"], []), class_rules, data, failed_lines)
         units += rank_class(classes[name], class_rules)
     return CountyResult(year=year, cutoff=cutoff, rules_hash=rules.hash, units=units, groups=groups)

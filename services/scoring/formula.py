@@ -109,8 +109,11 @@ complete; ``head_code`` / ``head_name`` name its head (组长), who answers for 
 Display: ``display`` rounds half-up to 2 decimals ("—" for None).
 
 Where it runs: ``compute`` reads on the event loop (services/scoring/load.py, in partitions) and does
-the arithmetic (``calculate``: ~0.25 s of CPU for a county of 1,000 units) in a worker thread
-(``asyncio.to_thread``), so the loop -- every county served by the process -- keeps running meanwhile.
+the arithmetic (``calculate``) in a worker thread (``asyncio.to_thread``), so the loop -- every county served by
+the process -- keeps running meanwhile. The ranking is computed on values alone (services/scoring/calc.py:
+each assignment's points by services/scoring/points.py's ``assess``, no line objects); a unit's explained lines
+(``UnitResult.lines``: /score, the exports, the stored snapshots) are built from the same rows by the same
+``assess`` when they are first read (services/scoring/lines.py).
 """
 
 from __future__ import annotations
@@ -125,7 +128,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
 from services.scoring.calc import assemble
-from services.scoring.load import ScoringData, load, paused_gc, prepare
+from services.scoring.load import ScoringData, load, paused_gc
+from services.scoring.points import arithmetic
 from services.scoring.results import CountyResult
 from services.scoring.rules import Rules
 
@@ -134,7 +138,7 @@ CENT = Decimal("0.01")
 
 def context() -> decimal.Context:
     """The arithmetic every score uses, whatever the caller's decimal context."""
-    return decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+    return arithmetic()
 
 
 def display(value: Decimal | None) -> str:
@@ -155,7 +159,7 @@ def calculate(data: ScoringData, *, year: int, rules: Rules, cutoff: date) -> Co
     """The arithmetic on the data read: CPU only (``compute`` runs it in a worker thread). The decimal
     context is the thread's own; the cyclic GC pauses meanwhile (nothing built here forms cycles)."""
     with decimal.localcontext(context()), paused_gc():
-        return assemble(prepare(data), year=year, rules=rules, cutoff=cutoff)
+        return assemble(data, year=year, rules=rules, cutoff=cutoff)
 
 
 async def compute_county(year: int, *, uow: UnitOfWork, rules: Rules, cutoff: date, tz: ZoneInfo) -> CountyResult:

@@ -1,14 +1,16 @@
 """The data a year's score needs, read set-based: a fixed handful of queries whatever the county's
-size. One query gives every assignment of the round with the value of its latest report counted and
-the value verified by the latest inspection after that report; the others read the units, targets,
-later plan adjustments, peer and inspection scores, survey counts, items and leading groups. Rows
-are read through SQLAlchemy Core (no ORM objects): this is the hot path of the ranking benchmark.
-The formula is in services/scoring/formula.py.
+size. The main query (services/scoring/query.py) gives every assignment of the round with the inputs of the
+effective-value rule at the cut-off, and once more at the end of each past deadline (and weighed milestone day)
+for the assignments due that day only; the others read the units, targets, later plan adjustments, peer and
+inspection scores, survey counts, items and leading groups. Rows are read through SQLAlchemy Core (no ORM
+objects, no TypeDecorator): this is the hot path of the ranking benchmark. The formula is in
+services/scoring/formula.py.
 
 The reads run on the event loop, every other county of the process beside them, so the big ones come
 in partitions (``PARTITION`` rows, the loop runs between them) and the rows of the main query are kept
-as read: ``prepare`` makes them ``AssignmentRow`` values with exact decimals (20,000 of them: tens of
-milliseconds of CPU), in the worker thread that computes the scores (formula.calculate)."""
+as read: the worker thread that computes the scores (formula.calculate) turns them into exact decimals
+(``value_at``: the effective value alone, for the ranking) and, only when a unit's lines are read, into
+``AssignmentRow`` values with the full ``Effective`` (``effective_at``, services/scoring/lines.py)."""
 
 from __future__ import annotations
 
@@ -17,26 +19,31 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Numeric, String, and_, case, func, or_, select, type_coerce
-from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select
 from sqlmodel import col
 from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.assessment import AssessmentItem, PeerScore, SurveyResponse
-from models.inspection import Inspection
 from models.plan import Assignment, LeadingGroup, Target, Unit
-from models.progress import ProgressReport, TargetAdjustment
-from services.progress.effective import Effective, Verification, carried_from, effective_of, with_carried
+from models.progress import TargetAdjustment
+from services.progress.effective import (
+    Effective,
+    Verification,
+    carried_from,
+    effective_of,
+    effective_value,
+    with_carried,
+)
 from services.progress.pace import parse_milestones
 from services.progress.standings import end_of_day
 from services.scoring.context import load_context
+from services.scoring.query import assignments_query, parameters, plain
 
 
 class UnitRow(NamedTuple):
@@ -89,11 +96,10 @@ class ScoringData:
     tz: ZoneInfo | None = None  # the county's: the day a value was reached on
     units: dict[int, UnitRow] = field(default_factory=dict)
     targets: dict[int, TargetRow] = field(default_factory=dict)
-    assignments: list[AssignmentRow] = field(default_factory=list)  # filled by ``prepare``
     raw: list[Any] = field(default_factory=list)  # the main query's rows, as read
     undo: dict[int, Decimal] = field(default_factory=dict)  # assignment -> planned value as of the cut-off
     undo_deadline: dict[int, date | None] = field(default_factory=dict)  # assignment -> deadline as of the cut-off
-    raw_at: dict[date, list[Any]] = field(default_factory=dict)  # the main query's rows at the end of a past day
+    raw_at: dict[date, dict[int, Any]] = field(default_factory=dict)  # day -> assignment -> its row at the day's end
     carried: dict[int, Effective] = field(default_factory=dict)  # continuous: last year's target's effective value
     scores: dict[tuple[int, str], list[Decimal]] = field(default_factory=lambda: defaultdict(list))
     survey: dict[int, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
@@ -118,189 +124,92 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _plain(column: Any, dialect: str) -> Any:
-    """A decimal column read without its TypeDecorator: SQLite hands back the canonical text (made a
-    Decimal in ``_decimal``), asyncpg a Decimal already. Same values, a fraction of the cost."""
-    return type_coerce(column, String() if dialect == "sqlite" else Numeric(20, 4, asdecimal=True))
-
-
-def _decimal(value: Any) -> Decimal | None:
+def decimal_of(value: Any) -> Decimal | None:
+    """A decimal as the main query reads it (SQLite: its canonical text; PostgreSQL: a Decimal)."""
     return value if value is None or isinstance(value, Decimal) else Decimal(value)
 
 
-def assignments_query(year: int, until: datetime, year_start: datetime, dialect: str = "postgresql") -> Any:
-    """Every assignment of the round with the inputs of services/progress/effective.py's rule at ``until``.
+class Decimals(dict):
+    """``decimal_of`` with a memory: ``numbers[text]`` is a dict lookup for the many repeated values of a read
+    (weights, baselines, plans, None), each text converted once. Decimals (PostgreSQL) pass as read, never kept:
+    equal Decimals may differ in exponent."""
 
-    The counted report: the highest report id confirmed by ``until`` (zero-base targets: from ``year_start``).
-    The latest counting inspection: verified value, visited by ``until`` (zero-base: in the year), not held for
-    an admin's confirmation (or confirmed by ``until``), latest by visit time, then id. The latest accepted
-    evidence: a report whose review was accepted by ``until`` (zero-base: a report of the year), latest by
-    acceptance time, then id. ``prepare`` applies ``effective_of`` to them. Two forms of the same query, each
-    the faster on its database (correlated subqueries on SQLite, hash aggregates on PostgreSQL); the tests run
-    both and check them against progress.standings (tests/progress/test_effective.py)."""
-    if dialect == "sqlite":
-        return _correlated(year, until, year_start)
-    return _aggregated(year, until, year_start)
+    def __init__(self) -> None:
+        super().__init__({None: None})
 
-
-def _columns(report: Any, visit: Any, accepted: Any, dialect: str) -> list[Any]:
-    return [Assignment.id, Assignment.unit_id, Assignment.target_id, _plain(Assignment.baseline_value, dialect),
-            _plain(Assignment.planned_value, dialect), _plain(Assignment.weight, dialect),
-            _plain(report.value, dialect), report.confirmed_at, _plain(visit.verified_value, dialect),
-            visit.visited_at, _plain(accepted.value, dialect), accepted.reviewed_at,
-            func.coalesce(Assignment.deadline, Target.deadline), Assignment.milestones]
+    def __missing__(self, key: Any) -> Decimal | None:
+        if isinstance(key, Decimal):
+            return key
+        value = self[key] = Decimal(key)
+        return value
 
 
-def _counting(visit: Any, until: datetime) -> Any:
-    """An inspection whose verified value counts by ``until`` (not held, or confirmed by then)."""
-    return and_(col(visit.verified_value).is_not(None), visit.visited_at <= until,
-                or_(col(visit.confirmation).is_(None),
-                    and_(visit.confirmation == "confirmed", visit.confirmed_at <= until)))
+def moment_of(value: Any) -> datetime | None:
+    """A moment as the main query reads it, as models.types.UTCDateTime would hand it back (aware, UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _correlated(year: int, until: datetime, year_start: datetime) -> Any:
-    report, visit, acc = aliased(ProgressReport), aliased(Inspection), aliased(ProgressReport)
-    counted, visited, accepted = aliased(ProgressReport), aliased(Inspection), aliased(ProgressReport)
-    latest = (
-        select(func.max(report.id))
-        .where(report.assignment_id == Assignment.id, report.confirmed_at <= until,
-               or_(Target.mode != "zero_base", report.confirmed_at >= year_start))
-        .correlate(Assignment, Target)
-        .scalar_subquery()
-    )
-    last_visit = (
-        select(visit.id)
-        .where(visit.assignment_id == Assignment.id, _counting(visit, until),
-               or_(Target.mode != "zero_base", visit.visited_at >= year_start))
-        .order_by(col(visit.visited_at).desc(), col(visit.id).desc())
-        .limit(1)
-        .correlate(Assignment, Target)
-        .scalar_subquery()
-    )
-    last_accepted = (
-        select(acc.id)
-        .where(acc.assignment_id == Assignment.id, acc.review == "accepted", acc.reviewed_at <= until,
-               or_(Target.mode != "zero_base", acc.confirmed_at >= year_start))
-        .order_by(col(acc.reviewed_at).desc(), col(acc.id).desc())
-        .limit(1)
-        .correlate(Assignment, Target)
-        .scalar_subquery()
-    )
-    return (
-        select(*_columns(counted, visited, accepted, "sqlite"))
-        .join(Target, col(Target.id) == col(Assignment.target_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .outerjoin(counted, col(counted.id) == latest)
-        .outerjoin(visited, col(visited.id) == last_visit)
-        .outerjoin(accepted, col(accepted.id) == last_accepted)
-        .where(Target.year == year, col(Unit.active).is_(True))
-    )
 
-
-def _aggregated(year: int, until: datetime, year_start: datetime) -> Any:
-    of_year = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id)).where(Target.year == year)
-    zero_base = select(Assignment.id).join(Target, col(Target.id) == col(Assignment.target_id)).where(
-        Target.year == year, Target.mode == "zero_base")
-    report = ProgressReport
-    latest = (
-        select(col(report.assignment_id).label("aid"), func.max(report.id).label("all_time"),
-               func.max(report.id).filter(report.confirmed_at >= year_start).label("this_year"))
-        .where(report.confirmed_at <= until, col(report.assignment_id).in_(of_year))
-        .group_by(col(report.assignment_id))
-        .subquery("latest")
-    )
-    visit_ids = (
-        select(col(Inspection.id).label("id"), col(Inspection.assignment_id).label("aid"))
-        .where(_counting(Inspection, until), col(Inspection.assignment_id).in_(of_year),
-               or_(col(Inspection.assignment_id).not_in(zero_base), Inspection.visited_at >= year_start))
-        .ext(distinct_on(col(Inspection.assignment_id)))
-        .order_by(col(Inspection.assignment_id), col(Inspection.visited_at).desc(), col(Inspection.id).desc())
-        .subquery("visit_ids")
-    )
-    acc = aliased(ProgressReport)
-    accepted_ids = (
-        select(col(acc.id).label("id"), col(acc.assignment_id).label("aid"))
-        .where(acc.review == "accepted", acc.reviewed_at <= until, col(acc.assignment_id).in_(of_year),
-               or_(col(acc.assignment_id).not_in(zero_base), acc.confirmed_at >= year_start))
-        .ext(distinct_on(col(acc.assignment_id)))
-        .order_by(col(acc.assignment_id), col(acc.reviewed_at).desc(), col(acc.id).desc())
-        .subquery("accepted_ids")
-    )
-    visited, accepted = aliased(Inspection), aliased(ProgressReport)
-    counted = case((Target.mode == "zero_base", latest.c.this_year), else_=latest.c.all_time)
-    return (
-        select(*_columns(report, visited, accepted, "postgresql"))
-        .join(Target, col(Target.id) == col(Assignment.target_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .outerjoin(latest, latest.c.aid == col(Assignment.id))
-        .outerjoin(report, col(report.id) == counted)
-        .outerjoin(visit_ids, visit_ids.c.aid == col(Assignment.id))
-        .outerjoin(visited, col(visited.id) == visit_ids.c.id)
-        .outerjoin(accepted_ids, accepted_ids.c.aid == col(Assignment.id))
-        .outerjoin(accepted, col(accepted.id) == accepted_ids.c.id)
-        .where(Target.year == year, col(Unit.active).is_(True))
-    )
-
-
-async def rows_of(conn: Any, query: Any) -> list[Any]:
+async def rows_of(conn: Any, query: Any, params: dict[str, Any] | None = None) -> list[Any]:
     """Every row of ``query``, fetched and processed ``PARTITION`` at a time so that the event loop runs
     between them (a server-side cursor on PostgreSQL)."""
-    result = await conn.stream(query)
+    result = await conn.stream(query, params)
     rows: list[Any] = []
     async for part in result.partitions(PARTITION):
         rows += part
     return rows
 
 
-def _effective(row: Any, direction: str, carried: dict[int, Effective]) -> Effective:
-    """services/progress/effective.py's rule on one row of the main query (with what a continuous target carries)."""
-    dec = _decimal
-    visit = Verification(dec(row[8]), row[9], "inspection") if row[8] is not None else None  # type: ignore[arg-type]
-    acc = Verification(dec(row[10]), row[11], "evidence") if row[10] is not None else None  # type: ignore[arg-type]
-    return with_carried(effective_of(direction, dec(row[6]), row[7], visit, acc), carried.get(row[0]))
+def value_at(row: Any, direction: str, carried: Effective | None, numbers: Decimals) -> Decimal | None:
+    """The effective value of one row of the main query (services/progress/effective.py's ``effective_value``;
+    the verifications' moments are read only when both exist)."""
+    visit, acc = row[8], row[10]
+    both = visit is not None and acc is not None
+    return effective_value(direction, numbers[row[6]], numbers[visit], moment_of(row[9]) if both else None,
+                           numbers[acc], moment_of(row[11]) if both else None,
+                           carried.value if carried is not None else None)
 
 
-def prepare(data: ScoringData) -> ScoringData:
-    """The main query's rows as ``AssignmentRow`` values (exact decimals, the effective value at the cut-off and,
-    for a deadline before it, at the deadline; each milestone's when weighed), each plan and deadline as they
-    stood on the cut-off day. Pure CPU, no I/O: formula.calculate runs it in a worker thread."""
-    dec, undo, targets, carried = _decimal, data.undo, data.targets, data.carried
-    at_days = {day: {r[0]: r for r in rows} for day, rows in data.raw_at.items()}
-    with paused_gc():
-        rows = []
-        for r in data.raw:
-            direction = targets[r[2]].direction
-            deadline = _deadline_of(r, data.undo_deadline, targets)
-            then = at_days.get(deadline, {}).get(r[0]) if deadline is not None else None
-            marks = tuple((day, pct, _effective(at_days[day][r[0]], direction, carried))
-                          for day, pct in parse_milestones(r[13]) if day in at_days and r[0] in at_days[day]
-                          ) if at_days and r[13] else ()
-            rows.append(AssignmentRow(r[0], r[1], r[2], dec(r[3]), dec(r[4]), dec(r[5]),  # type: ignore[arg-type]
-                                      _effective(r, direction, carried), deadline,
-                                      _effective(then, direction, carried) if then is not None else None, marks))
-    data.assignments = [a._replace(planned=undo[a.id]) if a.id in undo else a for a in rows] if undo else rows
-    data.raw, data.raw_at = [], {}
-    return data
+def effective_at(row: Any, direction: str, carried: Effective | None) -> Effective:
+    """services/progress/effective.py's rule on one row of the main query, in full (for the lines)."""
+    dec, moment = decimal_of, moment_of
+    visit = Verification(dec(row[8]), moment(row[9]), "inspection") if row[8] is not None else None  # type: ignore[arg-type]
+    acc = Verification(dec(row[10]), moment(row[11]), "evidence") if row[10] is not None else None  # type: ignore[arg-type]
+    return with_carried(effective_of(direction, dec(row[6]), moment(row[7]), visit, acc), carried)
 
 
-def _deadline_of(row: Any, undo_deadline: dict[int, date | None], targets: dict[int, TargetRow]) -> date | None:
+def _day(value: date | str) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def deadline_of(row: Any, undo_deadline: dict[int, date | None], targets: dict[int, TargetRow]) -> date | None:
     """The assignment's deadline as it stood on the cut-off day (its own, else its target's)."""
     deadline = undo_deadline[row[0]] if row[0] in undo_deadline else row[12]
     if deadline is None:
         deadline = targets[row[2]].deadline
-    return date.fromisoformat(deadline) if isinstance(deadline, str) else deadline
+    return None if deadline is None else _day(deadline)
 
 
-def _past_days(raw: list[Any], undo_deadline: dict[int, date | None], targets: dict[int, TargetRow],
-               cutoff: date, milestones: bool) -> set[date]:
-    """The days before the cut-off the score needs the effective value at: deadlines, and milestones when weighed."""
-    days: set[date] = set()
+def past_days(raw: list[Any], undo_deadline: dict[int, date | None], targets: dict[int, TargetRow],
+              cutoff: date, milestones: bool) -> dict[date, set[int]]:
+    """The days before the cut-off the score needs effective values at, each with the assignments that need it:
+    those whose deadline it is, and, when milestones are weighed, those with a milestone on it."""
+    days: dict[date, set[int]] = defaultdict(set)
+    if not milestones and not undo_deadline and all(  # the usual case, told from the few distinct deadlines
+            _day(d) >= cutoff for d in {r[12] for r in raw} | {t.deadline for t in targets.values()} if d is not None):
+        return days
     for r in raw:
-        deadline = _deadline_of(r, undo_deadline, targets)
+        deadline = deadline_of(r, undo_deadline, targets)
         if deadline is not None and deadline < cutoff:
-            days.add(deadline)
-        if milestones:
-            days.update(day for day, _ in parse_milestones(r[13]) if day < cutoff)
+            days[deadline].add(r[0])
+        if milestones and r[13]:
+            for day, _ in parse_milestones(r[13]):
+                if day < cutoff:
+                    days[day].add(r[0])
     return days
 
 
@@ -315,7 +224,7 @@ async def load(
     conn = await session.connection()
     data = ScoringData(year=year, tz=tz)
 
-    data.raw = await rows_of(conn, assignments_query(year, until, year_start, conn.dialect.name))
+    data.raw = await rows_of(conn, assignments_query(conn.dialect.name), parameters(year, until, year_start))
     if not data.raw:
         return data
     unit_ids = {r[1] for r in data.raw}
@@ -349,16 +258,17 @@ async def load(
     if found:  # a few targets: their assignments' predecessors read with the same rule as every view
         rows = {r[0]: r[2] for r in data.raw if r[2] in found}
         data.carried = await carried_from(session, {aid: found[tid] for aid, tid in rows.items()}, until, tz)
-    for day in sorted(_past_days(data.raw, data.undo_deadline, data.targets, cutoff, milestones)):
-        data.raw_at[day] = await rows_of(conn, assignments_query(year, end_of_day(day, tz), year_start,
-                                                                 conn.dialect.name))
+    needs = past_days(data.raw, data.undo_deadline, data.targets, cutoff, milestones)
+    for day in sorted(needs):  # one query per past day, for the assignments that need it only
+        at_day = parameters(year, end_of_day(day, tz), year_start, needs[day])
+        data.raw_at[day] = {r[0]: r for r in await rows_of(conn, assignments_query(conn.dialect.name, True), at_day)}
 
     for uid, kind, score in await rows_of(conn, (
-        select(PeerScore.unit_id, PeerScore.kind, PeerScore.score)
+        select(PeerScore.unit_id, PeerScore.kind, plain(PeerScore.score, conn.dialect.name))
         .where(PeerScore.year == year, col(PeerScore.score).is_not(None))
     )):
         if uid in data.units:
-            data.scores[(uid, kind)].append(score)
+            data.scores[(uid, kind)].append(decimal_of(score))
 
     for uid, answer, count in (await conn.execute(
         select(SurveyResponse.unit_id, SurveyResponse.answer, func.count())

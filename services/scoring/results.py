@@ -105,6 +105,16 @@ class UnitResult:
     category_weights: dict[str, Decimal] = field(default_factory=dict)
     caps: list[str] = field(default_factory=list)  # why it is not 优秀 although banded so (rules' caps)
 
+    def __getattr__(self, name: str) -> Any:
+        """``lines`` of a result services/scoring/calc.py ranked: built (services/scoring/lines.py) on first
+        read and kept. The ranking itself needs none; /score, the exports and the snapshots read them."""
+        build = self.__dict__.get("_explain") if name == "lines" else None
+        if build is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        lines = build()
+        self.__dict__["lines"] = lines
+        return lines
+
 
 @dataclass(frozen=True)
 class GroupResult:

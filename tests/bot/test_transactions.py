@@ -5,6 +5,7 @@ Counted with SQLAlchemy's "begin" event, attributed to the update being processe
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -23,7 +24,8 @@ def _count_transactions(rig) -> Counter[int]:
         if marks is not None:
             begun[id(marks)] += 1
 
-    for engine in {rig.db.engine.sync_engine, rig.db.read_engine.sync_engine}:
+    db = rig.db
+    for engine in {e.sync_engine for e in (db.engine, db.read_engine, db.hot_engine, db.hot_read_engine)}:
         event.listen(engine, "begin", on_begin)
     return begun
 
@@ -65,3 +67,25 @@ async def test_a_command_without_effect_of_its_own_is_recorded_once(bot) -> None
     await _all_done(cadre)
     assert list(begun.values())[:2] == [3, 1], begun
     assert sum("T1" in m.text for m in cadre.replies()) == 1
+
+
+async def test_ptbs_minutely_conversation_states_are_one_transaction(rig) -> None:
+    """Every minute (and at stop) PTB hands over each changed conversation: 20 of them are written in one
+    transaction, and read back as handed over (what a restart resumes from); a second round that ends
+    some and changes others is one transaction again."""
+    from bot.app.persistence import DbPersistence
+
+    persistence = DbPersistence(rig.db, rig.clock)
+    begun: list[int] = []
+    for engine in {rig.db.engine.sync_engine, rig.db.hot_engine.sync_engine}:
+        event.listen(engine, "begin", lambda _conn: begun.append(1))
+    await asyncio.gather(*(persistence.update_conversation("report", (i, i), "await_value") for i in range(20)))
+    assert len(begun) == 1
+    states = await persistence.get_conversations("report")
+    assert states == {(i, i): "await_value" for i in range(20)}
+    begun.clear()  # (on PostgreSQL the read above is on the same engine)
+    await asyncio.gather(*(persistence.update_conversation("report", (i, i), None if i < 5 else "await_note")
+                           for i in range(20)))
+    await persistence.flush()
+    assert len(begun) == 1
+    assert await persistence.get_conversations("report") == {(i, i): "await_note" for i in range(5, 20)}
