@@ -7,13 +7,17 @@ supervision items (督办件).
 Lights: overdue and red are red, yellow is yellow, on track and done are green, not started is grey.
 
 The county's standings behind the board and the map are read once for everyone and kept for ``TTL`` (a
-minute, by the clock) per database: a county of 1,000 units and 20,000 assignments takes seconds to read
-through ``standings`` (bench/dashboard.py), and every viewer filters the same standings by their own scope.
-Requests while it is first read wait for that read instead of starting another; once it is older than
-``TTL`` it is still answered at once while one read behind it brings it up to date (so a board is at most a
-minute and one read old). Reads run in a worker thread (their own loop and connection), so that the bot's
-event loop goes on meanwhile. The drill-down
-(services/dashboard/detail.py) always reads afresh.
+minute, by the clock) per database: a county of 1,000 units and 20,000 assignments takes most of a second of
+Python to read through ``standings`` (column-wise, bench/dashboard.py), and every viewer filters the same
+standings by their own scope. Requests while it is first read wait for that read instead of starting another;
+once it is older than ``TTL`` it is still answered at once while one read behind it brings it up to date (so a
+board is at most a minute and one read old). The drill-down (services/dashboard/detail.py) always reads afresh.
+
+Reads run in a worker thread (their own loop and connection), so that the bot's event loop goes on meanwhile.
+The thread and the loop share the GIL: the read lets go of it between partitions of its rows, and the cyclic
+garbage collector is paused for the read (process-wide, under a second a minute), so that no collection of the
+process's whole heap — tens of milliseconds with the GIL held — falls inside it (issue #19; the loop's longest
+wait during a read is measured by bench/dashboard.py).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from models.items import ItemPart, SupervisionItem
 from models.plan import Target, Unit
 from services.core.clock import Clock
 from services.dashboard.scope import View
-from services.progress.standings import URGENCY, Standing, standings
+from services.progress.standings import URGENCY, Standing, paused_gc, standings
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +81,15 @@ def _read_apart(url: str, as_of: date, clock: Clock) -> Seen:
         engine = make_engine(url, readonly=True) if url.startswith("sqlite") else make_engine(url, poolclass=NullPool)
         try:
             async with make_session_factory(engine)() as s:
-                return await _read(s, as_of, clock)
+                return await _read(s, as_of, clock, apart=True)
         finally:
             await engine.dispose()
-    return asyncio.run(read())
+    with paused_gc():  # see the module docstring: no collection of the process's whole heap amid the read
+        return asyncio.run(read())
 
 
-async def _read(s: AsyncSession, as_of: date, clock: Clock) -> Seen:
-    found = await standings(s, as_of=as_of, tz=clock.tz)
+async def _read(s: AsyncSession, as_of: date, clock: Clock, *, apart: bool = False) -> Seen:
+    found = await standings(s, as_of=as_of, tz=clock.tz, apart=apart)
     targets = (await s.exec(select(Target.id, Target.category, Target.code, Target.title))).all()
     units = {u.id: u for u in (await s.exec(select(Unit))).all() if u.id is not None}
     return Seen(as_of, found, {i: c for i, c, _, _ in targets}, units, await open_items(s, None),  # type: ignore[arg-type]
