@@ -37,7 +37,7 @@ def _read_apart(url: str, today: date, tz: ZoneInfo) -> list[Standing]:
         engine = make_engine(url, readonly=True) if url.startswith("sqlite") else make_engine(url, poolclass=NullPool)
         try:
             async with make_session_factory(engine)() as s:
-                return await standings(s, as_of=today, tz=tz, unit_ids=None)
+                return await standings(s, as_of=today, tz=tz, unit_ids=None, apart=True)
         finally:
             await engine.dispose()
     with paused_gc():
