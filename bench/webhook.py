@@ -130,6 +130,11 @@ async def serve(spec: list[dict]) -> None:
     assert server is not None
     await asyncio.gather(*(start_webhook(app, url=f"http://127.0.0.1:{server.port}{path}", secret=secret)
                            for _, app, _, path, secret in counties))
+    if spec[0].get("gc_freeze"):  # what-if: the start-up heap out of the cyclic GC's reach (see --gc-freeze)
+        import gc
+
+        gc.collect()
+        gc.freeze()
     print("READY", flush=True)
     await done.wait()
     for code, app, db, *_ in counties:
@@ -242,7 +247,8 @@ async def main(args: argparse.Namespace) -> None:
                     fakes = [await stack.enter_async_context(CountyFake(i + 1)) for i in range(k)]
                     groups = [(f, [Cadre(f, i) for i in range(each)]) for f in fakes]
                     spec = [{"code": f"c{i:03d}", "token": f.token, "fake": f.url, "db": urls[i],
-                             "evidence": str(tmp / f"evidence{i}"), "pg_pool": args.pg_pool}
+                             "evidence": str(tmp / f"evidence{i}"), "pg_pool": args.pg_pool,
+                             "gc_freeze": args.gc_freeze}
                             for i, f in enumerate(fakes)]
                     print(f"running webhook, {k} counties x {each} cadres ...", flush=True)
                     async with child_webhook(spec, tmp) as cpu:
@@ -278,6 +284,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--arrivals", choices=("even", "poisson", "together"), default="even",
                    help="open loop: even gaps, counties staggered (default); poisson: random gaps, each county "
                         "its own stream; together: every county sends at the same instants")
+    p.add_argument("--gc-freeze", action="store_true",
+                   help="webhook-k: gc.collect() and gc.freeze() in the bot process once every county has started")
     p.add_argument("--variants", default="polling,webhook-1,webhook-k",
                    help="comma-separated, of polling, webhook-1, webhook-k")
     p.add_argument("--serve", help=argparse.SUPPRESS)  # the child process: a spec file
