@@ -12,8 +12,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import make_engine, make_session_factory
-from services.progress.standings import Standing, standings
-from services.scoring.load import paused_gc
+from services.progress.standings import Standing, paused_gc, standings
 
 PART = 500  # rows read before the event loop gets a turn
 

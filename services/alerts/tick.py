@@ -37,8 +37,7 @@ from services.alerts import text as alert_text
 from services.calendar.workdays import WorkCalendar, read_calendar, warn_unknown_years
 from services.core import outbox
 from services.core.clock import FixedClock
-from services.progress.standings import Standing
-from services.scoring.load import paused_gc
+from services.progress.standings import Standing, paused_gc
 
 ESCALATING = ("yellow", "red", "overdue")
 LAST_STAGE = 2

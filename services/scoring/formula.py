@@ -127,8 +127,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UnitOfWork
+from services.progress.standings import paused_gc
 from services.scoring.calc import assemble
-from services.scoring.load import ScoringData, load, paused_gc
+from services.scoring.load import ScoringData, load
 from services.scoring.points import arithmetic
 from services.scoring.results import CountyResult
 from services.scoring.rules import Rules

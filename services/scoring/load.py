@@ -14,10 +14,7 @@ as read: the worker thread that computes the scores (formula.calculate) turns th
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -109,19 +106,6 @@ class ScoringData:
     # each leading group's head (code, name).
     criticised: set[int] = field(default_factory=set)
     heads: dict[int, tuple[str, str]] = field(default_factory=dict)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while tens of thousands of rows and lines are built (nothing
-    built here forms cycles; reference counting frees it). Only around code that does not await."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def decimal_of(value: Any) -> Decimal | None:

@@ -84,18 +84,7 @@ async def test_the_views_and_the_score_agree(database: Database, clock: FixedClo
     unit = await s.unit("U1")
     a = await s.assign(await s.target("T1", direction=direction, mode=mode), unit, planned=100 if direction ==
                        "higher" else 0, baseline=0 if direction == "higher" else 10)
-    last = None
-    for kind, value, when in events:
-        moment = at(when if " " in when else f"{when} 10:00")
-        if kind == "r":
-            last = await s.report(a, value, moment)
-        elif kind in ("a", "x"):
-            assert last is not None
-            await s.accept(last, moment, "accepted" if kind == "a" else "rejected")
-        else:
-            confirmation = {"i": None, "p": "pending", "c": "confirmed", "n": "rejected"}[kind]
-            await s.inspect(a, value, moment, confirmation=confirmation,
-                            confirmed_at=moment if kind in ("c", "n") else None)
+    await s.play(a, events)
     async with database.read_uow() as uow:
         (standing,) = await standings(uow.session, as_of=date(2027, 12, 31), tz=TZ, assignment_ids=[a.id])
     line = by_code(await s.compute())["U1"].lines[0]

@@ -50,18 +50,7 @@ async def test_the_short_form_agrees_with_the_rule_on_every_case(database: Datab
     s = Scene(database, clock)
     a = await s.assign(await s.target("T1", direction=direction, mode=mode), await s.unit("U1"),
                        planned=100 if direction == "higher" else 0, baseline=0 if direction == "higher" else 10)
-    last = None
-    for kind, value, when in events:
-        moment = at(when if " " in when else f"{when} 10:00")
-        if kind == "r":
-            last = await s.report(a, value, moment)
-        elif kind in ("a", "x"):
-            assert last is not None
-            await s.accept(last, moment, "accepted" if kind == "a" else "rejected")
-        else:
-            confirmation = {"i": None, "p": "pending", "c": "confirmed", "n": "rejected"}[kind]
-            await s.inspect(a, value, moment, confirmation=confirmation,
-                            confirmed_at=moment if kind in ("c", "n") else None)
+    await s.play(a, events)
     async with database.read_uow() as uow:
         data = await load(uow.session, 2027, date(2027, 12, 31), TZ)
     (row,) = data.raw

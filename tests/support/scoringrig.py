@@ -126,6 +126,23 @@ class Scene:
             uow.session.add(row)
             await uow.commit()
 
+
+    async def play(self, a: Assignment, events: list[tuple[str, str | int | None, str]]) -> None:
+        """A case of tests/progress/test_effective.py's ``CASES`` on ``a``: (kind, value, when) with kind "r" a
+        report, "a"/"x" the last report's evidence accepted/rejected, "i"/"p"/"c"/"n" a visit (counting, pending,
+        confirmed, rejected)."""
+        last = None
+        for kind, value, when in events:
+            moment = at(when if " " in when else f"{when} 10:00")
+            if kind == "r":
+                last = await self.report(a, value, moment)  # type: ignore[arg-type]
+            elif kind in ("a", "x"):
+                assert last is not None
+                await self.accept(last, moment, "accepted" if kind == "a" else "rejected")
+            else:
+                confirmation = {"i": None, "p": "pending", "c": "confirmed", "n": "rejected"}[kind]
+                await self.inspect(a, value, moment, confirmation=confirmation,  # type: ignore[arg-type]
+                                   confirmed_at=moment if kind in ("c", "n") else None)
     async def scores(self, unit: Unit, kind: str, scores: list[str | int | None]) -> None:
         people = [Person(code=f"SP{next(_seq):05d}", name="评分人", created_at=self.clock.now()) for _ in scores]
         async with self.db.uow() as uow:
