@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +44,7 @@ import asyncpg  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.report_flow import fresh_database  # noqa: E402
 from bot.serve.web import WebServer  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from models.db import Database, make_engine  # noqa: E402
@@ -284,18 +284,11 @@ async def main() -> None:
         await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", "sqlite", args, Path(tmp) / "evidence")
         pg = os.environ.get("DUBAN_TEST_POSTGRES_URL", "").strip()
         if pg and not args.sqlite_only:
-            name = f"duban_bench_dash_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            dsn = make_url(pg).set(drivername="postgresql").render_as_string(hide_password=False)
-            conn = await asyncpg.connect(dsn)
-            await conn.execute(f'CREATE DATABASE "{name}"')
-            await conn.close()
+            url, drop = await fresh_database(pg, Path(tmp))  # a scratch database, dropped after
             try:
-                await measure(make_url(pg).set(database=name).render_as_string(hide_password=False), "postgresql",
-                              args, Path(tmp) / "evidence")
+                await measure(url, "postgresql", args, Path(tmp) / "evidence")
             finally:
-                conn = await asyncpg.connect(dsn)
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await conn.close()
+                await drop()
 
 
 if __name__ == "__main__":

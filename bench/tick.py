@@ -35,7 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 import warnings
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -47,12 +46,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
 from sqlalchemy import func, insert, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bench.dashboard import seed as seed_county  # noqa: E402
+from bench.report_flow import fresh_database  # noqa: E402
 from bot.app import jobs  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from models.alerts import Alert, AlertDelivery  # noqa: E402
@@ -260,18 +258,11 @@ async def main() -> None:
             await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", "sqlite", args, Path(tmp))
         pg = os.environ.get("DUBAN_TEST_POSTGRES_URL", "").strip()
         if pg and not args.sqlite_only:
-            name = f"duban_bench_tick_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            dsn = make_url(pg).set(drivername="postgresql").render_as_string(hide_password=False)
-            conn = await asyncpg.connect(dsn)
-            await conn.execute(f'CREATE DATABASE "{name}"')
-            await conn.close()
+            url, drop = await fresh_database(pg, Path(tmp))  # a scratch database, dropped after
             try:
-                await measure(make_url(pg).set(database=name).render_as_string(hide_password=False), "postgresql",
-                              args, Path(tmp))
+                await measure(url, "postgresql", args, Path(tmp))
             finally:
-                conn = await asyncpg.connect(dsn)
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await conn.close()
+                await drop()
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 
