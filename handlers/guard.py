@@ -92,15 +92,10 @@ async def after(update: Update, context: Context) -> None:
     and whether it queued anything: then nothing is read or written here."""
     d = deps(context)
     forget(update, context)
-    marks = updates.current()
-    if marks is None:  # outside the update processor's tracking: look before writing, wake in any case
-        if not await updates.is_handled(update.update_id, uow=d.db.read_uow()):
-            await updates.mark_handled(update.update_id, uow=d.db.uow(), clock=d.clock)
-        d.delivery.wake()
-        return
-    if update.update_id not in marks.recorded:
+    marks = updates.current()  # None only outside the update processor: then nothing is known
+    if marks is None or update.update_id not in marks.recorded:
         await updates.mark_handled(update.update_id, uow=d.db.hot_uow(), clock=d.clock)
-    if marks.queued:
+    if marks is None or marks.queued:
         d.delivery.wake()
 
 
